@@ -1,0 +1,1 @@
+"""Driver adapters: one small module per driver (asyncpg, aiosqlite)."""

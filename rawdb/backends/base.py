@@ -1,0 +1,86 @@
+"""The contract between the scope machinery and a driver adapter.
+
+An adapter knows its driver, its placeholders, its BEGIN flavours and how to turn a
+driver error into a rawdb error.  It knows no table name.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from typing import Any, Literal
+
+from rawdb import errors
+
+Mode = Literal["reader", "writer", "replica"]
+Row = dict[str, Any]
+
+
+class Connection(abc.ABC):
+    """One driver connection, used by one scope at a time."""
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    async def fetch(self, sql: str, args: list[Any]) -> list[Row]:
+        """Run one statement and return its rows as dicts."""
+
+    @abc.abstractmethod
+    async def execute(self, sql: str, args: list[Any]) -> int:
+        """Run one statement that returns no rows; return the affected row count."""
+
+    @abc.abstractmethod
+    async def script(self, sql: str) -> None:
+        """Run several statements without parameters (DDL); no result."""
+
+    @property
+    @abc.abstractmethod
+    def broken(self) -> bool:
+        """True when the connection must not go back to the pool."""
+
+    @abc.abstractmethod
+    def mark_broken(self) -> None:
+        """Make sure the connection is closed instead of reused."""
+
+
+class Backend(abc.ABC):
+    """A pool of connections to one database through one driver."""
+
+    dialect: str
+    begin_writer: str
+    begin_reader: str
+
+    @abc.abstractmethod
+    async def acquire(self, mode: Mode) -> Connection:
+        """Return a connection for ``mode``; raise PoolTimeout when none comes in time."""
+
+    @abc.abstractmethod
+    async def release(self, conn: Connection) -> None:
+        """Give ``conn`` back (or drop it, when it is broken)."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Close every connection."""
+
+    @abc.abstractmethod
+    def stats(self) -> dict[str, Any]:
+        """Pool figures: size, in use, idle, waiting."""
+
+    @abc.abstractmethod
+    def translate(self, exc: BaseException) -> errors.RawdbError | None:
+        """Map a driver exception to a rawdb error, or None if it is not a driver error."""
+
+    def describe(self) -> str:
+        """A short description of the database for messages (no password)."""
+        return self.dialect
+
+
+_KEY_DETAIL = re.compile(r"Key \((?P<cols>.*?)\)=\((?P<value>.*)\) (?:already exists|is not present|is still)")
+
+
+def parse_key_detail(detail: str | None) -> tuple[list[str], str | None]:
+    """Read columns and value from PostgreSQL's ``Key (a, b)=(1, 2) already exists.``"""
+    match = _KEY_DETAIL.search(detail or "")
+    if not match:
+        return [], None
+    return [c.strip().strip('"') for c in match.group("cols").split(",")], match.group("value")

@@ -1,0 +1,240 @@
+"""PostgreSQL through an asyncpg pool (and optional read-replica pools)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+import asyncpg
+from asyncpg.exceptions import _base as asyncpg_base
+
+from rawdb import errors
+from rawdb.backends.base import Backend, Connection, Mode, Row, parse_key_detail
+
+log = logging.getLogger("rawdb")
+
+# SQLSTATE (or its two-character class) -> how to build the rawdb error.
+_SQLSTATE: dict[str, type[errors.DBError]] = {
+    "23505": errors.DBDuplicateEntry,
+    "23503": errors.DBReferenceError,
+    "23514": errors.DBConstraintError,
+    "23502": errors.DBNotNullError,
+    "40P01": errors.DBDeadlock,  # deadlock_detected
+    "40001": errors.DBDeadlock,  # serialization_failure
+    "55P03": errors.DBDeadlock,  # lock_not_available (NOWAIT, lock_timeout)
+    "57014": errors.DBQueryTimeout,  # query_canceled (statement_timeout)
+    "42P01": errors.DBNonExistentTable,
+    "25P02": errors.DBInvalidTransaction,
+    "57P01": errors.DBConnectionError,  # admin_shutdown, pg_terminate_backend
+    "57P02": errors.DBConnectionError,
+    "57P03": errors.DBConnectionError,
+    "53300": errors.DBConnectionError,  # too_many_connections
+    "08": errors.DBConnectionError,
+    "22": errors.DBDataError,
+}
+
+_PRESENT_IN = re.compile(r'(?:present in|referenced from) table "(?P<table>[^"]+)"')
+_RELATION = re.compile(r'relation "(?P<table>[^"]+)" does not exist')
+
+
+def _server_error(exc: asyncpg.PostgresError) -> errors.DBError:
+    state = exc.sqlstate or ""
+    cls = _SQLSTATE.get(state) or _SQLSTATE.get(state[:2]) or errors.DBError
+    detail = getattr(exc, "detail", None)
+    err: errors.DBError
+    if cls is errors.DBDuplicateEntry:
+        columns, value = parse_key_detail(detail)
+        err = errors.DBDuplicateEntry(columns or [getattr(exc, "constraint_name", None) or "?"], value)
+    elif cls is errors.DBReferenceError:
+        columns, _ = parse_key_detail(detail)
+        match = _PRESENT_IN.search(detail or "")
+        err = errors.DBReferenceError(
+            table=getattr(exc, "table_name", None),
+            constraint=getattr(exc, "constraint_name", None),
+            key=columns[0] if columns else None,
+            key_table=match.group("table") if match else None,
+        )
+    elif cls is errors.DBConstraintError:
+        err = errors.DBConstraintError(getattr(exc, "table_name", None), getattr(exc, "constraint_name", None))
+    elif cls is errors.DBNotNullError:
+        err = errors.DBNotNullError(getattr(exc, "column_name", None))
+    elif cls is errors.DBNonExistentTable:
+        match = _RELATION.search(str(exc))
+        err = errors.DBNonExistentTable(match.group("table") if match else None)
+    elif cls is errors.DBDataError:
+        err = errors.DBDataError(detail=str(exc))
+    else:
+        err = cls(f"{cls.msg_fmt} ({type(exc).__name__}: {exc})")
+    err.sqlstate = state
+    return err
+
+
+class PgConnection(Connection):
+    """An asyncpg connection checked out of its pool."""
+
+    __slots__ = ("_broken", "pool", "raw")
+
+    def __init__(self, raw: asyncpg.Connection, pool: asyncpg.Pool) -> None:
+        self.raw = raw
+        self.pool = pool
+        self._broken = False
+
+    async def fetch(self, sql: str, args: list[Any]) -> list[Row]:
+        try:
+            records = await self.raw.fetch(sql, *args)
+        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+            self._broken = True
+            raise
+        return [dict(r.items()) for r in records]
+
+    async def execute(self, sql: str, args: list[Any]) -> int:
+        try:
+            status = await self.raw.execute(sql, *args)
+        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+            self._broken = True
+            raise
+        last = status.rpartition(" ")[2]
+        return int(last) if last.isdigit() else 0
+
+    async def script(self, sql: str) -> None:
+        await self.raw.execute(sql)
+
+    def mark_broken(self) -> None:
+        self._broken = True
+
+    @property
+    def broken(self) -> bool:
+        return self._broken or self.raw.is_closed()
+
+
+class PostgresBackend(Backend):
+    """asyncpg pools for the primary and, optionally, read replicas."""
+
+    dialect = "postgresql"
+    begin_writer = "BEGIN"
+    begin_reader = "BEGIN READ ONLY"
+
+    def __init__(self, dsn: str, primary: asyncpg.Pool, replicas: list[asyncpg.Pool], timeout: float) -> None:
+        self._dsn = dsn
+        self._primary = primary
+        self._replicas = replicas
+        self._next_replica = 0
+        self._timeout = timeout
+        self._waiting = 0
+
+    @classmethod
+    async def open(
+        cls,
+        dsn: str,
+        *,
+        replicas: list[str],
+        pool_size: int,
+        min_size: int,
+        acquire_timeout: float,
+        pgbouncer: bool,
+        connect_timeout: float,
+        statement_cache_size: int | None = None,
+        server_settings: dict[str, str] | None = None,
+        command_timeout: float | None = None,
+    ) -> PostgresBackend:
+        """Create the pools; raise DBConnectionError when the primary cannot be reached."""
+        kwargs: dict[str, Any] = {
+            "min_size": min(min_size, pool_size),
+            "max_size": pool_size,
+            "timeout": connect_timeout,
+            "max_inactive_connection_lifetime": 300.0,
+            "server_settings": dict(server_settings or {}),
+            "command_timeout": command_timeout,
+        }
+        # PgBouncer in transaction mode hands each transaction a different server
+        # connection, so prepared statements cannot be cached (asyncpg FAQ, #121).
+        if pgbouncer:
+            kwargs["statement_cache_size"] = 0
+        elif statement_cache_size is not None:
+            kwargs["statement_cache_size"] = statement_cache_size
+        primary = await _create_pool(dsn, kwargs)
+        pools: list[asyncpg.Pool] = []
+        for replica in replicas:
+            try:
+                pools.append(await _create_pool(replica, kwargs))
+            except errors.DBConnectionError as exc:
+                log.warning("read replica %s unreachable, reads go to the primary: %s", _safe(replica), exc)
+        return cls(dsn, primary, pools, acquire_timeout)
+
+    async def acquire(self, mode: Mode) -> Connection:
+        pool = self._primary
+        if mode == "replica" and self._replicas:
+            pool = self._replicas[self._next_replica % len(self._replicas)]
+            self._next_replica += 1
+            try:
+                return await self._acquire(pool)
+            except errors.DBConnectionError as exc:
+                log.warning("read replica unavailable, reading from the primary: %s", exc)
+                pool = self._primary
+        return await self._acquire(pool)
+
+    async def _acquire(self, pool: asyncpg.Pool) -> PgConnection:
+        self._waiting += 1
+        try:
+            raw = await pool.acquire(timeout=self._timeout)
+        except asyncio.TimeoutError:
+            raise errors.PoolTimeout(timeout=self._timeout) from None
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise self.translate(exc) or errors.DBConnectionError() from exc
+        finally:
+            self._waiting -= 1
+        return PgConnection(raw, pool)
+
+    async def release(self, conn: Connection) -> None:
+        assert isinstance(conn, PgConnection)
+        if conn.broken and not conn.raw.is_closed():
+            conn.raw.terminate()
+        await conn.pool.release(conn.raw)
+
+    async def close(self) -> None:
+        for pool in [self._primary, *self._replicas]:
+            try:
+                await asyncio.wait_for(pool.close(), timeout=10)
+            except (asyncio.TimeoutError, OSError, asyncpg.InterfaceError):
+                pool.terminate()
+
+    def stats(self) -> dict[str, Any]:
+        pool = self._primary
+        size, idle = pool.get_size(), pool.get_idle_size()
+        return {
+            "backend": self.dialect,
+            "size": size,
+            "max_size": pool.get_max_size(),
+            "in_use": size - idle,
+            "idle": idle,
+            "waiting": self._waiting,
+            "replicas": len(self._replicas),
+        }
+
+    def translate(self, exc: BaseException) -> errors.RawdbError | None:
+        if isinstance(exc, asyncpg.PostgresError):
+            return _server_error(exc)
+        if isinstance(exc, asyncpg_base.DataError):
+            return errors.DBDataError(detail=str(exc))
+        if isinstance(exc, (asyncpg.InterfaceError, OSError, ConnectionError)):
+            if isinstance(exc, OSError) or "closed" in str(exc) or "connection" in str(exc):
+                return errors.DBConnectionError(f"Connection to the database failed: {exc}")
+            return errors.DBError(f"Driver refused the call: {exc}")
+        return None
+
+    def describe(self) -> str:
+        return _safe(self._dsn)
+
+
+async def _create_pool(dsn: str, kwargs: dict[str, Any]) -> asyncpg.Pool:
+    try:
+        return await asyncpg.create_pool(dsn, **kwargs)
+    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise errors.DBConnectionError(f"Cannot connect to {_safe(dsn)}: {exc}") from exc
+
+
+def _safe(dsn: str) -> str:
+    """The DSN without its password."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", dsn)

@@ -1,0 +1,367 @@
+"""SQLite through aiosqlite: one writer connection, a few reader connections, WAL.
+
+Writers run ``BEGIN IMMEDIATE``: with a deferred BEGIN, read-then-write transactions
+fail with SQLITE_BUSY most of the time under contention (ecosystem spec A.7), because
+SQLite cannot wait for a lock a reader wants to upgrade.  In-process writers queue on
+the single writer connection; other processes wait on ``busy_timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import re
+import sqlite3
+import tempfile
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+import aiosqlite
+
+from rawdb import errors
+from rawdb.backends.base import Backend, Connection, Mode, Row
+
+# Values come back typed by the column's declared type, as SQLAlchemy's SQLite
+# dialect stores them: DATETIME as 'YYYY-MM-DD HH:MM:SS.ffffff', BOOLEAN as 0/1.
+sqlite3.register_converter("DATETIME", lambda raw: datetime.fromisoformat(raw.decode()))
+sqlite3.register_converter("BOOLEAN", lambda raw: raw not in (b"0", b""))
+
+_CONSTRAINT_COLUMNS = re.compile(r"constraint failed: (?P<cols>.+)$")
+_NO_TABLE = re.compile(r"no such table: (?:\w+\.)?(?P<table>\w+)")
+
+# sqlite_errorname -> rawdb error class (Python >= 3.11 exposes the extended code name).
+_ERRORNAME: dict[str, type[errors.DBError]] = {
+    "SQLITE_CONSTRAINT_UNIQUE": errors.DBDuplicateEntry,
+    "SQLITE_CONSTRAINT_PRIMARYKEY": errors.DBDuplicateEntry,
+    "SQLITE_CONSTRAINT_FOREIGNKEY": errors.DBReferenceError,
+    "SQLITE_CONSTRAINT_CHECK": errors.DBConstraintError,
+    "SQLITE_CONSTRAINT_NOTNULL": errors.DBNotNullError,
+    "SQLITE_BUSY": errors.DBDeadlock,
+    "SQLITE_BUSY_SNAPSHOT": errors.DBDeadlock,
+    "SQLITE_BUSY_RECOVERY": errors.DBDeadlock,
+    "SQLITE_BUSY_TIMEOUT": errors.DBDeadlock,
+    "SQLITE_LOCKED": errors.DBDeadlock,
+    "SQLITE_LOCKED_SHAREDCACHE": errors.DBDeadlock,
+    "SQLITE_CANTOPEN": errors.DBConnectionError,
+    "SQLITE_IOERR": errors.DBConnectionError,
+    "SQLITE_TOOBIG": errors.DBDataError,
+    "SQLITE_MISMATCH": errors.DBDataError,
+    "SQLITE_RANGE": errors.DBDataError,
+    "SQLITE_INTERRUPT": errors.DBQueryTimeout,
+}
+
+
+def _columns(message: str) -> list[str]:
+    match = _CONSTRAINT_COLUMNS.search(message)
+    if not match:
+        return []
+    return [c.strip().rpartition(".")[2] for c in match.group("cols").split(",")]
+
+
+def _sqlite_error(exc: sqlite3.Error) -> errors.DBError:
+    name = getattr(exc, "sqlite_errorname", None) or ""
+    message = str(exc)
+    cls = _ERRORNAME.get(name) or _ERRORNAME.get(name.rsplit("_", 1)[0]) or errors.DBError
+    if cls is errors.DBError and _NO_TABLE.search(message):
+        cls = errors.DBNonExistentTable
+    err: errors.DBError
+    if cls is errors.DBDuplicateEntry:
+        err = errors.DBDuplicateEntry(_columns(message))
+    elif cls is errors.DBReferenceError:
+        err = errors.DBReferenceError()
+    elif cls is errors.DBConstraintError:
+        cols = _columns(message)
+        err = errors.DBConstraintError(check_name=cols[0] if cols else None)
+    elif cls is errors.DBNotNullError:
+        cols = _columns(message)
+        err = errors.DBNotNullError(cols[0] if cols else None)
+    elif cls is errors.DBNonExistentTable:
+        match = _NO_TABLE.search(message)
+        err = errors.DBNonExistentTable(match.group("table") if match else None)
+    elif cls is errors.DBDataError:
+        err = errors.DBDataError(detail=message)
+    else:
+        err = cls(f"{cls.msg_fmt} ({name or type(exc).__name__}: {message})")
+    err.errorname = name or None
+    return err
+
+
+def _adapt(value: Any) -> Any:
+    """Store datetimes as SQLAlchemy does: naive UTC, always six fractional digits."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.isoformat(" ", "microseconds")
+    return value
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _regexp(pattern: str | None, value: Any) -> bool:
+    if pattern is None or value is None:
+        return False
+    return _pattern(pattern).search(str(value)) is not None
+
+
+# --- functions that run in the connection's worker thread ----------------------------
+
+
+def _fetch(raw: sqlite3.Connection, sql: str, args: list[Any]) -> list[Row]:
+    cursor = raw.execute(sql, [_adapt(a) for a in args])
+    try:
+        if cursor.description is None:
+            return []
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+def _execute(raw: sqlite3.Connection, sql: str, args: list[Any]) -> int:
+    cursor = raw.execute(sql, [_adapt(a) for a in args])
+    try:
+        cursor.fetchall()  # a RETURNING clause's rows must be consumed for the statement to finish
+        return cursor.rowcount
+    finally:
+        cursor.close()
+
+
+def _script(raw: sqlite3.Connection, sql: str) -> None:
+    # executescript() would COMMIT the open transaction first; run statement by statement.
+    buffer = ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            raw.execute(buffer)
+            buffer = ""
+    if any(part.strip() and not part.strip().startswith("--") for part in buffer.splitlines()):
+        if not sqlite3.complete_statement(buffer + ";"):
+            raise sqlite3.ProgrammingError(f"incomplete SQL statement at the end of the script: {buffer.strip()[:80]}")
+        raw.execute(buffer)
+
+
+def _setup(raw: sqlite3.Connection, busy_timeout_ms: int, synchronous: str) -> None:
+    raw.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    raw.execute("PRAGMA foreign_keys = ON")
+    if raw.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        raw.execute("PRAGMA journal_mode = WAL")
+    raw.execute(f"PRAGMA synchronous = {synchronous}")
+    raw.create_function("regexp", 2, _regexp, deterministic=True)
+
+
+class SqliteConnection(Connection):
+    """An aiosqlite connection; statements run in its worker thread."""
+
+    __slots__ = ("_broken", "pool", "raw")
+
+    def __init__(self, raw: aiosqlite.Connection, pool: _Pool) -> None:
+        self.raw = raw
+        self.pool = pool
+        self._broken = False
+
+    async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            # One hop to the worker thread per statement: the rows come back as dicts.
+            return await self.raw._execute(fn, self.raw._conn, *args)
+        except ValueError as exc:  # aiosqlite: "Connection closed" / "no active connection"
+            self._broken = True
+            raise errors.DBConnectionError(f"SQLite connection is closed: {exc}") from exc
+
+    async def fetch(self, sql: str, args: list[Any]) -> list[Row]:
+        rows: list[Row] = await self._call(_fetch, sql, args)
+        return rows
+
+    async def execute(self, sql: str, args: list[Any]) -> int:
+        count: int = await self._call(_execute, sql, args)
+        return count
+
+    async def script(self, sql: str) -> None:
+        await self._call(_script, sql)
+
+    def mark_broken(self) -> None:
+        self._broken = True
+
+    @property
+    def broken(self) -> bool:
+        return self._broken
+
+
+class _Pool:
+    """A fixed number of connections handed out one task at a time."""
+
+    def __init__(
+        self,
+        factory: Callable[[], Any],
+        size: int,
+        timeout: float,
+        on_timeout: Callable[[], errors.DBError],
+    ) -> None:
+        self._factory = factory
+        self._slots = asyncio.Semaphore(size)
+        self._idle: list[SqliteConnection] = []
+        self._open = 0
+        self.size = size
+        self.waiting = 0
+        self._timeout = timeout
+        self._on_timeout = on_timeout
+
+    async def acquire(self) -> SqliteConnection:
+        self.waiting += 1
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise self._on_timeout() from None
+        finally:
+            self.waiting -= 1
+        try:
+            if self._idle:
+                return self._idle.pop()
+            conn = SqliteConnection(await self._factory(), self)
+            self._open += 1
+            return conn
+        except BaseException:
+            self._slots.release()
+            raise
+
+    async def release(self, conn: SqliteConnection) -> None:
+        try:
+            if conn.broken:
+                self._open -= 1
+                with contextlib.suppress(Exception):
+                    await conn.raw.close()
+            else:
+                self._idle.append(conn)
+        finally:
+            self._slots.release()
+
+    @property
+    def in_use(self) -> int:
+        return self._open - len(self._idle)
+
+    @property
+    def opened(self) -> int:
+        return self._open
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            self._open -= 1
+            with contextlib.suppress(Exception):
+                await conn.raw.close()
+
+
+class SqliteBackend(Backend):
+    """A SQLite database file with a writer pool of one and a small reader pool."""
+
+    dialect = "sqlite"
+    begin_writer = "BEGIN IMMEDIATE"
+    begin_reader = "BEGIN"
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        readers: int,
+        busy_timeout: float,
+        acquire_timeout: float,
+        synchronous: str,
+        temporary: bool,
+    ) -> None:
+        self.path = path
+        self._temporary = temporary
+        busy_ms = int(busy_timeout * 1000)
+
+        async def factory() -> aiosqlite.Connection:
+            try:
+                raw = await aiosqlite.connect(path, isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES)
+                await raw._execute(_setup, raw._conn, busy_ms, synchronous)
+            except sqlite3.Error as exc:
+                raise _sqlite_error(exc) from exc
+            return raw
+
+        # Waiting for the writer connection is waiting for SQLite's write lock: a busy
+        # database, which the retry machinery treats like a deadlock.
+        def busy() -> errors.DBError:
+            return errors.DBDeadlock(f"SQLite database {path} stayed busy (another writer) for {busy_timeout} s")
+
+        def starved() -> errors.DBError:
+            return errors.PoolTimeout(timeout=acquire_timeout)
+
+        self._writer = _Pool(factory, 1, busy_timeout, busy)
+        self._readers = _Pool(factory, readers, acquire_timeout, starved)
+
+    @classmethod
+    async def open(
+        cls,
+        path: str,
+        *,
+        readers: int,
+        busy_timeout: float,
+        acquire_timeout: float,
+        synchronous: str,
+    ) -> SqliteBackend:
+        """Open (or create) the database file and check that it can be written."""
+        temporary = path in ("", ":memory:")
+        if temporary:
+            # SQLite's own in-memory databases are private to one connection (or, with
+            # shared cache, lock differently from a file); a temporary file behaves
+            # exactly like the files rawdb is used with, and is removed on close.
+            fd, path = tempfile.mkstemp(prefix="rawdb-", suffix=".sqlite")
+            os.close(fd)
+        backend = cls(
+            path,
+            readers=readers,
+            busy_timeout=busy_timeout,
+            acquire_timeout=acquire_timeout,
+            synchronous=synchronous,
+            temporary=temporary,
+        )
+        conn = await backend._writer.acquire()  # opens the file, sets WAL
+        await backend._writer.release(conn)
+        return backend
+
+    async def acquire(self, mode: Mode) -> Connection:
+        pool = self._writer if mode == "writer" else self._readers
+        return await pool.acquire()
+
+    async def release(self, conn: Connection) -> None:
+        assert isinstance(conn, SqliteConnection)
+        await conn.pool.release(conn)
+
+    async def close(self) -> None:
+        await self._writer.close()
+        await self._readers.close()
+        if self._temporary:
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.path + suffix)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "backend": self.dialect,
+            "size": self._writer.opened + self._readers.opened,
+            "max_size": self._writer.size + self._readers.size,
+            "in_use": self._writer.in_use + self._readers.in_use,
+            "idle": (self._writer.opened - self._writer.in_use) + (self._readers.opened - self._readers.in_use),
+            "waiting": self._writer.waiting + self._readers.waiting,
+            "writers_waiting": self._writer.waiting,
+        }
+
+    def translate(self, exc: BaseException) -> errors.RawdbError | None:
+        if isinstance(exc, sqlite3.InterfaceError):  # a value sqlite3 cannot bind
+            return errors.DBDataError(detail=str(exc))
+        if isinstance(exc, sqlite3.Error):
+            return _sqlite_error(exc)
+        if isinstance(exc, OverflowError):
+            return errors.DBDataError(detail=str(exc))
+        return None
+
+    def describe(self) -> str:
+        return f"sqlite:///{self.path}"

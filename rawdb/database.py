@@ -1,0 +1,307 @@
+"""``connect()`` and the Database: a backend's pools plus statements, observers and scopes."""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Generator
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from rawdb import errors
+from rawdb.backends.base import Backend
+from rawdb.context import Context, Scope
+from rawdb.observe import Hook, Observer
+from rawdb.sqlfiles import registry
+from rawdb.statement import Statement
+
+DEFAULT_URL = "sqlite:///rawdb.sqlite"
+
+_TRUE = {"1", "true", "yes", "on"}
+
+# option -> (converter, default); URL query parameters are strings, keyword options need not be.
+_COMMON: dict[str, tuple[Any, Any]] = {
+    "acquire_timeout": (float, 30.0),
+    "slow_statement_ms": (float, 500.0),
+    "log_parameters": (lambda v: v if isinstance(v, bool) else str(v).lower() in _TRUE, False),
+}
+_POSTGRESQL: dict[str, tuple[Any, Any]] = {
+    "pool_size": (int, 5),
+    "min_size": (int, 1),
+    "pgbouncer": (lambda v: v if isinstance(v, bool) else str(v).lower() in _TRUE, False),
+    "connect_timeout": (float, 10.0),
+    "statement_cache_size": (int, None),
+    "command_timeout": (float, None),
+    "replicas": (lambda v: [v] if isinstance(v, str) else list(v), []),
+    "server_settings": (dict, None),
+}
+_SQLITE: dict[str, tuple[Any, Any]] = {
+    "readers": (int, 4),
+    "busy_timeout": (float, 30.0),
+    "synchronous": (lambda v: _choice(str(v).upper(), ("OFF", "NORMAL", "FULL", "EXTRA"), "synchronous"), "FULL"),
+}
+
+
+def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
+    if value not in allowed:
+        raise errors.Invalid(f"option {name} must be one of {allowed}, not {value!r}")
+    return value
+
+
+def _options(url_options: dict[str, Any], options: dict[str, Any], table: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
+    merged = {**url_options, **options}
+    unknown = sorted(set(merged) - set(table))
+    if unknown:
+        raise errors.Invalid(f"unknown option(s) {unknown}; known: {sorted(table)}")
+    result: dict[str, Any] = {}
+    for name, (convert, default) in table.items():
+        if name in merged and merged[name] is not None:
+            try:
+                result[name] = convert(merged[name])
+            except (TypeError, ValueError) as exc:
+                raise errors.Invalid(f"option {name}={merged[name]!r} is invalid: {exc}") from None
+        else:
+            result[name] = default
+    return result
+
+
+def resolve_url(url: str | None) -> str:
+    """The URL argument, else ``RAWDB_URL``, else ``sqlite:///rawdb.sqlite``."""
+    return url or os.environ.get("RAWDB_URL") or DEFAULT_URL
+
+
+async def _open_backend(url: str, options: dict[str, Any]) -> tuple[Backend, dict[str, Any]]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if scheme == "sqlite":
+        table = {**_COMMON, **_SQLITE}
+        opts = _options(dict(query), options, table)
+        if parts.netloc not in ("", "localhost"):
+            raise errors.Invalid(f"a sqlite URL has no host: use sqlite:///relative/path or sqlite:////abs/path ({url})")
+        path = parts.path[1:] if parts.path.startswith("/") else parts.path
+        from rawdb.backends.sqlite import SqliteBackend
+
+        backend: Backend = await SqliteBackend.open(
+            path,
+            readers=opts["readers"],
+            busy_timeout=opts["busy_timeout"],
+            acquire_timeout=opts["acquire_timeout"],
+            synchronous=opts["synchronous"],
+        )
+        return backend, opts
+    if scheme in ("postgresql", "postgres"):
+        table = {**_COMMON, **_POSTGRESQL}
+        ours = {k: v for k, v in query if k in table or k == "replica"}
+        passthrough = [(k, v) for k, v in query if k not in ours]
+        replicas = [v for k, v in query if k == "replica"]
+        ours.pop("replica", None)
+        if replicas:
+            ours["replicas"] = [_replica_dsn(parts, r) for r in replicas]
+        opts = _options(ours, options, table)
+        dsn = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(passthrough), ""))
+        from rawdb.backends.postgresql import PostgresBackend
+
+        backend = await PostgresBackend.open(
+            dsn,
+            replicas=opts["replicas"],
+            pool_size=opts["pool_size"],
+            min_size=opts["min_size"],
+            acquire_timeout=opts["acquire_timeout"],
+            pgbouncer=opts["pgbouncer"],
+            connect_timeout=opts["connect_timeout"],
+            statement_cache_size=opts["statement_cache_size"],
+            server_settings=opts["server_settings"],
+            command_timeout=opts["command_timeout"],
+        )
+        return backend, opts
+    raise errors.Invalid(f"unsupported database URL scheme {scheme!r}: use postgresql://… or sqlite:///…")
+
+
+def _replica_dsn(primary: Any, replica: str) -> str:
+    """``?replica=host:port`` shares the primary's user and database; a full URL stands alone."""
+    if "://" in replica:
+        return replica
+    userinfo = primary.netloc.rpartition("@")[0]
+    netloc = f"{userinfo}@{replica}" if userinfo else replica
+    return urlunsplit((primary.scheme, netloc, primary.path, "", ""))
+
+
+class Database:
+    """A connected database: open scopes on a Context, or on the Database as an admin.
+
+    Use ``rawdb.connect(url)`` to make one, and close it (``await db.close()`` or
+    ``async with``); an unclosed Database warns with a ResourceWarning.
+    """
+
+    def __init__(self, url: str, backend: Backend, options: dict[str, Any]) -> None:
+        self.url = url
+        self.backend = backend
+        self.dialect = backend.dialect
+        self.options = options
+        self.observer = Observer(backend.dialect, options["slow_statement_ms"], options["log_parameters"])
+        # asyncpg cancels an interrupted query on the server and its connection state is
+        # then uncertain; aiosqlite finishes the statement in its thread, then rolls back.
+        self.cancel_breaks_connection = self.dialect == "postgresql"
+        self.single_writer = self.dialect == "sqlite"
+        self._statements = registry()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<Database {self.url_safe}{' closed' if self._closed else ''}>"
+
+    @property
+    def url_safe(self) -> str:
+        """The URL without a password."""
+        return self.backend.describe()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # --- statements ---------------------------------------------------------------
+
+    def statement(self, name: str) -> Statement:
+        """The named statement from ``sql/``.
+
+        :raises StatementError: if there is none by that name
+        """
+        try:
+            return self._statements[name]
+        except KeyError:
+            raise errors.StatementError(f"no SQL statement named {name!r} in sql/") from None
+
+    def statement_source(self, name: str) -> str:
+        """Where a statement was defined (``file:line``), for messages."""
+        stmt = self._statements.get(name)
+        return stmt.source if stmt is not None else "dynamic SQL" if "." in name else "control statement"
+
+    @property
+    def statements(self) -> dict[str, Statement]:
+        """Every named statement, by name."""
+        return dict(self._statements)
+
+    # --- scopes -------------------------------------------------------------------
+
+    def context(self, **identity: Any) -> Context:
+        """A Context for this database (``project_id=``, ``user_id=``, ``is_admin=``, ...)."""
+        return Context(self, **identity)
+
+    def reader(self, replica: bool = False) -> Scope:
+        """A reader scope with an admin context (maintenance work)."""
+        return Context(self, is_admin=True).reader(replica=replica)
+
+    def writer(self, independent: bool = False) -> Scope:
+        """A writer scope with an admin context (maintenance work)."""
+        return Context(self, is_admin=True).writer(independent=independent)
+
+    # --- health and observability ---------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Pool figures: backend, size, max_size, in_use, idle, waiting."""
+        return self.backend.stats()
+
+    async def ping(self) -> float:
+        """Run ``SELECT 1`` in a reader scope; return the round trip in milliseconds.
+
+        :raises DBConnectionError: when the database cannot be reached
+        """
+        started = time.perf_counter()
+        async with self.reader() as tx:
+            await tx.fetch(_PING)
+        return (time.perf_counter() - started) * 1000
+
+    def add_hook(self, hook: Hook) -> None:
+        """Call ``hook(event)`` after every round trip (see StatementEvent)."""
+        self.observer.hooks.append(hook)
+
+    def remove_hook(self, hook: Hook) -> None:
+        """Stop calling ``hook``."""
+        self.observer.hooks.remove(hook)
+
+    def hooked(self, hook: Hook) -> Any:
+        """``with db.hooked(counter):`` registers a hook for the block."""
+        return self.observer.hooked(hook)
+
+    # --- lifecycle ----------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Close every pooled connection; closing twice is harmless."""
+        if self._closed:
+            return
+        self._closed = True
+        await self.backend.close()
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_closed", True):
+            warnings.warn(
+                f"{self!r} was garbage-collected without being closed; use `async with "
+                "rawdb.connect(...)` or `await db.close()`",
+                ResourceWarning,
+                stacklevel=1,
+            )
+
+
+_PING = Statement.portable("rawdb.ping", "SELECT 1 AS ok", "Is the database there?")
+
+
+class _Connecting:
+    """``await rawdb.connect(...)`` or ``async with rawdb.connect(...) as db``."""
+
+    __slots__ = ("_db", "_options", "_url")
+
+    def __init__(self, url: str, options: dict[str, Any]) -> None:
+        self._url = url
+        self._options = options
+        self._db: Database | None = None
+
+    async def _open(self) -> Database:
+        backend, opts = await _open_backend(self._url, self._options)
+        return Database(self._url, backend, opts)
+
+    def __await__(self) -> Generator[Any, None, Database]:
+        return self._open().__await__()
+
+    async def __aenter__(self) -> Database:
+        self._db = await self._open()
+        return self._db
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._db is not None:
+            await self._db.close()
+
+
+def connect(url: str | None = None, **options: Any) -> _Connecting:
+    """Connect to a database; await the result, or use it with ``async with``.
+
+    :param url: ``postgresql://user@host:port/db`` or ``sqlite:///path``; defaults to
+        ``RAWDB_URL``, then ``sqlite:///rawdb.sqlite``.  ``sqlite:///:memory:`` is a
+        temporary file removed on close.  Options may also come as URL query parameters.
+    :param options: ``acquire_timeout`` (s, 30), ``slow_statement_ms`` (500),
+        ``log_parameters`` (False); PostgreSQL: ``pool_size`` (5), ``min_size`` (1),
+        ``pgbouncer`` (False: statement cache off), ``replicas`` (URLs, or ``?replica=host:port``),
+        ``connect_timeout`` (10), ``statement_cache_size``, ``command_timeout``,
+        ``server_settings``; SQLite: ``readers`` (4), ``busy_timeout`` (s, 30),
+        ``synchronous`` (FULL).
+    :raises Invalid: on an unknown scheme or option
+    :raises DBConnectionError: when the database cannot be reached
+    """
+    return _Connecting(resolve_url(url), options)

@@ -1,0 +1,155 @@
+"""``@reader``, ``@writer`` and ``@retry_on_deadlock`` for API functions taking a Context first.
+
+An API function declares its mode; called with an unbound context it opens its own
+scope, called with a bound one it joins the caller's transaction (a writer refuses to
+join a reader).  Retries wrap the scope, never a statement::
+
+    @retry_on_deadlock
+    @writer
+    async def quota_reserve(context: Context, ...) -> ...:
+        ...   # `context` is bound here
+
+Called inside a caller's scope, ``retry_on_deadlock`` does not retry: re-running a
+fragment of someone else's transaction would be wrong, so the error goes to the owner
+of the scope, whose own retry re-runs everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar, overload
+
+from rawdb import errors
+from rawdb.context import Context
+
+P = ParamSpec("P")
+R = TypeVar("R")
+ApiFunc = Callable[Concatenate[Context, P], Awaitable[R]]
+
+log = logging.getLogger("rawdb")
+
+
+def _context_of(fn_name: str, args: tuple[Any, ...]) -> Context:
+    if not args or not isinstance(args[0], Context):
+        got = type(args[0]).__name__ if args else "nothing"
+        raise errors.ScopeError(f"{fn_name}() takes a rawdb.Context as its first argument, got {got}")
+    return args[0]
+
+
+@overload
+def reader(fn: ApiFunc[P, R], /) -> ApiFunc[P, R]: ...
+@overload
+def reader(*, replica: bool = False) -> Callable[[ApiFunc[P, R]], ApiFunc[P, R]]: ...
+
+
+def reader(fn: Any = None, /, *, replica: bool = False) -> Any:
+    """Run the function in a reader scope: the caller's, or one of its own.
+
+    :param replica: when it opens its own scope, read from a replica if there is one
+    """
+
+    def decorate(fn: ApiFunc[P, R]) -> ApiFunc[P, R]:
+        @functools.wraps(fn)
+        async def run(*args: Any, **kwargs: Any) -> R:
+            context = _context_of(fn.__name__, args)
+            if context._tx is not None:
+                return await fn(*args, **kwargs)
+            async with context.reader(replica=replica) as tx:
+                return await fn(tx, *args[1:], **kwargs)
+
+        return run
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def writer(fn: ApiFunc[P, R], /) -> ApiFunc[P, R]:
+    """Run the function in a writer scope: the caller's, or one of its own that commits.
+
+    :raises ScopeError: when called with a context bound to a reader scope
+    """
+
+    @functools.wraps(fn)
+    async def run(*args: Any, **kwargs: Any) -> R:
+        context = _context_of(fn.__name__, args)
+        tx = context._tx
+        if tx is not None:
+            if tx.mode != "writer":
+                raise errors.ScopeError(
+                    f"{fn.__name__}() writes, but was called inside a reader scope; a read-only "
+                    "transaction cannot be upgraded: call it inside ctx.writer()"
+                )
+            return await fn(*args, **kwargs)
+        async with context.writer() as bound:
+            return await fn(bound, *args[1:], **kwargs)
+
+    return run
+
+
+RETRYABLE: tuple[type[errors.RawdbError], ...] = (errors.DBDeadlock,)
+
+
+@overload
+def retry_on_deadlock(fn: ApiFunc[P, R], /) -> ApiFunc[P, R]: ...
+@overload
+def retry_on_deadlock(
+    *,
+    max_retries: int = 5,
+    interval: float = 0.02,
+    max_interval: float = 1.0,
+    retry_on_disconnect: bool = False,
+) -> Callable[[ApiFunc[P, R]], ApiFunc[P, R]]: ...
+
+
+def retry_on_deadlock(
+    fn: Any = None,
+    /,
+    *,
+    max_retries: int = 5,
+    interval: float = 0.02,
+    max_interval: float = 1.0,
+    retry_on_disconnect: bool = False,
+) -> Any:
+    """Re-run the whole scope the function opens when it ends in a deadlock.
+
+    Deadlocks, serialization failures, lock timeouts and SQLite busy errors all arrive as
+    ``DBDeadlock``.  Each retry waits a random time up to ``interval * 2**attempt``
+    (capped at ``max_interval``): full jitter, so colliding callers spread apart.
+
+    :param max_retries: retries after the first attempt; then the error is raised
+    :param retry_on_disconnect: also retry on DBConnectionError (the pool reconnects)
+    """
+    retryable = (*RETRYABLE, errors.DBConnectionError) if retry_on_disconnect else RETRYABLE
+
+    def decorate(fn: ApiFunc[P, R]) -> ApiFunc[P, R]:
+        @functools.wraps(fn)
+        async def run(*args: Any, **kwargs: Any) -> R:
+            context = _context_of(fn.__name__, args)
+            if context._tx is not None:
+                return await fn(*args, **kwargs)  # a fragment: the scope's owner retries
+            attempt = 0
+            while True:
+                try:
+                    return await fn(*args, **kwargs)
+                except retryable as exc:
+                    if attempt >= max_retries:
+                        exc.add_note(f"{fn.__name__}() gave up after {attempt + 1} attempts")
+                        raise
+                    delay = random.uniform(0, min(max_interval, interval * 2**attempt))
+                    log.info(
+                        "%s: %s, retrying in %.3f s (attempt %d of %d)",
+                        fn.__name__,
+                        type(exc).__name__,
+                        delay,
+                        attempt + 2,
+                        max_retries + 1,
+                    )
+                    attempt += 1
+                    await asyncio.sleep(delay)
+
+        return run
+
+    return decorate(fn) if fn is not None else decorate

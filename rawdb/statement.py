@@ -1,0 +1,141 @@
+"""A named SQL statement, converted once per dialect, and the argument binding that runs it.
+
+SQL is written with named parameters (``:image_id``).  ``convert`` turns that text into
+the driver's numbered placeholders once, at load time: ``$1`` for asyncpg, ``?1`` for
+sqlite3.  A name used twice reuses its number, so the argument list holds each value
+once.  ``col = ANY(:ids)`` (and ``col <> ALL(:ids)``) stay as they are on PostgreSQL,
+where a Python list binds as an array, and become ``col IN (SELECT value FROM
+json_each(?1))`` on SQLite, where the list is sent as JSON text: one parameter and a
+stable statement text for any list length, and never ``IN ()``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from rawdb.errors import StatementError
+
+Dialect = Literal["postgresql", "sqlite"]
+DIALECTS: tuple[Dialect, ...] = ("postgresql", "sqlite")
+
+# Tokens that must be copied untouched, then the two kinds of parameter reference.
+_TOKEN = re.compile(
+    r"""
+      '(?:[^']|'')*'                                   # string literal
+    | "(?:[^"]|"")*"                                   # quoted identifier
+    | --[^\n]*                                         # line comment
+    | /\*.*?\*/                                        # block comment
+    | \$\$.*?\$\$                                      # dollar-quoted body
+    | ::                                               # PostgreSQL cast
+    | (?P<op>=|<>|!=)\s*(?P<quant>ANY|ALL)\s*\(\s*:(?P<list>[A-Za-z_]\w*)\s*\)
+    | :(?P<name>[A-Za-z_]\w*)
+    """,
+    re.S | re.X | re.I,
+)
+
+_PLACEHOLDER = {"postgresql": "${}", "sqlite": "?{}"}
+
+# On SQLite a list membership test reads the JSON array sent as one parameter.
+_SQLITE_LIST = {
+    ("=", "ANY"): "IN (SELECT value FROM json_each({}))",
+    ("<>", "ALL"): "NOT IN (SELECT value FROM json_each({}))",
+    ("!=", "ALL"): "NOT IN (SELECT value FROM json_each({}))",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """One statement's text for one dialect, with the parameter names in argument order."""
+
+    sql: str
+    names: tuple[str, ...]
+    json_names: frozenset[str] = frozenset()
+
+    def bind(self, statement: str, params: dict[str, Any]) -> list[Any]:
+        """Return the argument list for ``params``; raise StatementError on a missing or extra name."""
+        try:
+            args = [params[name] for name in self.names]
+        except KeyError as exc:
+            raise StatementError(
+                f"statement {statement} needs parameter :{exc.args[0]} (it takes {self._takes()})"
+            ) from None
+        if len(params) != len(self.names):
+            extra = sorted(set(params) - set(self.names))
+            raise StatementError(f"statement {statement} got unknown parameter(s) {extra} (it takes {self._takes()})")
+        if self.json_names:
+            for i, name in enumerate(self.names):
+                if name in self.json_names:
+                    args[i] = _json_list(statement, name, args[i])
+        return args
+
+    def _takes(self) -> str:
+        return ", ".join(f":{n}" for n in self.names) or "no parameters"
+
+
+def _json_list(statement: str, name: str, value: Any) -> str:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise StatementError(f"statement {statement}: parameter :{name} must be a list, not {type(value).__name__}")
+    return json.dumps(list(value))
+
+
+def convert(sql: str, dialect: Dialect) -> Compiled:
+    """Turn ``:name`` parameters into the dialect's numbered placeholders.
+
+    :param sql: statement text with ``:name`` parameters
+    :param dialect: ``postgresql`` or ``sqlite``
+    :returns: the converted text and the parameter names in argument order
+    :raises StatementError: on an unknown dialect
+    """
+    if dialect not in _PLACEHOLDER:
+        raise StatementError(f"unknown dialect {dialect!r}; expected one of {DIALECTS}")
+    names: list[str] = []
+    json_names: set[str] = set()
+    placeholder = _PLACEHOLDER[dialect]
+
+    def number(name: str) -> str:
+        if name not in names:
+            names.append(name)
+        return placeholder.format(names.index(name) + 1)
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group("name"):
+            return number(match.group("name"))
+        if match.group("list"):
+            ref = number(match.group("list"))
+            op, quant = match.group("op"), match.group("quant").upper()
+            if dialect == "postgresql":
+                return f"{op} {quant}({ref})"
+            template = _SQLITE_LIST.get((op, quant))
+            if template is None:
+                raise StatementError(f"{op} {quant}(:list) is not supported; use = ANY(...) or <> ALL(...)")
+            json_names.add(match.group("list"))
+            return template.format(ref)
+        return match.group(0)
+
+    text = _TOKEN.sub(replace, sql)
+    return Compiled(text, tuple(names), frozenset(json_names))
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A named statement: its text for each dialect, where it came from and what it is for."""
+
+    name: str
+    doc: str
+    source: str
+    variants: dict[str, Compiled] = field(default_factory=dict)
+
+    def compiled(self, dialect: str) -> Compiled:
+        """Return this statement's text for ``dialect``."""
+        try:
+            return self.variants[dialect]
+        except KeyError:
+            raise StatementError(f"statement {self.name} ({self.source}) has no {dialect} variant") from None
+
+    @classmethod
+    def portable(cls, name: str, sql: str, doc: str = "", source: str = "<python>") -> Statement:
+        """Build a statement from one text that is valid on every dialect."""
+        return cls(name, doc, source, {d: convert(sql, d) for d in DIALECTS})

@@ -1,0 +1,241 @@
+"""One database transaction on one connection: an explicit state machine.
+
+A Transaction is created by a scope (``ctx.reader()``, ``ctx.writer()``), never by
+callers.  It sends every round trip through ``send``, which translates driver errors,
+records the statement for logging and hooks, and keeps the transaction's state:
+once a statement fails, the transaction is aborted on both backends (PostgreSQL would
+refuse further statements; SQLite would not, so rawdb refuses them for it), until a
+savepoint rolls the failure back or the scope ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import itertools
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from rawdb import errors
+from rawdb.backends.base import Connection, Mode, Row
+
+if TYPE_CHECKING:
+    from rawdb.database import Database
+
+T = TypeVar("T")
+
+
+class TxState(enum.Enum):
+    NEW = 0
+    STARTED = 1
+    COMMITTED = 2
+    ROLLEDBACK = 3
+    FAILED = 4
+
+
+_ids = itertools.count(1)
+
+
+async def uncancellable(work: Callable[[], Awaitable[T]]) -> T:
+    """Run cleanup to completion even if the calling task is cancelled meanwhile.
+
+    The cancellation is re-raised once the work is done, so a connection is never
+    handed back to its pool halfway through a ROLLBACK.
+    """
+    task = asyncio.ensure_future(work())
+    cancelled = False
+    while True:
+        try:
+            result = await asyncio.shield(task)
+            break
+        except asyncio.CancelledError:
+            if task.done():
+                raise
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return result
+
+
+class Transaction:
+    """A transaction bound to one pooled connection, from BEGIN to COMMIT or ROLLBACK."""
+
+    __slots__ = ("_busy", "_failure", "_savepoints", "conn", "db", "id", "mode", "state")
+
+    def __init__(self, db: Database, mode: Mode) -> None:
+        self.db = db
+        self.mode: Mode = mode
+        self.id = next(_ids)
+        self.state = TxState.NEW
+        self.conn: Connection | None = None
+        self._busy = False
+        self._failure: BaseException | None = None
+        self._savepoints = 0
+
+    def __repr__(self) -> str:
+        return f"<Transaction {self.id} {self.mode} {self.state.name} on {self.db.dialect}>"
+
+    @property
+    def writable(self) -> bool:
+        return self.mode == "writer"
+
+    @property
+    def failure(self) -> BaseException | None:
+        """The error that aborted this transaction, if one did."""
+        return self._failure
+
+    def check(self, call: str) -> None:
+        """Raise ScopeError unless a statement may run now."""
+        if self.state is not TxState.STARTED:
+            raise errors.ScopeError(
+                f"cannot call {call}: the transaction scope has ended ({self.state.name.lower()}); "
+                "open a new scope"
+            )
+        if self._busy:
+            raise errors.ScopeError(
+                f"cannot call {call}: another statement is running in this transaction; a transaction "
+                "runs one statement at a time, so give concurrent tasks scopes of their own"
+            )
+
+    async def begin(self) -> None:
+        """Acquire a connection and start the transaction."""
+        backend = self.db.backend
+        self.conn = await backend.acquire(self.mode)
+        self.state = TxState.STARTED
+        begin = backend.begin_writer if self.mode == "writer" else backend.begin_reader
+        try:
+            await self.send("BEGIN", begin, [], fetch=False)
+        except BaseException:
+            await uncancellable(self._release)
+            self.state = TxState.FAILED
+            raise
+
+    async def send(self, name: str, sql: str, args: list[Any], *, fetch: bool | None) -> Any:
+        """Run one round trip; return rows (``fetch``), the affected row count, or None (a script)."""
+        self.check(f"{name}()")
+        if self._failure is not None:
+            raise errors.DBInvalidTransaction(
+                f"cannot run {name}: the transaction was aborted by an earlier error "
+                f"({type(self._failure).__name__}: {self._failure}); end the scope, or catch such "
+                "errors outside a tx.savepoint() block"
+            ) from self._failure
+        conn = self.conn
+        assert conn is not None
+        db = self.db
+        self._busy = True
+        started = time.perf_counter()
+        try:
+            if fetch is None:
+                result = await conn.script(sql)
+            else:
+                result = await (conn.fetch(sql, args) if fetch else conn.execute(sql, args))
+        except asyncio.CancelledError:
+            self._failure = errors.DBError(f"statement {name} was cancelled")
+            if db.cancel_breaks_connection:
+                conn.mark_broken()
+            raise
+        except Exception as exc:
+            translated = db.backend.translate(exc)
+            elapsed = (time.perf_counter() - started) * 1000
+            self._failure = translated or exc
+            db.observer.record(name, sql, args, elapsed, 0, self.id, self.mode, self._failure)
+            if translated is None:
+                raise
+            if isinstance(translated, errors.DBError):
+                translated.statement = name
+            translated.add_note(f"in statement {name} ({db.statement_source(name)})")
+            raise translated from exc
+        finally:
+            self._busy = False
+        elapsed = (time.perf_counter() - started) * 1000
+        rows = len(result) if fetch else result if fetch is not None else 0
+        db.observer.record(name, sql, args, elapsed, rows, self.id, self.mode)
+        return result
+
+    async def fetch(self, name: str, sql: str, args: list[Any]) -> list[Row]:
+        rows: list[Row] = await self.send(name, sql, args, fetch=True)
+        return rows
+
+    async def execute(self, name: str, sql: str, args: list[Any]) -> int:
+        count: int = await self.send(name, sql, args, fetch=False)
+        return count
+
+    async def script(self, name: str, sql: str) -> None:
+        await self.send(name, sql, [], fetch=None)
+
+    # --- savepoints --------------------------------------------------------------
+
+    async def savepoint(self) -> tuple[str, BaseException | None]:
+        """Start a savepoint; return its name and the failure state to restore."""
+        self._savepoints += 1
+        name = f"rawdb_sp_{self._savepoints}"
+        await self.send("SAVEPOINT", f"SAVEPOINT {name}", [], fetch=False)
+        return name, self._failure
+
+    async def release_savepoint(self, name: str) -> None:
+        await self.send("RELEASE SAVEPOINT", f"RELEASE SAVEPOINT {name}", [], fetch=False)
+
+    async def rollback_savepoint(self, name: str, prior: BaseException | None) -> None:
+        """Undo everything since the savepoint, including a failure that aborted the transaction."""
+        self._failure = None
+        try:
+            await self.send("ROLLBACK TO SAVEPOINT", f"ROLLBACK TO SAVEPOINT {name}", [], fetch=False)
+            await self.send("RELEASE SAVEPOINT", f"RELEASE SAVEPOINT {name}", [], fetch=False)
+        finally:
+            if self._failure is None:
+                self._failure = prior
+
+    # --- ending ------------------------------------------------------------------
+
+    async def finish(self, commit: bool) -> None:
+        """COMMIT (``commit``) or ROLLBACK, then give the connection back, even if cancelled."""
+        await uncancellable(lambda: self._finish(commit))
+
+    async def _finish(self, commit: bool) -> None:
+        if self.state is not TxState.STARTED:
+            return
+        conn = self.conn
+        assert conn is not None
+        failure, self._failure = self._failure, None
+        try:
+            if conn.broken:
+                self.state = TxState.FAILED
+            elif commit and failure is None:
+                await self._end("COMMIT")
+                self.state = TxState.COMMITTED
+            else:
+                await self._end("ROLLBACK")
+                self.state = TxState.ROLLEDBACK
+        finally:
+            if self.state is TxState.STARTED:
+                self.state = TxState.FAILED
+            await self._release()
+        if commit and failure is not None:
+            raise errors.DBInvalidTransaction(
+                "the transaction was rolled back, not committed: a statement failed inside it "
+                f"({type(failure).__name__}: {failure}) and the error was caught without a savepoint"
+            ) from failure
+
+    async def _end(self, verb: str) -> None:
+        conn = self.conn
+        assert conn is not None
+        try:
+            await self.send(verb, verb, [], fetch=False)
+        except BaseException as exc:
+            if isinstance(exc, errors.DBError) and not isinstance(exc, errors.DBConnectionError):
+                # The server refused to end the transaction (a serialization failure at
+                # COMMIT, say): make sure nothing stays open before the connection goes back.
+                try:
+                    await conn.execute("ROLLBACK", [])
+                except Exception:
+                    conn.mark_broken()
+            else:
+                conn.mark_broken()
+            raise
+
+    async def _release(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            await self.db.backend.release(conn)
+
