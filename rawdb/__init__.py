@@ -1,11 +1,11 @@
 """rawdb: OpenStack's Glance, Nova and Cinder database APIs, async, on hand-tuned SQL.
 
-    import rawdb
+import rawdb
 
-    async with rawdb.connect("sqlite:///glance.db") as db:     # or postgresql://…; RAWDB_URL
-        ctx = rawdb.Context(db, project_id="p1", user_id="u1")
-        async with ctx.writer() as tx:                           # commit on exit
-            ...
+async with rawdb.connect("sqlite:///glance.db") as db:     # or postgresql://…; RAWDB_URL
+    ctx = rawdb.Context(db, project_id="p1", user_id="u1")
+    async with ctx.writer() as tx:                           # commit on exit
+        ...
 """
 
 from rawdb import errors

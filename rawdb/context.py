@@ -206,7 +206,9 @@ class Scope:
         ctx = self._ctx
         outer = ctx._tx
         if outer is not None and outer.state is not TxState.STARTED:
-            raise errors.ScopeError(f"cannot open a scope on a context whose transaction has ended: {outer!r}")
+            raise errors.ScopeError(
+                f"cannot open a scope on a context whose transaction has ended: {outer!r}"
+            )
         if outer is not None and not self._independent:
             if self._mode == "writer" and outer.mode != "writer":
                 raise errors.ScopeError(

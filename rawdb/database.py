@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Generator
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from rawdb import errors
 from rawdb.backends.base import Backend
@@ -40,7 +40,10 @@ _POSTGRESQL: dict[str, tuple[Any, Any]] = {
 _SQLITE: dict[str, tuple[Any, Any]] = {
     "readers": (int, 4),
     "busy_timeout": (float, 30.0),
-    "synchronous": (lambda v: _choice(str(v).upper(), ("OFF", "NORMAL", "FULL", "EXTRA"), "synchronous"), "FULL"),
+    "synchronous": (
+        lambda v: _choice(str(v).upper(), ("OFF", "NORMAL", "FULL", "EXTRA"), "synchronous"),
+        "FULL",
+    ),
 }
 
 
@@ -50,7 +53,9 @@ def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
     return value
 
 
-def _options(url_options: dict[str, Any], options: dict[str, Any], table: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
+def _options(
+    url_options: dict[str, Any], options: dict[str, Any], table: dict[str, tuple[Any, Any]]
+) -> dict[str, Any]:
     merged = {**url_options, **options}
     unknown = sorted(set(merged) - set(table))
     if unknown:
@@ -80,7 +85,9 @@ async def _open_backend(url: str, options: dict[str, Any]) -> tuple[Backend, dic
         table = {**_COMMON, **_SQLITE}
         opts = _options(dict(query), options, table)
         if parts.netloc not in ("", "localhost"):
-            raise errors.Invalid(f"a sqlite URL has no host: use sqlite:///relative/path or sqlite:////abs/path ({url})")
+            raise errors.Invalid(
+                f"a sqlite URL has no host: use sqlite:///relative/path or sqlite:////abs/path ({url})"
+            )
         path = parts.path[1:] if parts.path.startswith("/") else parts.path
         from rawdb.backends.sqlite import SqliteBackend
 
@@ -94,7 +101,7 @@ async def _open_backend(url: str, options: dict[str, Any]) -> tuple[Backend, dic
         return backend, opts
     if scheme in ("postgresql", "postgres"):
         table = {**_COMMON, **_POSTGRESQL}
-        ours = {k: v for k, v in query if k in table or k == "replica"}
+        ours: dict[str, Any] = {k: v for k, v in query if k in table or k == "replica"}
         passthrough = [(k, v) for k, v in query if k not in ours]
         replicas = [v for k, v in query if k == "replica"]
         ours.pop("replica", None)
@@ -120,13 +127,13 @@ async def _open_backend(url: str, options: dict[str, Any]) -> tuple[Backend, dic
     raise errors.Invalid(f"unsupported database URL scheme {scheme!r}: use postgresql://… or sqlite:///…")
 
 
-def _replica_dsn(primary: Any, replica: str) -> str:
+def _replica_dsn(primary: SplitResult, replica: str) -> str:
     """``?replica=host:port`` shares the primary's user and database; a full URL stands alone."""
     if "://" in replica:
         return replica
     userinfo = primary.netloc.rpartition("@")[0]
     netloc = f"{userinfo}@{replica}" if userinfo else replica
-    return urlunsplit((primary.scheme, netloc, primary.path, "", ""))
+    return str(urlunsplit((primary.scheme, netloc, primary.path, "", "")))
 
 
 class Database:
@@ -155,7 +162,8 @@ class Database:
     @property
     def url_safe(self) -> str:
         """The URL without a password."""
-        return self.backend.describe()
+        description: str = self.backend.describe()
+        return description
 
     @property
     def closed(self) -> bool:

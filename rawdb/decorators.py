@@ -122,7 +122,9 @@ def retry_on_deadlock(
     :param max_retries: retries after the first attempt; then the error is raised
     :param retry_on_disconnect: also retry on DBConnectionError (the pool reconnects)
     """
-    retryable = (*RETRYABLE, errors.DBConnectionError) if retry_on_disconnect else RETRYABLE
+    retryable: tuple[type[errors.RawdbError], ...] = (
+        (*RETRYABLE, errors.DBConnectionError) if retry_on_disconnect else RETRYABLE
+    )
 
     def decorate(fn: ApiFunc[P, R]) -> ApiFunc[P, R]:
         @functools.wraps(fn)

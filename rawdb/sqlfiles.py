@@ -67,7 +67,9 @@ def parse_file(path: Path, namespace: str) -> list[tuple[str, str, int, str]]:
             return
         name, line = current
         if not doc:
-            raise SQLLoadError(f"{path}:{line}: statement {name} has no doc comment (a `-- ...` line under the header)")
+            raise SQLLoadError(
+                f"{path}:{line}: statement {name} has no doc comment (a `-- ...` line under the header)"
+            )
         sql = "\n".join(body).strip().rstrip(";").strip()
         if not sql:
             raise SQLLoadError(f"{path}:{line}: statement {name} is empty")
@@ -79,9 +81,13 @@ def parse_file(path: Path, namespace: str) -> list[tuple[str, str, int, str]]:
             close()
             name = header.group("name")
             if not _NAME.match(name):
-                raise SQLLoadError(f"{path}:{number}: bad statement name {name!r} (letters, digits, underscores)")
+                raise SQLLoadError(
+                    f"{path}:{number}: bad statement name {name!r} (letters, digits, underscores)"
+                )
             if name in seen:
-                raise SQLLoadError(f"{path}:{number}: statement {namespace}.{name} is defined twice in this file")
+                raise SQLLoadError(
+                    f"{path}:{number}: statement {namespace}.{name} is defined twice in this file"
+                )
             seen.add(name)
             current, doc, body, in_doc = (name, number), [], [], True
             continue
@@ -128,7 +134,7 @@ def load(root: Path) -> dict[str, Statement]:
                 where = next(iter(variants[full].values()))[1]
                 raise SQLLoadError(f"{where}: statement {full} has no {dialect} variant and no portable text")
             try:
-                compiled[dialect] = convert(entry[2], dialect)  # type: ignore[arg-type]
+                compiled[dialect] = convert(entry[2], dialect)
             except StatementError as exc:
                 raise SQLLoadError(f"{entry[1]}: statement {full}: {exc}") from exc
         doc, where, _ = base or next(iter(variants[full].values()))

@@ -64,7 +64,9 @@ class Compiled:
             ) from None
         if len(params) != len(self.names):
             extra = sorted(set(params) - set(self.names))
-            raise StatementError(f"statement {statement} got unknown parameter(s) {extra} (it takes {self._takes()})")
+            raise StatementError(
+                f"statement {statement} got unknown parameter(s) {extra} (it takes {self._takes()})"
+            )
         if self.json_names:
             for i, name in enumerate(self.names):
                 if name in self.json_names:
@@ -77,7 +79,9 @@ class Compiled:
 
 def _json_list(statement: str, name: str, value: Any) -> str:
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise StatementError(f"statement {statement}: parameter :{name} must be a list, not {type(value).__name__}")
+        raise StatementError(
+            f"statement {statement}: parameter :{name} must be a list, not {type(value).__name__}"
+        )
     return json.dumps(list(value))
 
 

@@ -126,10 +126,14 @@ class Transaction:
         self._busy = True
         started = time.perf_counter()
         try:
+            result: list[Row] | int
             if fetch is None:
-                result = await conn.script(sql)
+                await conn.script(sql)
+                result = 0
+            elif fetch:
+                result = await conn.fetch(sql, args)
             else:
-                result = await (conn.fetch(sql, args) if fetch else conn.execute(sql, args))
+                result = await conn.execute(sql, args)
         except asyncio.CancelledError:
             self._failure = errors.DBError(f"statement {name} was cancelled")
             if db.cancel_breaks_connection:
@@ -149,7 +153,7 @@ class Transaction:
         finally:
             self._busy = False
         elapsed = (time.perf_counter() - started) * 1000
-        rows = len(result) if fetch else result if fetch is not None else 0
+        rows = len(result) if isinstance(result, list) else result
         db.observer.record(name, sql, args, elapsed, rows, self.id, self.mode)
         return result
 
@@ -238,4 +242,3 @@ class Transaction:
         conn, self.conn = self.conn, None
         if conn is not None:
             await self.db.backend.release(conn)
-

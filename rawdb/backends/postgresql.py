@@ -57,7 +57,9 @@ def _server_error(exc: asyncpg.PostgresError) -> errors.DBError:
             key_table=match.group("table") if match else None,
         )
     elif cls is errors.DBConstraintError:
-        err = errors.DBConstraintError(getattr(exc, "table_name", None), getattr(exc, "constraint_name", None))
+        err = errors.DBConstraintError(
+            getattr(exc, "table_name", None), getattr(exc, "constraint_name", None)
+        )
     elif cls is errors.DBNotNullError:
         err = errors.DBNotNullError(getattr(exc, "column_name", None))
     elif cls is errors.DBNonExistentTable:
@@ -179,7 +181,7 @@ class PostgresBackend(Backend):
         self._waiting += 1
         try:
             raw = await pool.acquire(timeout=self._timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise errors.PoolTimeout(timeout=self._timeout) from None
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise self.translate(exc) or errors.DBConnectionError() from exc
@@ -197,7 +199,7 @@ class PostgresBackend(Backend):
         for pool in [self._primary, *self._replicas]:
             try:
                 await asyncio.wait_for(pool.close(), timeout=10)
-            except (asyncio.TimeoutError, OSError, asyncpg.InterfaceError):
+            except (TimeoutError, OSError, asyncpg.InterfaceError):
                 pool.terminate()
 
     def stats(self) -> dict[str, Any]:
@@ -231,7 +233,7 @@ class PostgresBackend(Backend):
 async def _create_pool(dsn: str, kwargs: dict[str, Any]) -> asyncpg.Pool:
     try:
         return await asyncpg.create_pool(dsn, **kwargs)
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise errors.DBConnectionError(f"Cannot connect to {_safe(dsn)}: {exc}") from exc
 
 

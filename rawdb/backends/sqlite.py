@@ -16,7 +16,7 @@ import re
 import sqlite3
 import tempfile
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
@@ -93,7 +93,7 @@ def _adapt(value: Any) -> Any:
     """Store datetimes as SQLAlchemy does: naive UTC, always six fractional digits."""
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(UTC).replace(tzinfo=None)
         return value.isoformat(" ", "microseconds")
     return value
 
@@ -142,7 +142,9 @@ def _script(raw: sqlite3.Connection, sql: str) -> None:
             buffer = ""
     if any(part.strip() and not part.strip().startswith("--") for part in buffer.splitlines()):
         if not sqlite3.complete_statement(buffer + ";"):
-            raise sqlite3.ProgrammingError(f"incomplete SQL statement at the end of the script: {buffer.strip()[:80]}")
+            raise sqlite3.ProgrammingError(
+                f"incomplete SQL statement at the end of the script: {buffer.strip()[:80]}"
+            )
         raw.execute(buffer)
 
 
@@ -168,7 +170,7 @@ class SqliteConnection(Connection):
     async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
         try:
             # One hop to the worker thread per statement: the rows come back as dicts.
-            return await self.raw._execute(fn, self.raw._conn, *args)
+            return await self.raw._execute(fn, self.raw._conn, *args)  # type: ignore[no-untyped-call]
         except ValueError as exc:  # aiosqlite: "Connection closed" / "no active connection"
             self._broken = True
             raise errors.DBConnectionError(f"SQLite connection is closed: {exc}") from exc
@@ -280,8 +282,10 @@ class SqliteBackend(Backend):
 
         async def factory() -> aiosqlite.Connection:
             try:
-                raw = await aiosqlite.connect(path, isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES)
-                await raw._execute(_setup, raw._conn, busy_ms, synchronous)
+                raw = await aiosqlite.connect(
+                    path, isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES
+                )
+                await raw._execute(_setup, raw._conn, busy_ms, synchronous)  # type: ignore[no-untyped-call]
             except sqlite3.Error as exc:
                 raise _sqlite_error(exc) from exc
             return raw
@@ -289,7 +293,9 @@ class SqliteBackend(Backend):
         # Waiting for the writer connection is waiting for SQLite's write lock: a busy
         # database, which the retry machinery treats like a deadlock.
         def busy() -> errors.DBError:
-            return errors.DBDeadlock(f"SQLite database {path} stayed busy (another writer) for {busy_timeout} s")
+            return errors.DBDeadlock(
+                f"SQLite database {path} stayed busy (another writer) for {busy_timeout} s"
+            )
 
         def starved() -> errors.DBError:
             return errors.PoolTimeout(timeout=acquire_timeout)
@@ -349,7 +355,8 @@ class SqliteBackend(Backend):
             "size": self._writer.opened + self._readers.opened,
             "max_size": self._writer.size + self._readers.size,
             "in_use": self._writer.in_use + self._readers.in_use,
-            "idle": (self._writer.opened - self._writer.in_use) + (self._readers.opened - self._readers.in_use),
+            "idle": (self._writer.opened - self._writer.in_use)
+            + (self._readers.opened - self._readers.in_use),
             "waiting": self._writer.waiting + self._readers.waiting,
             "writers_waiting": self._writer.waiting,
         }

@@ -1,0 +1,7 @@
+"""``python -m rawdb`` runs the ``rawdb`` command."""
+
+import sys
+
+from rawdb.cli import main
+
+sys.exit(main())

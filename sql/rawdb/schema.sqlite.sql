@@ -1,0 +1,40 @@
+-- name: versions_table
+-- The table recording applied schema versions and their checksums.
+CREATE TABLE IF NOT EXISTS rawdb_schema_versions (
+    service    VARCHAR(64)  NOT NULL,
+    version    INTEGER      NOT NULL,
+    name       VARCHAR(255) NOT NULL,
+    checksum   VARCHAR(64)  NOT NULL,
+    applied_at DATETIME     NOT NULL,
+    PRIMARY KEY (service, version)
+)
+
+-- name: bootstrap_lock
+-- Nothing to take: the writer's BEGIN IMMEDIATE already serialises bootstraps.
+SELECT :key IS NULL AS locked
+
+-- name: versions_table_exists
+-- Whether the versions table exists yet (status before any bootstrap).
+SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'rawdb_schema_versions'
+
+-- name: live_columns
+-- Columns of every table, with their declared types.
+SELECT m.name AS table_name,
+       p.name AS column_name,
+       p.type AS type,
+       p."notnull" = 1 AS not_null,
+       p.dflt_value AS "default"
+FROM sqlite_master m
+JOIN pragma_table_info(m.name) p
+WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
+ORDER BY m.name, p.cid
+
+-- name: live_indexes
+-- Indexes of every table; unique constraints appear as sqlite_autoindex_* with their columns.
+SELECT m.tbl_name AS table_name,
+       m.name AS index_name,
+       coalesce(m.sql, 'UNIQUE (' || (SELECT group_concat(i.name, ', ') FROM pragma_index_info(m.name) i) || ')')
+           AS definition
+FROM sqlite_master m
+WHERE m.type = 'index'
+ORDER BY m.tbl_name, m.name
