@@ -183,6 +183,16 @@ class Context:
         compiled = stmt.compiled(self.db.dialect)
         return await tx.execute(stmt.name, compiled.sql, compiled.bind(stmt.name, params))
 
+    async def prepare(self, statement: str | Statement, /) -> None:
+        """Compile a statement on the bound connection without running it.
+
+        :raises DBError: the database rejects the statement (a typo, an unknown column)
+        """
+        tx = self._bound("prepare()")
+        stmt = statement if isinstance(statement, Statement) else self.db.statement(statement)
+        compiled = stmt.compiled(self.db.dialect)
+        await tx.prepare(stmt.name, compiled.sql, len(compiled.names))
+
     async def script(self, sql: str, name: str = "script") -> None:
         """Run several parameterless statements (DDL) in the bound writer transaction."""
         tx = self._bound("script()")

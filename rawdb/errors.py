@@ -143,6 +143,12 @@ class DBQueryTimeout(DBError):
     msg_fmt = "The statement timed out."
 
 
+class DBReadOnlyTransaction(DBError):
+    """A statement tried to write inside a reader scope; open ctx.writer() instead."""
+
+    msg_fmt = "Cannot write in a read-only transaction; use a writer scope."
+
+
 class DBInvalidTransaction(DBError):
     """A statement ran in a transaction that an earlier failure has aborted; end the scope."""
 

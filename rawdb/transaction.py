@@ -168,6 +168,19 @@ class Transaction:
     async def script(self, name: str, sql: str) -> None:
         await self.send(name, sql, [], fetch=None)
 
+    async def prepare(self, name: str, sql: str, nargs: int) -> None:
+        """Compile a statement on this connection without running it."""
+        self.check("prepare()")
+        assert self.conn is not None
+        try:
+            await self.conn.prepare(sql, nargs)
+        except Exception as exc:
+            translated = self.db.backend.translate(exc)
+            if translated is None:
+                raise
+            translated.add_note(f"preparing {name} ({self.db.statement_source(name)})")
+            raise translated from exc
+
     # --- savepoints --------------------------------------------------------------
 
     async def savepoint(self) -> tuple[str, BaseException | None]:

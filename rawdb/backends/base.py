@@ -33,6 +33,10 @@ class Connection(abc.ABC):
     async def script(self, sql: str) -> None:
         """Run several statements without parameters (DDL); no result."""
 
+    @abc.abstractmethod
+    async def prepare(self, sql: str, nargs: int) -> None:
+        """Compile a statement without running it; raise the driver's error if it is invalid."""
+
     @property
     @abc.abstractmethod
     def broken(self) -> bool:

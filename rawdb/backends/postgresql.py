@@ -27,6 +27,7 @@ _SQLSTATE: dict[str, type[errors.DBError]] = {
     "57014": errors.DBQueryTimeout,  # query_canceled (statement_timeout)
     "42P01": errors.DBNonExistentTable,
     "25P02": errors.DBInvalidTransaction,
+    "25006": errors.DBReadOnlyTransaction,  # read_only_sql_transaction
     "57P01": errors.DBConnectionError,  # admin_shutdown, pg_terminate_backend
     "57P02": errors.DBConnectionError,
     "57P03": errors.DBConnectionError,
@@ -101,7 +102,14 @@ class PgConnection(Connection):
         return int(last) if last.isdigit() else 0
 
     async def script(self, sql: str) -> None:
-        await self.raw.execute(sql)
+        try:
+            await self.raw.execute(sql)
+        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+            self._broken = True
+            raise
+
+    async def prepare(self, sql: str, nargs: int) -> None:
+        await self.raw.prepare(sql)
 
     def mark_broken(self) -> None:
         self._broken = True

@@ -15,7 +15,7 @@ import os
 import re
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,6 +51,7 @@ _ERRORNAME: dict[str, type[errors.DBError]] = {
     "SQLITE_MISMATCH": errors.DBDataError,
     "SQLITE_RANGE": errors.DBDataError,
     "SQLITE_INTERRUPT": errors.DBQueryTimeout,
+    "SQLITE_READONLY": errors.DBReadOnlyTransaction,
 }
 
 
@@ -148,13 +149,20 @@ def _script(raw: sqlite3.Connection, sql: str) -> None:
         raw.execute(buffer)
 
 
-def _setup(raw: sqlite3.Connection, busy_timeout_ms: int, synchronous: str) -> None:
+def _prepare(raw: sqlite3.Connection, sql: str, nargs: int) -> None:
+    # EXPLAIN compiles the statement (names, types, syntax) without running it.
+    raw.execute(f"EXPLAIN {sql}", [None] * nargs).fetchall()
+
+
+def _setup(raw: sqlite3.Connection, busy_timeout_ms: int, synchronous: str, read_only: bool) -> None:
     raw.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     raw.execute("PRAGMA foreign_keys = ON")
     if raw.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
         raw.execute("PRAGMA journal_mode = WAL")
     raw.execute(f"PRAGMA synchronous = {synchronous}")
     raw.create_function("regexp", 2, _regexp, deterministic=True)
+    # Reader connections refuse writes, as PostgreSQL's READ ONLY transactions do.
+    raw.execute(f"PRAGMA query_only = {int(read_only)}")
 
 
 class SqliteConnection(Connection):
@@ -185,6 +193,9 @@ class SqliteConnection(Connection):
 
     async def script(self, sql: str) -> None:
         await self._call(_script, sql)
+
+    async def prepare(self, sql: str, nargs: int) -> None:
+        await self._call(_prepare, sql, nargs)
 
     def mark_broken(self) -> None:
         self._broken = True
@@ -280,15 +291,18 @@ class SqliteBackend(Backend):
         self._temporary = temporary
         busy_ms = int(busy_timeout * 1000)
 
-        async def factory() -> aiosqlite.Connection:
-            try:
-                raw = await aiosqlite.connect(
-                    path, isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES
-                )
-                await raw._execute(_setup, raw._conn, busy_ms, synchronous)  # type: ignore[no-untyped-call]
-            except sqlite3.Error as exc:
-                raise _sqlite_error(exc) from exc
-            return raw
+        def factory(read_only: bool) -> Callable[[], Awaitable[aiosqlite.Connection]]:
+            async def open_connection() -> aiosqlite.Connection:
+                try:
+                    raw = await aiosqlite.connect(
+                        path, isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES
+                    )
+                    await raw._execute(_setup, raw._conn, busy_ms, synchronous, read_only)  # type: ignore[no-untyped-call]
+                except sqlite3.Error as exc:
+                    raise _sqlite_error(exc) from exc
+                return raw
+
+            return open_connection
 
         # Waiting for the writer connection is waiting for SQLite's write lock: a busy
         # database, which the retry machinery treats like a deadlock.
@@ -300,8 +314,8 @@ class SqliteBackend(Backend):
         def starved() -> errors.DBError:
             return errors.PoolTimeout(timeout=acquire_timeout)
 
-        self._writer = _Pool(factory, 1, busy_timeout, busy)
-        self._readers = _Pool(factory, readers, acquire_timeout, starved)
+        self._writer = _Pool(factory(False), 1, busy_timeout, busy)
+        self._readers = _Pool(factory(True), readers, acquire_timeout, starved)
 
     @classmethod
     async def open(

@@ -86,7 +86,7 @@ def after_marker(
         branches.append(Criterion.all([*ties, step]))
     if not branches:
         return _FalseCriterion()
-    predicate = Criterion.any(branches)
+    predicate = cast(Criterion, Criterion.any(branches))
     bound = _leading_bound(keys[0], cols[0], vals[0], nulls[0])
     return predicate if bound is None else cast(Criterion, Criterion.all([bound, predicate]))
 

@@ -1,0 +1,173 @@
+"""Test harness: every behaviour test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from ``RAWDB_TEST_POSTGRES_URL``, else ``postgresql://root@127.0.0.1:5432/test``
+when it answers.  Each run creates a scratch database and drops it at the end; each test
+gets a schema of its own in it (``?search_path=`` in the URL), so tests never see each
+other's rows.  Without PostgreSQL those tests skip with the reason — except under
+``CI=true``, where a missing PostgreSQL fails the run.  SQLite tests use a file in the
+test's temporary directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+import rawdb
+from rawdb import schema
+
+DEFAULT_PG = "postgresql://root@127.0.0.1:5432/test"
+BACKENDS = ["sqlite", "postgresql"]
+_schemas = itertools.count(1)
+_pg_unavailable: list[str] = []  # the reason PostgreSQL tests skip, once known
+
+OpenDb = Callable[..., Awaitable[rawdb.Database]]
+
+
+def _pg_admin_url() -> str:
+    return os.environ.get("RAWDB_TEST_POSTGRES_URL") or DEFAULT_PG
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
+
+
+async def _create_scratch(admin_url: str) -> str:
+    conn = await asyncpg.connect(admin_url, timeout=5)
+    try:
+        name = f"rawdb_test_{uuid.uuid4().hex[:10]}"
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        return name
+    finally:
+        await conn.close()
+
+
+async def _drop_scratch(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url, timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_scratch() -> Iterator[str | None]:
+    """URL of this run's scratch PostgreSQL database, or None with the reason recorded."""
+    admin = _pg_admin_url()
+    try:
+        name = asyncio.run(_create_scratch(admin))
+    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+        reason = f"PostgreSQL at {admin} is not available: {type(exc).__name__}: {exc}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason} (CI=true requires PostgreSQL)", pytrace=False)
+        _pg_unavailable.append(reason)
+        yield None
+        return
+    try:
+        yield _with_database(admin, name)
+    finally:
+        asyncio.run(_drop_scratch(admin, name))
+
+
+async def _fresh_pg_schema(scratch: str) -> str:
+    schema_name = f"t{next(_schemas)}_{uuid.uuid4().hex[:6]}"
+    conn = await asyncpg.connect(scratch, timeout=5)
+    try:
+        await conn.execute(f"CREATE SCHEMA {schema_name}")
+    finally:
+        await conn.close()
+    return schema_name
+
+
+async def _drop_pg_schema(scratch: str, schema_name: str) -> None:
+    conn = await asyncpg.connect(scratch, timeout=5)
+    try:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema_name} CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def pg_url(pg_scratch: str | None) -> AsyncIterator[str]:
+    """A PostgreSQL URL whose search_path is an empty schema of this test's own."""
+    if pg_scratch is None:
+        pytest.skip(_pg_unavailable[0] if _pg_unavailable else "PostgreSQL is not available")
+    schema_name = await _fresh_pg_schema(pg_scratch)
+    try:
+        yield f"{pg_scratch}?search_path={schema_name}"
+    finally:
+        await _drop_pg_schema(pg_scratch, schema_name)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def url(backend: str, request: pytest.FixtureRequest) -> str:
+    """The database URL of the parametrized backend (an empty database)."""
+    if backend == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+async def open_db() -> AsyncIterator[Callable[..., Awaitable[rawdb.Database]]]:
+    """``await open_db(url, **options)``: a Database closed when the test ends."""
+    opened: list[rawdb.Database] = []
+
+    async def opener(url: str, **options: Any) -> rawdb.Database:
+        db = await rawdb.connect(url, **options)
+        opened.append(db)
+        return db
+
+    yield opener
+    for db in opened:
+        await db.close()
+
+
+@pytest.fixture
+async def db(url: str, open_db: OpenDb) -> rawdb.Database:
+    """An empty database on each backend."""
+    return await open_db(url)
+
+
+@pytest.fixture
+async def glance_db(db: rawdb.Database) -> rawdb.Database:
+    """A database with the glance schema bootstrapped, on each backend."""
+    await schema.bootstrap(db, "glance")
+    return db
+
+
+@pytest.fixture
+async def pg_db(pg_url: str, open_db: OpenDb) -> rawdb.Database:
+    """An empty PostgreSQL database (for behaviour only PostgreSQL has)."""
+    return await open_db(pg_url)
+
+
+@pytest.fixture
+async def sqlite_db(sqlite_url: str, open_db: OpenDb) -> rawdb.Database:
+    """An empty SQLite database (for behaviour only SQLite has)."""
+    return await open_db(sqlite_url)
+
+
+@pytest.fixture
+def ctx(db: rawdb.Database) -> rawdb.Context:
+    """A plain non-admin context on ``db``."""
+    return rawdb.Context(db, project_id="project-a", user_id="user-a")
