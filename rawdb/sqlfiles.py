@@ -68,11 +68,12 @@ def parse_file(path: Path, namespace: str) -> list[tuple[str, str, int, str]]:
         name, line = current
         if not doc:
             raise SQLLoadError(
-                f"{path}:{line}: statement {name} has no doc comment (a `-- ...` line under the header)"
+                f"{path}:{line}: statement {namespace}.{name} has no doc comment "
+                "(a `-- ...` line under the header)"
             )
         sql = "\n".join(body).strip().rstrip(";").strip()
         if not sql:
-            raise SQLLoadError(f"{path}:{line}: statement {name} is empty")
+            raise SQLLoadError(f"{path}:{line}: statement {namespace}.{name} is empty")
         entries.append((name, " ".join(doc), line, sql))
 
     for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):

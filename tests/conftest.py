@@ -39,7 +39,7 @@ def _pg_admin_url() -> str:
 
 def _with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
 
 
 async def _create_scratch(admin_url: str) -> str:
@@ -66,7 +66,7 @@ def pg_scratch() -> Iterator[str | None]:
     admin = _pg_admin_url()
     try:
         name = asyncio.run(_create_scratch(admin))
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         reason = f"PostgreSQL at {admin} is not available: {type(exc).__name__}: {exc}"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{reason} (CI=true requires PostgreSQL)", pytrace=False)
@@ -104,7 +104,7 @@ async def pg_url(pg_scratch: str | None) -> AsyncIterator[str]:
         pytest.skip(_pg_unavailable[0] if _pg_unavailable else "PostgreSQL is not available")
     schema_name = await _fresh_pg_schema(pg_scratch)
     try:
-        yield f"{pg_scratch}?search_path={schema_name}"
+        yield f"{pg_scratch}{'&' if '?' in pg_scratch else '?'}search_path={schema_name}"
     finally:
         await _drop_pg_schema(pg_scratch, schema_name)
 

@@ -133,20 +133,24 @@ def _execute(raw: sqlite3.Connection, sql: str, args: list[Any]) -> int:
         cursor.close()
 
 
+def split_script(sql: str) -> list[str]:
+    """Split a script into statements at the semicolons SQLite itself sees as ends."""
+    statements: list[str] = []
+    start = 0
+    for end, char in enumerate(sql):
+        if char == ";" and sqlite3.complete_statement(sql[start : end + 1]):
+            statements.append(sql[start : end + 1])
+            start = end + 1
+    rest = sql[start:]
+    if any(line.strip() and not line.strip().startswith("--") for line in rest.splitlines()):
+        statements.append(rest)
+    return statements
+
+
 def _script(raw: sqlite3.Connection, sql: str) -> None:
     # executescript() would COMMIT the open transaction first; run statement by statement.
-    buffer = ""
-    for line in sql.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            raw.execute(buffer)
-            buffer = ""
-    if any(part.strip() and not part.strip().startswith("--") for part in buffer.splitlines()):
-        if not sqlite3.complete_statement(buffer + ";"):
-            raise sqlite3.ProgrammingError(
-                f"incomplete SQL statement at the end of the script: {buffer.strip()[:80]}"
-            )
-        raw.execute(buffer)
+    for statement in split_script(sql):
+        raw.execute(statement)
 
 
 def _prepare(raw: sqlite3.Connection, sql: str, nargs: int) -> None:

@@ -1,0 +1,160 @@
+"""Cancelled tasks and killed connections: nothing half-written, the pool stays healthy."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+import rawdb
+from rawdb import errors
+
+OpenDb = Callable[..., Awaitable[rawdb.Database]]
+
+CREATE = "CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL)"
+INSERT = rawdb.Statement.portable("test.items.insert", "INSERT INTO items (id, name) VALUES (:id, :name)")
+IDS = rawdb.Statement.portable("test.items.ids", "SELECT id FROM items ORDER BY id")
+PG_SLOW = rawdb.Statement.portable("test.slow.pg", "SELECT 1 AS done FROM pg_sleep(:seconds)")
+SQLITE_SLOW = rawdb.Statement.portable(
+    "test.slow.sqlite",
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < :n) "
+    "SELECT count(*) AS n FROM c",
+)
+PID = rawdb.Statement.portable("test.pg.pid", "SELECT pg_backend_pid() AS pid")
+TERMINATE = rawdb.Statement.portable("test.pg.terminate", "SELECT pg_terminate_backend(:pid) AS ok")
+
+
+async def make_items(db: rawdb.Database) -> rawdb.Context:
+    async with db.writer() as tx:
+        await tx.script(CREATE)
+    return rawdb.Context(db, project_id="p1", user_id="u1")
+
+
+async def committed_ids(db: rawdb.Database) -> list[int]:
+    async with db.reader() as tx:
+        return [row["id"] for row in await tx.fetch(IDS)]
+
+
+async def slow(tx: rawdb.Context) -> object:
+    """A statement that runs for a while (~0.5 s on PostgreSQL, ~0.3 s on SQLite)."""
+    if tx.dialect == "postgresql":
+        return await tx.fetchval(PG_SLOW, seconds=0.5)
+    return await tx.fetchval(SQLITE_SLOW, n=1_500_000)
+
+
+async def assert_healthy(db: rawdb.Database, ctx: rawdb.Context, first_id: int, scopes: int = 3) -> None:
+    """Several writers and readers in a row work, and every connection goes back to the pool."""
+    for i in range(scopes):
+        async with ctx.writer() as tx:
+            await tx.execute(INSERT, id=first_id + i, name="after")
+        async with ctx.reader() as rx:
+            assert first_id + i in [row["id"] for row in await rx.fetch(IDS)]
+    assert db.stats()["in_use"] == 0
+
+
+async def test_task_cancelled_while_awaiting_inside_writer_leaves_no_row(db: rawdb.Database) -> None:
+    ctx = await make_items(db)
+    inserted = asyncio.Event()
+
+    async def work() -> None:
+        async with ctx.writer() as tx:
+            await tx.execute(INSERT, id=1, name="cancelled")
+            inserted.set()
+            await asyncio.sleep(10)
+
+    task = asyncio.create_task(work())
+    await asyncio.wait_for(inserted.wait(), 2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert db.stats()["in_use"] == 0
+    assert await committed_ids(db) == []
+    async with ctx.writer() as tx:
+        await tx.execute(INSERT, id=2, name="next")
+    assert await committed_ids(db) == [2]
+    assert db.stats()["in_use"] == 0
+
+
+async def test_task_cancelled_during_a_slow_statement_leaves_nothing_and_pool_stays_healthy(
+    db: rawdb.Database,
+) -> None:
+    ctx = await make_items(db)
+    inserted = asyncio.Event()
+
+    async def work() -> None:
+        async with ctx.writer() as tx:
+            await tx.execute(INSERT, id=1, name="cancelled")
+            inserted.set()
+            await slow(tx)
+            await tx.execute(INSERT, id=2, name="never")
+
+    task = asyncio.create_task(work())
+    await asyncio.wait_for(inserted.wait(), 2)
+    await asyncio.sleep(0.1)  # well inside the slow statement
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert db.stats()["in_use"] == 0
+    assert await committed_ids(db) == []
+    await assert_healthy(db, ctx, first_id=10)
+    assert await committed_ids(db) == [10, 11, 12]
+
+
+async def test_reader_cancelled_during_a_slow_statement_frees_its_connection(db: rawdb.Database) -> None:
+    ctx = await make_items(db)
+    running = asyncio.Event()
+
+    async def work() -> None:
+        async with ctx.reader() as rx:
+            running.set()
+            await slow(rx)
+
+    task = asyncio.create_task(work())
+    await asyncio.wait_for(running.wait(), 2)
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert db.stats()["in_use"] == 0
+    await assert_healthy(db, ctx, first_id=1)
+
+
+async def test_postgresql_backend_terminated_mid_transaction_raises_connection_error(
+    pg_db: rawdb.Database, pg_url: str, open_db: OpenDb
+) -> None:
+    ctx = await make_items(pg_db)
+    killer = await open_db(pg_url)
+    with pytest.raises(errors.DBConnectionError):
+        async with ctx.writer() as tx:
+            await tx.execute(INSERT, id=1, name="doomed")
+            pid = await tx.fetchval(PID)
+            async with killer.writer() as k:
+                assert await k.fetchval(TERMINATE, pid=pid) is True
+            await asyncio.sleep(0.05)
+            await tx.execute(INSERT, id=2, name="never")
+    assert pg_db.stats()["in_use"] == 0
+    assert await committed_ids(pg_db) == []
+    # the pool replaced the dead connection: the next scopes on the same Database work
+    async with ctx.reader() as rx:
+        assert await rx.fetchval(PID) != pid
+    await assert_healthy(pg_db, ctx, first_id=10)
+    assert await committed_ids(pg_db) == [10, 11, 12]
+
+
+async def test_postgresql_writer_whose_backend_dies_before_commit_raises_on_exit(
+    pg_db: rawdb.Database, pg_url: str, open_db: OpenDb
+) -> None:
+    ctx = await make_items(pg_db)
+    killer = await open_db(pg_url)
+    with pytest.raises(errors.DBConnectionError):
+        async with ctx.writer() as tx:
+            await tx.execute(INSERT, id=1, name="doomed")
+            pid = await tx.fetchval(PID)
+            async with killer.writer() as k:
+                assert await k.fetchval(TERMINATE, pid=pid) is True
+            await asyncio.sleep(0.05)
+            # no further statement: the scope's exit is the first to find the connection gone
+    assert pg_db.stats()["in_use"] == 0
+    assert await committed_ids(pg_db) == []
+    await assert_healthy(pg_db, ctx, first_id=10)

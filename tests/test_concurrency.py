@@ -1,0 +1,279 @@
+"""Real concurrent connections: deadlocks and their retry, SQLite's single writer, pool limits."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+import rawdb
+from rawdb import errors
+
+OpenDb = Callable[..., Awaitable[rawdb.Database]]
+
+CREATE = "CREATE TABLE counters (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)"
+ADD = rawdb.Statement.portable("test.counters.add", "INSERT INTO counters (id, n) VALUES (:id, 0)")
+BUMP = rawdb.Statement.portable("test.counters.bump", "UPDATE counters SET n = n + 1 WHERE id = :id")
+GET = rawdb.Statement.portable("test.counters.get", "SELECT n FROM counters WHERE id = :id")
+SET = rawdb.Statement.portable("test.counters.set", "UPDATE counters SET n = :n + 1 WHERE id = :id")
+ALL = rawdb.Statement.portable("test.counters.all", "SELECT id, n FROM counters ORDER BY id")
+
+# PostgreSQL checks for deadlocks after deadlock_timeout (1 s by default): shorten it.
+FAST_DEADLOCKS = {"server_settings": {"deadlock_timeout": "100ms"}}
+
+
+async def make_counters(db: rawdb.Database, *ids: int) -> rawdb.Context:
+    async with db.writer() as tx:
+        await tx.script(CREATE)
+        for counter_id in ids:
+            await tx.execute(ADD, id=counter_id)
+    return rawdb.Context(db, project_id="p1", user_id="u1")
+
+
+async def counts(db: rawdb.Database) -> dict[int, int]:
+    async with db.reader() as rx:
+        return {row["id"]: row["n"] for row in await rx.fetch(ALL)}
+
+
+# --- deadlocks (PostgreSQL) -----------------------------------------------------------
+
+
+async def test_postgresql_opposite_lock_order_deadlocks_one_transaction(pg_url: str, open_db: OpenDb) -> None:
+    db = await open_db(pg_url, **FAST_DEADLOCKS)
+    ctx = await make_counters(db, 1, 2)
+    locked = {1: asyncio.Event(), 2: asyncio.Event()}
+
+    async def bump_both(first: int, second: int) -> None:
+        async with ctx.writer() as tx:
+            await tx.execute(BUMP, id=first)
+            locked[first].set()
+            await asyncio.wait_for(locked[second].wait(), 2)
+            await tx.execute(BUMP, id=second)
+
+    results = await asyncio.gather(bump_both(1, 2), bump_both(2, 1), return_exceptions=True)
+    deadlocks = [r for r in results if isinstance(r, errors.DBDeadlock)]
+    assert len(deadlocks) == 1, results
+    assert results.count(None) == 1, results
+    assert deadlocks[0].sqlstate == "40P01"
+    # only the survivor's two increments were committed
+    assert await counts(db) == {1: 1, 2: 1}
+    assert db.stats()["in_use"] == 0
+
+
+async def test_postgresql_deadlock_retried_whole_scope_commits_both(pg_url: str, open_db: OpenDb) -> None:
+    db = await open_db(pg_url, **FAST_DEADLOCKS)
+    ctx = await make_counters(db, 1, 2)
+    locked = {1: asyncio.Event(), 2: asyncio.Event()}
+    attempts = {1: 0, 2: 0}
+
+    @rawdb.retry_on_deadlock(max_retries=5, interval=0.01)
+    @rawdb.writer
+    async def bump_both(context: rawdb.Context, first: int, second: int) -> None:
+        attempts[first] += 1
+        await context.execute(BUMP, id=first)
+        locked[first].set()
+        await asyncio.wait_for(locked[second].wait(), 2)
+        await context.execute(BUMP, id=second)
+
+    await asyncio.gather(bump_both(ctx, 1, 2), bump_both(ctx, 2, 1))
+    assert await counts(db) == {1: 2, 2: 2}
+    assert sorted(attempts.values()) == [1, 2]  # the deadlock victim ran its whole scope again
+    assert db.stats()["in_use"] == 0
+
+
+# --- retry_on_deadlock (both backends) ------------------------------------------------
+
+
+async def test_retry_on_deadlock_inside_a_bound_writer_does_not_retry(db: rawdb.Database) -> None:
+    ctx = await make_counters(db, 1)
+    calls = 0
+
+    @rawdb.retry_on_deadlock(max_retries=3, interval=0.001)
+    @rawdb.writer
+    async def fragment(context: rawdb.Context) -> None:
+        nonlocal calls
+        calls += 1
+        await context.execute(BUMP, id=1)
+        raise errors.DBDeadlock()
+
+    with pytest.raises(errors.DBDeadlock):
+        async with ctx.writer() as tx:
+            await tx.execute(BUMP, id=1)
+            await fragment(tx)
+    assert calls == 1
+    # the error reached the scope's owner, which rolled the whole transaction back
+    assert await counts(db) == {1: 0}
+
+
+async def test_retry_on_deadlock_unbound_retries_then_raises(db: rawdb.Database) -> None:
+    ctx = await make_counters(db, 1)
+    calls = 0
+
+    @rawdb.retry_on_deadlock(max_retries=3, interval=0.001)
+    @rawdb.writer
+    async def always_deadlocks(context: rawdb.Context) -> None:
+        nonlocal calls
+        calls += 1
+        assert context.transaction is not None
+        await context.execute(BUMP, id=1)
+        raise errors.DBDeadlock()
+
+    with pytest.raises(errors.DBDeadlock) as raised:
+        await always_deadlocks(ctx)
+    assert calls == 3 + 1
+    assert any("after 4 attempts" in note for note in getattr(raised.value, "__notes__", []))
+    assert await counts(db) == {1: 0}  # every attempt was rolled back
+
+
+async def test_retry_on_deadlock_commits_once_after_a_transient_deadlock(db: rawdb.Database) -> None:
+    ctx = await make_counters(db, 1)
+    calls = 0
+
+    @rawdb.retry_on_deadlock(max_retries=3, interval=0.001)
+    @rawdb.writer
+    async def flaky(context: rawdb.Context) -> int:
+        nonlocal calls
+        calls += 1
+        await context.execute(BUMP, id=1)
+        if calls == 1:
+            raise errors.DBDeadlock()
+        return calls
+
+    assert await flaky(ctx) == 2
+    assert await counts(db) == {1: 1}  # the first attempt's increment was rolled back
+
+
+async def test_retry_on_deadlock_does_not_retry_other_errors(db: rawdb.Database) -> None:
+    ctx = await make_counters(db, 1)
+    calls = 0
+
+    @rawdb.retry_on_deadlock(max_retries=3, interval=0.001)
+    @rawdb.writer
+    async def duplicate(context: rawdb.Context) -> None:
+        nonlocal calls
+        calls += 1
+        await context.execute(ADD, id=1)
+
+    with pytest.raises(errors.DBDuplicateEntry):
+        await duplicate(ctx)
+    assert calls == 1
+
+
+# --- SQLite: one writer at a time ---------------------------------------------------
+
+
+async def test_sqlite_concurrent_read_then_write_increments_lose_nothing(
+    sqlite_url: str, open_db: OpenDb
+) -> None:
+    databases = [await open_db(sqlite_url) for _ in range(4)]
+    await make_counters(databases[0], 1)
+
+    async def increment_ten_times(db: rawdb.Database) -> None:
+        ctx = rawdb.Context(db, project_id="p1")
+        for _ in range(10):
+            async with ctx.writer() as tx:
+                n = await tx.fetchval(GET, id=1)
+                await asyncio.sleep(0)  # let the other tasks run between the read and the write
+                assert await tx.execute(SET, n=n, id=1) == 1
+
+    tasks = [increment_ten_times(db) for db in databases for _ in range(4)]
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert [r for r in results if r is not None] == []
+    assert await counts(databases[1]) == {1: 160}
+    assert all(db.stats()["in_use"] == 0 for db in databases)
+
+
+# --- pools --------------------------------------------------------------------------
+
+
+async def test_postgresql_second_writer_times_out_when_the_pool_is_exhausted(
+    pg_url: str, open_db: OpenDb
+) -> None:
+    db = await open_db(pg_url, pool_size=1, acquire_timeout=0.2)
+    ctx = await make_counters(db, 1)
+    async with ctx.writer() as tx:
+        await tx.execute(BUMP, id=1)
+        started = time.perf_counter()
+        with pytest.raises(errors.PoolTimeout):
+            async with ctx.writer():
+                pass
+        assert 0.15 < time.perf_counter() - started < 1.5
+        await tx.execute(BUMP, id=1)  # the held writer is unaffected
+    assert await counts(db) == {1: 2}
+    assert db.stats()["in_use"] == 0
+
+
+async def test_postgresql_waiting_writer_gets_the_connection_when_it_is_freed(
+    pg_url: str, open_db: OpenDb
+) -> None:
+    db = await open_db(pg_url, pool_size=1, acquire_timeout=2)
+    ctx = await make_counters(db, 1)
+    held = asyncio.Event()
+
+    async def holder() -> None:
+        async with ctx.writer() as tx:
+            await tx.execute(BUMP, id=1)
+            held.set()
+            await asyncio.sleep(0.1)
+
+    async def waiter() -> None:
+        await held.wait()
+        async with ctx.writer() as tx:
+            await tx.execute(BUMP, id=1)
+
+    await asyncio.gather(holder(), waiter())
+    assert await counts(db) == {1: 2}
+
+
+async def test_sqlite_second_writer_on_a_busy_database_raises_deadlock(
+    sqlite_url: str, open_db: OpenDb
+) -> None:
+    db = await open_db(sqlite_url, busy_timeout=0.2)
+    ctx = await make_counters(db, 1)
+    async with ctx.writer() as tx:
+        await tx.execute(BUMP, id=1)
+        started = time.perf_counter()
+        with pytest.raises(errors.DBDeadlock):
+            async with ctx.writer():
+                pass
+        assert 0.15 < time.perf_counter() - started < 1.5
+        await tx.execute(BUMP, id=1)
+    assert await counts(db) == {1: 2}
+    assert db.stats()["in_use"] == 0
+
+
+async def test_sqlite_writer_in_another_database_object_waits_on_busy_timeout(
+    sqlite_url: str, open_db: OpenDb
+) -> None:
+    first = await open_db(sqlite_url, busy_timeout=0.2)
+    second = await open_db(sqlite_url, busy_timeout=0.2)
+    await make_counters(first, 1)
+    async with first.writer() as tx:
+        await tx.execute(BUMP, id=1)
+        with pytest.raises(errors.DBDeadlock):
+            async with second.writer():
+                pass
+    assert second.stats()["in_use"] == 0
+    async with second.writer() as tx:
+        await tx.execute(BUMP, id=1)
+    assert await counts(second) == {1: 2}
+
+
+async def test_sqlite_second_reader_times_out_when_the_reader_pool_is_exhausted(
+    sqlite_url: str, open_db: OpenDb
+) -> None:
+    db = await open_db(sqlite_url, readers=1, acquire_timeout=0.2)
+    ctx = await make_counters(db, 1)
+    async with ctx.reader() as rx:
+        assert await rx.fetchval(GET, id=1) == 0
+        with pytest.raises(errors.PoolTimeout):
+            async with ctx.reader():
+                pass
+        # readers and the writer are separate pools: a writer still gets in
+        async with ctx.writer() as tx:
+            await tx.execute(BUMP, id=1)
+        assert await rx.fetchval(GET, id=1) == 0  # the reader's snapshot predates the write
+    assert await counts(db) == {1: 1}
+    assert db.stats()["in_use"] == 0
