@@ -100,6 +100,8 @@ class Transaction:
 
     async def begin(self) -> None:
         """Acquire a connection and start the transaction."""
+        if self.db.closed:
+            raise errors.DBConnectionError(f"cannot open a scope: {self.db!r} is closed")
         backend = self.db.backend
         self.conn = await backend.acquire(self.mode)
         self.state = TxState.STARTED
@@ -228,6 +230,10 @@ class Transaction:
             if self.state is TxState.STARTED:
                 self.state = TxState.FAILED
             await self._release()
+        if commit and failure is None and self.state is TxState.FAILED:
+            raise errors.DBConnectionError(
+                "the transaction was not committed: its connection was lost before COMMIT"
+            )
         if commit and failure is not None:
             raise errors.DBInvalidTransaction(
                 "the transaction was rolled back, not committed: a statement failed inside it "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from typing import Any
 
@@ -181,7 +182,7 @@ async def test_oversized_varchar_is_data_error_on_postgresql(pg_db: rawdb.Databa
 
 async def test_unknown_statement_name_is_statement_error(db: rawdb.Database) -> None:
     async with db.reader() as tx:
-        with pytest.raises(errors.StatementError, match="no.such.statement"):
+        with pytest.raises(errors.StatementError, match=re.escape("no.such.statement")):
             await tx.fetch("no.such.statement")
 
 

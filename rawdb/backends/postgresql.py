@@ -116,7 +116,7 @@ class PgConnection(Connection):
 
     @property
     def broken(self) -> bool:
-        return self._broken or self.raw.is_closed()
+        return self._broken or _is_closed(self.raw)
 
 
 class PostgresBackend(Backend):
@@ -199,7 +199,7 @@ class PostgresBackend(Backend):
 
     async def release(self, conn: Connection) -> None:
         assert isinstance(conn, PgConnection)
-        if conn.broken and not conn.raw.is_closed():
+        if conn.broken and not _is_closed(conn.raw):
             conn.raw.terminate()
         await conn.pool.release(conn.raw)
 
@@ -236,6 +236,13 @@ class PostgresBackend(Backend):
 
     def describe(self) -> str:
         return _safe(self._dsn)
+
+
+def _is_closed(raw: asyncpg.Connection) -> bool:
+    try:
+        return bool(raw.is_closed())
+    except asyncpg.InterfaceError:  # asyncpg detached a lost connection from its pool proxy
+        return True
 
 
 async def _create_pool(dsn: str, kwargs: dict[str, Any]) -> asyncpg.Pool:

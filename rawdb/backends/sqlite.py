@@ -293,6 +293,7 @@ class SqliteBackend(Backend):
     ) -> None:
         self.path = path
         self._temporary = temporary
+        self._closed = False
         busy_ms = int(busy_timeout * 1000)
 
         def factory(read_only: bool) -> Callable[[], Awaitable[aiosqlite.Connection]]:
@@ -352,6 +353,8 @@ class SqliteBackend(Backend):
         return backend
 
     async def acquire(self, mode: Mode) -> Connection:
+        if self._closed:
+            raise errors.DBConnectionError(f"SQLite database {self.path} is closed")
         pool = self._writer if mode == "writer" else self._readers
         return await pool.acquire()
 
@@ -360,6 +363,7 @@ class SqliteBackend(Backend):
         await conn.pool.release(conn)
 
     async def close(self) -> None:
+        self._closed = True
         await self._writer.close()
         await self._readers.close()
         if self._temporary:
@@ -380,7 +384,9 @@ class SqliteBackend(Backend):
         }
 
     def translate(self, exc: BaseException) -> errors.RawdbError | None:
-        if isinstance(exc, sqlite3.InterfaceError):  # a value sqlite3 cannot bind
+        if isinstance(exc, sqlite3.InterfaceError) or (
+            isinstance(exc, sqlite3.ProgrammingError) and "binding parameter" in str(exc)
+        ):  # a value sqlite3 cannot bind
             return errors.DBDataError(detail=str(exc))
         if isinstance(exc, sqlite3.Error):
             return _sqlite_error(exc)
