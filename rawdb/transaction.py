@@ -77,10 +77,6 @@ class Transaction:
         return f"<Transaction {self.id} {self.mode} {self.state.name} on {self.db.dialect}>"
 
     @property
-    def writable(self) -> bool:
-        return self.mode == "writer"
-
-    @property
     def failure(self) -> BaseException | None:
         """The error that aborted this transaction, if one did."""
         return self._failure
