@@ -14,16 +14,13 @@ import asyncio
 import enum
 import itertools
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from rawdb import errors
 from rawdb.backends.base import Connection, Mode, Row
 
 if TYPE_CHECKING:
     from rawdb.database import Database
-
-T = TypeVar("T")
 
 
 class TxState(enum.Enum):
@@ -35,27 +32,6 @@ class TxState(enum.Enum):
 
 
 _ids = itertools.count(1)
-
-
-async def uncancellable(work: Callable[[], Awaitable[T]]) -> T:
-    """Run cleanup to completion even if the calling task is cancelled meanwhile.
-
-    The cancellation is re-raised once the work is done, so a connection is never
-    handed back to its pool halfway through a ROLLBACK.
-    """
-    task = asyncio.ensure_future(work())
-    cancelled = False
-    while True:
-        try:
-            result = await asyncio.shield(task)
-            break
-        except asyncio.CancelledError:
-            if task.done():
-                raise
-            cancelled = True
-    if cancelled:
-        raise asyncio.CancelledError
-    return result
 
 
 class Transaction:
@@ -105,8 +81,8 @@ class Transaction:
         try:
             await self.send("BEGIN", begin, [], fetch=False)
         except BaseException:
-            await uncancellable(self._release)
             self.state = TxState.FAILED
+            await self._release()
             raise
 
     async def send(self, name: str, sql: str, args: list[Any], *, fetch: bool | None) -> Any:
@@ -204,8 +180,13 @@ class Transaction:
     # --- ending ------------------------------------------------------------------
 
     async def finish(self, commit: bool) -> None:
-        """COMMIT (``commit``) or ROLLBACK, then give the connection back, even if cancelled."""
-        await uncancellable(lambda: self._finish(commit))
+        """COMMIT (``commit``) or ROLLBACK, then give the connection back.
+
+        A cancellation that arrives meanwhile marks the connection broken, so it is
+        closed rather than reused halfway through ending its transaction; the pool's
+        bookkeeping never waits, so the connection's slot is always returned.
+        """
+        await self._finish(commit)
 
     async def _finish(self, commit: bool) -> None:
         if self.state is not TxState.STARTED:

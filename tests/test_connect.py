@@ -227,7 +227,7 @@ async def test_two_sqlite_memory_databases_are_separate(open_db: OpenDb) -> None
 async def _statement_cache_size(db: rawdb.Database) -> int:
     conn = await db.backend.acquire("reader")
     try:
-        size: int = conn.raw._con._stmt_cache.get_max_size()  # type: ignore[attr-defined]
+        size: int = conn.raw._stmt_cache.get_max_size()  # type: ignore[attr-defined]
         return size
     finally:
         await db.backend.release(conn)
@@ -246,13 +246,13 @@ async def test_replica_reader_uses_the_replica_pool(pg_url: str, open_db: OpenDb
     db = await open_db(pg_url, replicas=[pg_url], min_size=0)
     assert db.stats()["replicas"] == 1
     replica_pool = db.backend._replicas[0]  # type: ignore[attr-defined]
-    assert replica_pool.get_size() == 0
+    assert replica_pool.opened == 0
     async with db.reader(replica=True) as tx:
         assert tx.transaction is not None and tx.transaction.conn is not None
         assert tx.transaction.conn.pool is replica_pool  # type: ignore[attr-defined]
         assert await tx.fetch(PING) == [{"ok": 1}]
         assert db.stats()["in_use"] == 0  # the primary pool is untouched
-    assert replica_pool.get_size() == 1
+    assert replica_pool.opened == 1
 
 
 async def test_plain_reader_ignores_the_replica(pg_url: str, open_db: OpenDb) -> None:
@@ -261,7 +261,7 @@ async def test_plain_reader_ignores_the_replica(pg_url: str, open_db: OpenDb) ->
     async with db.reader() as tx:
         assert await tx.fetch(PING) == [{"ok": 1}]
         assert db.stats()["in_use"] == 1
-    assert replica_pool.get_size() == 0
+    assert replica_pool.opened == 0
 
 
 @pytest.mark.parametrize("how", ["query", "option"])

@@ -12,6 +12,7 @@ from asyncpg.exceptions import _base as asyncpg_base
 
 from rawdb import errors
 from rawdb.backends.base import Backend, Connection, Mode, Row, parse_key_detail
+from rawdb.backends.pool import Pool
 
 log = logging.getLogger("rawdb")
 
@@ -75,11 +76,11 @@ def _server_error(exc: asyncpg.PostgresError) -> errors.DBError:
 
 
 class PgConnection(Connection):
-    """An asyncpg connection checked out of its pool."""
+    """An asyncpg connection from one of the backend's pools."""
 
     __slots__ = ("_broken", "pool", "raw")
 
-    def __init__(self, raw: asyncpg.Connection, pool: asyncpg.Pool) -> None:
+    def __init__(self, raw: asyncpg.Connection, pool: Pool[PgConnection]) -> None:
         self.raw = raw
         self.pool = pool
         self._broken = False
@@ -87,7 +88,7 @@ class PgConnection(Connection):
     async def fetch(self, sql: str, args: list[Any]) -> list[Row]:
         try:
             records = await self.raw.fetch(sql, *args)
-        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+        except _LOST:
             self._broken = True
             raise
         return [dict(r.items()) for r in records]
@@ -95,7 +96,7 @@ class PgConnection(Connection):
     async def execute(self, sql: str, args: list[Any]) -> int:
         try:
             status = await self.raw.execute(sql, *args)
-        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+        except _LOST:
             self._broken = True
             raise
         last = status.rpartition(" ")[2]
@@ -104,7 +105,7 @@ class PgConnection(Connection):
     async def script(self, sql: str) -> None:
         try:
             await self.raw.execute(sql)
-        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+        except _LOST:
             self._broken = True
             raise
 
@@ -116,23 +117,24 @@ class PgConnection(Connection):
 
     @property
     def broken(self) -> bool:
-        return self._broken or _is_closed(self.raw)
+        return self._broken or self.raw.is_closed()
+
+
+_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
 
 
 class PostgresBackend(Backend):
-    """asyncpg pools for the primary and, optionally, read replicas."""
+    """Connection pools for the primary and, optionally, read replicas."""
 
     dialect = "postgresql"
     begin_writer = "BEGIN"
     begin_reader = "BEGIN READ ONLY"
 
-    def __init__(self, dsn: str, primary: asyncpg.Pool, replicas: list[asyncpg.Pool], timeout: float) -> None:
+    def __init__(self, dsn: str, primary: Pool[PgConnection], replicas: list[Pool[PgConnection]]) -> None:
         self._dsn = dsn
         self._primary = primary
         self._replicas = replicas
         self._next_replica = 0
-        self._timeout = timeout
-        self._waiting = 0
 
     @classmethod
     async def open(
@@ -149,12 +151,9 @@ class PostgresBackend(Backend):
         server_settings: dict[str, str] | None = None,
         command_timeout: float | None = None,
     ) -> PostgresBackend:
-        """Create the pools; raise DBConnectionError when the primary cannot be reached."""
+        """Open the pools; raise DBConnectionError when the primary cannot be reached."""
         kwargs: dict[str, Any] = {
-            "min_size": min(min_size, pool_size),
-            "max_size": pool_size,
             "timeout": connect_timeout,
-            "max_inactive_connection_lifetime": 300.0,
             "server_settings": dict(server_settings or {}),
             "command_timeout": command_timeout,
         }
@@ -164,62 +163,64 @@ class PostgresBackend(Backend):
             kwargs["statement_cache_size"] = 0
         elif statement_cache_size is not None:
             kwargs["statement_cache_size"] = statement_cache_size
-        primary = await _create_pool(dsn, kwargs)
-        pools: list[asyncpg.Pool] = []
+
+        def pool_for(target: str) -> Pool[PgConnection]:
+            pool: Pool[PgConnection]
+
+            async def open_connection() -> PgConnection:
+                return PgConnection(await _connect(target, kwargs), pool)
+
+            pool = Pool(
+                open_connection,
+                _close,
+                pool_size,
+                acquire_timeout,
+                lambda: errors.PoolTimeout(timeout=acquire_timeout),
+                usable=lambda conn: not conn.broken,
+                max_idle=300.0,
+            )
+            return pool
+
+        primary = pool_for(dsn)
+        await _warm(primary, min(min_size, pool_size))
+        pools: list[Pool[PgConnection]] = []
         for replica in replicas:
+            pool = pool_for(replica)
             try:
-                pools.append(await _create_pool(replica, kwargs))
+                await _warm(pool, min(min_size, pool_size))
             except errors.DBConnectionError as exc:
                 log.warning("read replica %s unreachable, reads go to the primary: %s", _safe(replica), exc)
-        return cls(dsn, primary, pools, acquire_timeout)
+                continue
+            pools.append(pool)
+        return cls(dsn, primary, pools)
 
     async def acquire(self, mode: Mode) -> Connection:
-        pool = self._primary
         if mode == "replica" and self._replicas:
             pool = self._replicas[self._next_replica % len(self._replicas)]
             self._next_replica += 1
             try:
-                return await self._acquire(pool)
+                return await pool.acquire()
             except errors.DBConnectionError as exc:
                 log.warning("read replica unavailable, reading from the primary: %s", exc)
-                pool = self._primary
-        return await self._acquire(pool)
-
-    async def _acquire(self, pool: asyncpg.Pool) -> PgConnection:
-        self._waiting += 1
-        try:
-            raw = await pool.acquire(timeout=self._timeout)
-        except TimeoutError:
-            raise errors.PoolTimeout(timeout=self._timeout) from None
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise self.translate(exc) or errors.DBConnectionError() from exc
-        finally:
-            self._waiting -= 1
-        return PgConnection(raw, pool)
+        return await self._primary.acquire()
 
     async def release(self, conn: Connection) -> None:
         assert isinstance(conn, PgConnection)
-        if conn.broken and not _is_closed(conn.raw):
-            conn.raw.terminate()
-        await conn.pool.release(conn.raw)
+        await conn.pool.release(conn, broken=conn.broken)
 
     async def close(self) -> None:
         for pool in [self._primary, *self._replicas]:
-            try:
-                await asyncio.wait_for(pool.close(), timeout=10)
-            except (TimeoutError, OSError, asyncpg.InterfaceError):
-                pool.terminate()
+            await pool.close()
 
     def stats(self) -> dict[str, Any]:
         pool = self._primary
-        size, idle = pool.get_size(), pool.get_idle_size()
         return {
             "backend": self.dialect,
-            "size": size,
-            "max_size": pool.get_max_size(),
-            "in_use": size - idle,
-            "idle": idle,
-            "waiting": self._waiting,
+            "size": pool.opened,
+            "max_size": pool.size,
+            "in_use": pool.in_use,
+            "idle": pool.idle,
+            "waiting": pool.waiting,
             "replicas": len(self._replicas),
         }
 
@@ -238,18 +239,38 @@ class PostgresBackend(Backend):
         return _safe(self._dsn)
 
 
-def _is_closed(raw: asyncpg.Connection) -> bool:
+async def _connect(dsn: str, kwargs: dict[str, Any]) -> asyncpg.Connection:
     try:
-        return bool(raw.is_closed())
-    except asyncpg.InterfaceError:  # asyncpg detached a lost connection from its pool proxy
-        return True
-
-
-async def _create_pool(dsn: str, kwargs: dict[str, Any]) -> asyncpg.Pool:
-    try:
-        return await asyncpg.create_pool(dsn, **kwargs)
+        return await asyncpg.connect(dsn, **kwargs)
     except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise errors.DBConnectionError(f"Cannot connect to {_safe(dsn)}: {exc}") from exc
+
+
+async def _close(conn: PgConnection) -> None:
+    if conn.raw.is_closed():
+        return
+    if conn._broken:
+        conn.raw.terminate()  # its state is unknown: do not wait for a goodbye
+        return
+    try:
+        await asyncio.wait_for(conn.raw.close(), timeout=5)
+    except (TimeoutError, OSError, asyncpg.InterfaceError):
+        conn.raw.terminate()
+
+
+async def _warm(pool: Pool[PgConnection], count: int) -> None:
+    """Open ``count`` connections now, so a bad URL fails at connect() time."""
+    conns: list[PgConnection] = []
+    try:
+        for _ in range(count):
+            conns.append(await pool.acquire())
+    except BaseException:
+        for conn in conns:
+            await pool.release(conn)
+        await pool.close()
+        raise
+    for conn in conns:
+        await pool.release(conn)
 
 
 def _safe(dsn: str) -> str:

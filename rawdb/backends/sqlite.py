@@ -15,7 +15,7 @@ import os
 import re
 import sqlite3
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ import aiosqlite
 
 from rawdb import errors
 from rawdb.backends.base import Backend, Connection, Mode, Row
+from rawdb.backends.pool import Pool
 
 # Values come back typed by the column's declared type, as SQLAlchemy's SQLite
 # dialect stores them: DATETIME as 'YYYY-MM-DD HH:MM:SS.ffffff', BOOLEAN as 0/1.
@@ -174,7 +175,7 @@ class SqliteConnection(Connection):
 
     __slots__ = ("_broken", "pool", "raw")
 
-    def __init__(self, raw: aiosqlite.Connection, pool: _Pool) -> None:
+    def __init__(self, raw: aiosqlite.Connection, pool: Pool[SqliteConnection]) -> None:
         self.raw = raw
         self.pool = pool
         self._broken = False
@@ -209,69 +210,10 @@ class SqliteConnection(Connection):
         return self._broken
 
 
-class _Pool:
-    """A fixed number of connections handed out one task at a time."""
-
-    def __init__(
-        self,
-        factory: Callable[[], Any],
-        size: int,
-        timeout: float,
-        on_timeout: Callable[[], errors.DBError],
-    ) -> None:
-        self._factory = factory
-        self._slots = asyncio.Semaphore(size)
-        self._idle: list[SqliteConnection] = []
-        self._open = 0
-        self.size = size
-        self.waiting = 0
-        self._timeout = timeout
-        self._on_timeout = on_timeout
-
-    async def acquire(self) -> SqliteConnection:
-        self.waiting += 1
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise self._on_timeout() from None
-        finally:
-            self.waiting -= 1
-        try:
-            if self._idle:
-                return self._idle.pop()
-            conn = SqliteConnection(await self._factory(), self)
-            self._open += 1
-            return conn
-        except BaseException:
-            self._slots.release()
-            raise
-
-    async def release(self, conn: SqliteConnection) -> None:
-        try:
-            if conn.broken:
-                self._open -= 1
-                with contextlib.suppress(Exception):
-                    await conn.raw.close()
-            else:
-                self._idle.append(conn)
-        finally:
-            self._slots.release()
-
-    @property
-    def in_use(self) -> int:
-        return self._open - len(self._idle)
-
-    @property
-    def opened(self) -> int:
-        return self._open
-
-    async def close(self) -> None:
-        idle, self._idle = self._idle, []
-        for conn in idle:
-            self._open -= 1
-            with contextlib.suppress(Exception):
-                await conn.raw.close()
+async def _close(conn: SqliteConnection) -> None:
+    # Shielded: an aiosqlite connection whose close() is interrupted keeps its worker
+    # thread alive, and the interpreter then waits for it at exit.
+    await asyncio.shield(conn.raw.close())
 
 
 class SqliteBackend(Backend):
@@ -296,8 +238,12 @@ class SqliteBackend(Backend):
         self._closed = False
         busy_ms = int(busy_timeout * 1000)
 
-        def factory(read_only: bool) -> Callable[[], Awaitable[aiosqlite.Connection]]:
-            async def open_connection() -> aiosqlite.Connection:
+        def pool(
+            read_only: bool, size: int, timeout: float, on_timeout: Callable[[], errors.DBError]
+        ) -> Pool[SqliteConnection]:
+            created: Pool[SqliteConnection]
+
+            async def open_connection() -> SqliteConnection:
                 try:
                     raw = await aiosqlite.connect(
                         path, isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES
@@ -305,9 +251,10 @@ class SqliteBackend(Backend):
                     await raw._execute(_setup, raw._conn, busy_ms, synchronous, read_only)  # type: ignore[no-untyped-call]
                 except sqlite3.Error as exc:
                     raise _sqlite_error(exc) from exc
-                return raw
+                return SqliteConnection(raw, created)
 
-            return open_connection
+            created = Pool(open_connection, _close, size, timeout, on_timeout)
+            return created
 
         # Waiting for the writer connection is waiting for SQLite's write lock: a busy
         # database, which the retry machinery treats like a deadlock.
@@ -319,8 +266,8 @@ class SqliteBackend(Backend):
         def starved() -> errors.DBError:
             return errors.PoolTimeout(timeout=acquire_timeout)
 
-        self._writer = _Pool(factory(False), 1, busy_timeout, busy)
-        self._readers = _Pool(factory(True), readers, acquire_timeout, starved)
+        self._writer = pool(False, 1, busy_timeout, busy)
+        self._readers = pool(True, readers, acquire_timeout, starved)
 
     @classmethod
     async def open(
@@ -360,7 +307,7 @@ class SqliteBackend(Backend):
 
     async def release(self, conn: Connection) -> None:
         assert isinstance(conn, SqliteConnection)
-        await conn.pool.release(conn)
+        await conn.pool.release(conn, broken=conn.broken)
 
     async def close(self) -> None:
         self._closed = True
