@@ -14,13 +14,13 @@ tasks never share a transaction by accident (encode/databases #456)::
 from __future__ import annotations
 
 import types
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from rawdb import errors
 from rawdb.backends.base import Row
 from rawdb.statement import Statement
-from rawdb.transaction import Transaction, TxState
+from rawdb.transaction import Transaction, TxState, set_local
 
 if TYPE_CHECKING:
     from rawdb.database import Database
@@ -68,10 +68,7 @@ class Context:
 
     def __repr__(self) -> str:
         bound = f" in {self._tx!r}" if self._tx is not None else ""
-        return (
-            f"<Context project_id={self.project_id!r} user_id={self.user_id!r} "
-            f"is_admin={self.is_admin}{bound}>"
-        )
+        return f"<Context project_id={self.project_id!r} user_id={self.user_id!r} is_admin={self.is_admin}{bound}>"
 
     # --- identity ------------------------------------------------------------------
 
@@ -120,12 +117,14 @@ class Context:
         """``postgresql`` or ``sqlite``."""
         return self.db.dialect
 
-    def reader(self, replica: bool = False) -> Scope:
+    def reader(self, replica: bool = False, settings: Mapping[str, str] | None = None) -> Scope:
         """A read-only scope; joins the bound transaction if there is one.
 
         :param replica: read from a replica if one is configured (it may lag)
+        :param settings: PostgreSQL settings for the transaction (``SET LOCAL``, sent
+            with BEGIN); applied with an extra round trip when joining a scope
         """
-        return Scope(self, "replica" if replica else "reader", independent=False)
+        return Scope(self, "replica" if replica else "reader", independent=False, settings=settings)
 
     def writer(self, independent: bool = False) -> Scope:
         """A read-write scope that commits on exit and rolls back on an exception.
@@ -134,7 +133,7 @@ class Context:
             which commits whatever happens to the enclosing one
         :raises ScopeError: (on entry) inside a reader scope, unless independent
         """
-        return Scope(self, "writer", independent=independent)
+        return Scope(self, "writer", independent=independent, settings=None)
 
     def savepoint(self) -> Savepoint:
         """A nested scope inside the bound transaction; an exception rolls back only its work."""
@@ -204,27 +203,28 @@ class Context:
 class Scope:
     """``async with ctx.reader()`` / ``ctx.writer()``: opens or joins a transaction."""
 
-    __slots__ = ("_ctx", "_independent", "_mode", "_tx")
+    __slots__ = ("_ctx", "_independent", "_mode", "_settings", "_tx")
 
-    def __init__(self, ctx: Context, mode: str, independent: bool) -> None:
+    def __init__(self, ctx: Context, mode: str, independent: bool, settings: Mapping[str, str] | None) -> None:
         self._ctx = ctx
         self._mode = mode
         self._independent = independent
+        self._settings = settings
         self._tx: Transaction | None = None
 
     async def __aenter__(self) -> Context:
         ctx = self._ctx
         outer = ctx._tx
         if outer is not None and outer.state is not TxState.STARTED:
-            raise errors.ScopeError(
-                f"cannot open a scope on a context whose transaction has ended: {outer!r}"
-            )
+            raise errors.ScopeError(f"cannot open a scope on a context whose transaction has ended: {outer!r}")
         if outer is not None and not self._independent:
             if self._mode == "writer" and outer.mode != "writer":
                 raise errors.ScopeError(
                     "cannot open a writer inside a reader scope: a read-only transaction cannot be "
                     "upgraded mid-transaction; open the writer first, or use writer(independent=True)"
                 )
+            if self._settings and ctx.db.dialect == "postgresql":
+                await outer.script("SET LOCAL", "; ".join(set_local(self._settings)))
             return ctx  # join: the outer scope owns the transaction
         if outer is not None and outer.mode == "writer" and ctx.db.single_writer:
             raise errors.ScopeError(
@@ -232,7 +232,7 @@ class Scope:
                 "one writer at a time, so it would wait for itself; run it before or after the outer writer"
             )
         tx = Transaction(ctx.db, self._mode)  # type: ignore[arg-type]
-        await tx.begin()
+        await tx.begin(self._settings)
         self._tx = tx
         return ctx._bind(tx)
 

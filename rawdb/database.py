@@ -53,9 +53,7 @@ def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
     return value
 
 
-def _options(
-    url_options: dict[str, Any], options: dict[str, Any], table: dict[str, tuple[Any, Any]]
-) -> dict[str, Any]:
+def _options(url_options: dict[str, Any], options: dict[str, Any], table: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
     merged = {**url_options, **options}
     unknown = sorted(set(merged) - set(table))
     if unknown:

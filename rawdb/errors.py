@@ -234,3 +234,60 @@ class Conflict(RawdbError):
     """The object changed under the caller: its state is not the one the call expected."""
 
     msg_fmt = "There was a conflict when trying to complete your request."
+
+
+# --- glance ----------------------------------------------------------------------------
+
+
+class ImageNotFound(NotFound):
+    """No image with this id (or it is deleted, and the caller cannot see deleted images)."""
+
+    msg_fmt = "No image found with ID %(image_id)s."
+
+
+class ImageMemberNotFound(NotFound):
+    """No image membership with this id."""
+
+    msg_fmt = "No image member found with ID %(member_id)s."
+
+
+class ImagePropertyNotFound(NotFound):
+    """The image has no property by this name."""
+
+    msg_fmt = "No property %(name)s found for image %(image_id)s."
+
+
+class ImageLocationNotFound(NotFound):
+    """The image has no location with this id."""
+
+    msg_fmt = "No location found with ID %(location_id)s from image %(image_id)s."
+
+
+class ImageTagNotFound(NotFound):
+    """The image has no live tag with this value."""
+
+    msg_fmt = "Tag %(value)s not found for image %(image_id)s."
+
+
+class ForbiddenPublicImage(Forbidden):
+    """Only an admin or the owner may change a public or community image."""
+
+    msg_fmt = "You are not authorized to complete this action."
+
+
+class InvalidParameterValue(Invalid):
+    """A filter or parameter value cannot be parsed."""
+
+    msg_fmt = "Invalid value '%(value)s' for parameter '%(param)s': %(extra_msg)s."
+
+
+class InvalidFilterOperatorValue(Invalid):
+    """A filter names an operator that does not exist or does not apply to it."""
+
+    msg_fmt = "Unable to filter using the specified operator."
+
+
+class InvalidFilterRangeValue(Invalid):
+    """A ``_min``/``_max`` filter value is not an integer."""
+
+    msg_fmt = "Unable to filter using the specified range."

@@ -68,8 +68,7 @@ def parse_file(path: Path, namespace: str) -> list[tuple[str, str, int, str]]:
         name, line = current
         if not doc:
             raise SQLLoadError(
-                f"{path}:{line}: statement {namespace}.{name} has no doc comment "
-                "(a `-- ...` line under the header)"
+                f"{path}:{line}: statement {namespace}.{name} has no doc comment (a `-- ...` line under the header)"
             )
         sql = "\n".join(body).strip().rstrip(";").strip()
         if not sql:
@@ -82,13 +81,9 @@ def parse_file(path: Path, namespace: str) -> list[tuple[str, str, int, str]]:
             close()
             name = header.group("name")
             if not _NAME.match(name):
-                raise SQLLoadError(
-                    f"{path}:{number}: bad statement name {name!r} (letters, digits, underscores)"
-                )
+                raise SQLLoadError(f"{path}:{number}: bad statement name {name!r} (letters, digits, underscores)")
             if name in seen:
-                raise SQLLoadError(
-                    f"{path}:{number}: statement {namespace}.{name} is defined twice in this file"
-                )
+                raise SQLLoadError(f"{path}:{number}: statement {namespace}.{name} is defined twice in this file")
             seen.add(name)
             current, doc, body, in_doc = (name, number), [], [], True
             continue

@@ -64,9 +64,7 @@ class Compiled:
             ) from None
         if len(params) != len(self.names):
             extra = sorted(set(params) - set(self.names))
-            raise StatementError(
-                f"statement {statement} got unknown parameter(s) {extra} (it takes {self._takes()})"
-            )
+            raise StatementError(f"statement {statement} got unknown parameter(s) {extra} (it takes {self._takes()})")
         if self.json_names:
             for i, name in enumerate(self.names):
                 if name in self.json_names:
@@ -79,24 +77,24 @@ class Compiled:
 
 def _json_list(statement: str, name: str, value: Any) -> str:
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise StatementError(
-            f"statement {statement}: parameter :{name} must be a list, not {type(value).__name__}"
-        )
+        raise StatementError(f"statement {statement}: parameter :{name} must be a list, not {type(value).__name__}")
     return json.dumps(list(value))
 
 
-def convert(sql: str, dialect: Dialect) -> Compiled:
+def convert(sql: str, dialect: Dialect, after: Compiled | None = None) -> Compiled:
     """Turn ``:name`` parameters into the dialect's numbered placeholders.
 
     :param sql: statement text with ``:name`` parameters
     :param dialect: ``postgresql`` or ``sqlite``
+    :param after: a compiled statement whose text ``sql`` embeds: its parameters keep
+        their numbers and new names are numbered after them
     :returns: the converted text and the parameter names in argument order
     :raises StatementError: on an unknown dialect
     """
     if dialect not in _PLACEHOLDER:
         raise StatementError(f"unknown dialect {dialect!r}; expected one of {DIALECTS}")
-    names: list[str] = []
-    json_names: set[str] = set()
+    names: list[str] = list(after.names) if after else []
+    json_names: set[str] = set(after.json_names) if after else set()
     placeholder = _PLACEHOLDER[dialect]
 
     def number(name: str) -> str:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import enum
 import itertools
+import re
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rawdb import errors
@@ -21,6 +23,20 @@ from rawdb.backends.base import Connection, Mode, Row
 
 if TYPE_CHECKING:
     from rawdb.database import Database
+
+
+_SETTING = re.compile(r"^[a-z_][a-z0-9_.]*$")
+_SETTING_VALUE = re.compile(r"^[A-Za-z0-9_.:-]*$")
+
+
+def set_local(settings: Mapping[str, str]) -> list[str]:
+    """``SET LOCAL`` statements for PostgreSQL settings chosen by rawdb's code (never user input)."""
+    statements = []
+    for name, value in settings.items():
+        if not _SETTING.match(name) or not _SETTING_VALUE.match(value):
+            raise errors.ScopeError(f"refusing setting {name!r} = {value!r}: not a plain setting name and value")
+        statements.append(f"SET LOCAL {name} = '{value}'")
+    return statements
 
 
 class TxState(enum.Enum):
@@ -61,8 +77,7 @@ class Transaction:
         """Raise ScopeError unless a statement may run now."""
         if self.state is not TxState.STARTED:
             raise errors.ScopeError(
-                f"cannot call {call}: the transaction scope has ended ({self.state.name.lower()}); "
-                "open a new scope"
+                f"cannot call {call}: the transaction scope has ended ({self.state.name.lower()}); open a new scope"
             )
         if self._busy:
             raise errors.ScopeError(
@@ -70,14 +85,20 @@ class Transaction:
                 "runs one statement at a time, so give concurrent tasks scopes of their own"
             )
 
-    async def begin(self) -> None:
-        """Acquire a connection and start the transaction."""
+    async def begin(self, settings: Mapping[str, str] | None = None) -> None:
+        """Acquire a connection and start the transaction.
+
+        :param settings: PostgreSQL settings for this transaction only (``SET LOCAL``),
+            sent with BEGIN in the same round trip; ignored on SQLite
+        """
         if self.db.closed:
             raise errors.DBConnectionError(f"cannot open a scope: {self.db!r} is closed")
         backend = self.db.backend
         self.conn = await backend.acquire(self.mode)
         self.state = TxState.STARTED
         begin = backend.begin_writer if self.mode == "writer" else backend.begin_reader
+        if settings and backend.dialect == "postgresql":
+            begin = "; ".join([begin, *set_local(settings)])
         try:
             await self.send("BEGIN", begin, [], fetch=False)
         except BaseException:
@@ -208,9 +229,7 @@ class Transaction:
                 self.state = TxState.FAILED
             await self._release()
         if commit and failure is None and self.state is TxState.FAILED:
-            raise errors.DBConnectionError(
-                "the transaction was not committed: its connection was lost before COMMIT"
-            )
+            raise errors.DBConnectionError("the transaction was not committed: its connection was lost before COMMIT")
         if commit and failure is not None:
             raise errors.DBInvalidTransaction(
                 "the transaction was rolled back, not committed: a statement failed inside it "

@@ -79,9 +79,7 @@ class Backend(abc.ABC):
         return self.dialect
 
 
-_KEY_DETAIL = re.compile(
-    r"Key \((?P<cols>.*?)\)=\((?P<value>.*)\) (?:already exists|is not present|is still)"
-)
+_KEY_DETAIL = re.compile(r"Key \((?P<cols>.*?)\)=\((?P<value>.*)\) (?:already exists|is not present|is still)")
 
 
 def parse_key_detail(detail: str | None) -> tuple[list[str], str | None]:

@@ -59,9 +59,7 @@ def _server_error(exc: asyncpg.PostgresError) -> errors.DBError:
             key_table=match.group("table") if match else None,
         )
     elif cls is errors.DBConstraintError:
-        err = errors.DBConstraintError(
-            getattr(exc, "table_name", None), getattr(exc, "constraint_name", None)
-        )
+        err = errors.DBConstraintError(getattr(exc, "table_name", None), getattr(exc, "constraint_name", None))
     elif cls is errors.DBNotNullError:
         err = errors.DBNotNullError(getattr(exc, "column_name", None))
     elif cls is errors.DBNonExistentTable:

@@ -245,9 +245,7 @@ class SqliteBackend(Backend):
 
             async def open_connection() -> SqliteConnection:
                 try:
-                    raw = await aiosqlite.connect(
-                        path, isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES
-                    )
+                    raw = await aiosqlite.connect(path, isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES)
                     await raw._execute(_setup, raw._conn, busy_ms, synchronous, read_only)  # type: ignore[no-untyped-call]
                 except sqlite3.Error as exc:
                     raise _sqlite_error(exc) from exc
@@ -259,9 +257,7 @@ class SqliteBackend(Backend):
         # Waiting for the writer connection is waiting for SQLite's write lock: a busy
         # database, which the retry machinery treats like a deadlock.
         def busy() -> errors.DBError:
-            return errors.DBDeadlock(
-                f"SQLite database {path} stayed busy (another writer) for {busy_timeout} s"
-            )
+            return errors.DBDeadlock(f"SQLite database {path} stayed busy (another writer) for {busy_timeout} s")
 
         def starved() -> errors.DBError:
             return errors.PoolTimeout(timeout=acquire_timeout)
@@ -324,8 +320,7 @@ class SqliteBackend(Backend):
             "size": self._writer.opened + self._readers.opened,
             "max_size": self._writer.size + self._readers.size,
             "in_use": self._writer.in_use + self._readers.in_use,
-            "idle": (self._writer.opened - self._writer.in_use)
-            + (self._readers.opened - self._readers.in_use),
+            "idle": (self._writer.opened - self._writer.in_use) + (self._readers.opened - self._readers.in_use),
             "waiting": self._writer.waiting + self._readers.waiting,
             "writers_waiting": self._writer.waiting,
         }

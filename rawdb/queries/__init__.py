@@ -1,10 +1,11 @@
 """Dynamic SQL: pypika queries compiled to Statements, and keyset pagination."""
 
 from rawdb.queries.compiler import AnyOf, Ordered, Param, Query, Raw, Regex, compile_query, compile_statement
-from rawdb.queries.paginate import SortKey, after_marker, marker_params, marker_shape, order_by
+from rawdb.queries.paginate import Never, SortKey, after_marker, marker_params, marker_shape, order_by
 
 __all__ = [
     "AnyOf",
+    "Never",
     "Ordered",
     "Param",
     "Query",

@@ -48,9 +48,7 @@ def marker_shape(keys: Sequence[SortKey], marker: Mapping[str, Any]) -> tuple[bo
     return tuple(marker[k.column] is None for k in keys)
 
 
-def marker_params(
-    keys: Sequence[SortKey], marker: Mapping[str, Any], prefix: str = "marker"
-) -> dict[str, Any]:
+def marker_params(keys: Sequence[SortKey], marker: Mapping[str, Any], prefix: str = "marker") -> dict[str, Any]:
     """The bind values for the predicate built with the same ``prefix``."""
     return {f"{prefix}_{i}": marker[k.column] for i, k in enumerate(keys) if marker[k.column] is not None}
 
@@ -85,14 +83,17 @@ def after_marker(
         ties = [cols[j].isnull() if nulls[j] else cols[j] == vals[j] for j in range(i)]
         branches.append(Criterion.all([*ties, step]))
     if not branches:
-        return _FalseCriterion()
+        return Never()
     predicate = cast(Criterion, Criterion.any(branches))
     bound = _leading_bound(keys[0], cols[0], vals[0], nulls[0])
     return predicate if bound is None else cast(Criterion, Criterion.all([bound, predicate]))
 
 
-class _FalseCriterion(Criterion):
+class Never(Criterion):
     """A predicate no row satisfies (``Criterion.any([])`` would silently drop the WHERE)."""
+
+    def __init__(self) -> None:
+        super().__init__()
 
     def get_sql(self, **kwargs: Any) -> str:
         return "1 = 0"

@@ -69,9 +69,7 @@ async def bootstrap(db: Database, service: str) -> list[Migration]:
     plan = migrations(service, db.dialect)
     async with db.writer() as tx:
         await tx.fetch("rawdb.schema.bootstrap_lock", key=_lock_key(service))
-        await tx.script(
-            db.statement("rawdb.schema.versions_table").compiled(db.dialect).sql, "versions table"
-        )
+        await tx.script(db.statement("rawdb.schema.versions_table").compiled(db.dialect).sql, "versions table")
         applied = {r["version"]: r for r in await tx.fetch("rawdb.schema.versions_applied", service=service)}
         _verify(service, plan, applied)
         done: list[Migration] = []
@@ -113,9 +111,7 @@ async def status(db: Database, service: str) -> list[VersionStatus]:
     async with db.reader() as tx:
         applied: dict[int, dict[str, Any]] = {}
         if await tx.fetchval("rawdb.schema.versions_table_exists"):
-            applied = {
-                r["version"]: r for r in await tx.fetch("rawdb.schema.versions_applied", service=service)
-            }
+            applied = {r["version"]: r for r in await tx.fetch("rawdb.schema.versions_applied", service=service)}
     result = []
     for migration in plan:
         row = applied.get(migration.version)

@@ -128,13 +128,9 @@ async def check(db: Database, service: str) -> CheckReport:
     report = CheckReport(service, db.dialect)
     for version in await status(db, service):
         if not version.applied:
-            report.problems.append(
-                Drift("version_missing", VERSIONS_TABLE, f"{version.version:04d}_{version.name}")
-            )
+            report.problems.append(Drift("version_missing", VERSIONS_TABLE, f"{version.version:04d}_{version.name}"))
         elif not version.checksum_ok:
-            report.problems.append(
-                Drift("checksum_mismatch", VERSIONS_TABLE, f"{version.version:04d}_{version.name}")
-            )
+            report.problems.append(Drift("checksum_mismatch", VERSIONS_TABLE, f"{version.version:04d}_{version.name}"))
 
     want_tables, want_indexes = await _expected(db, service)
     async with db.reader() as tx:

@@ -66,9 +66,7 @@ def migrations(service: str, dialect: str) -> list[Migration]:
             version = int(match.group("version"))
             if version in found:
                 raise SchemaError(f"{path}: version {version} of {service} is also {found[version].path}")
-            found[version] = Migration(
-                service, version, match.group("name"), path, path.read_text(encoding="utf-8")
-            )
+            found[version] = Migration(service, version, match.group("name"), path, path.read_text(encoding="utf-8"))
     if not found:
         raise SchemaError(f"no schema files for {service} on {dialect} under {base}")
     return [found[v] for v in sorted(found)]

@@ -1,0 +1,251 @@
+"""Image properties and locations (spec glance.md B.1).
+
+The functions taking a context are glance's public API; the ``set_*`` helpers are what
+image_create and image_update use, one statement for all of an image's properties.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from rawdb import errors
+from rawdb.context import Context
+from rawdb.decorators import writer
+from rawdb.glance.rows import location_dict, property_dict
+from rawdb.glance.validate import check_image_id, check_no_4byte, check_properties, check_text
+from rawdb.timeutils import normalize, utcnow
+
+DELETED_LOCATION_STATUSES = ("deleted", "pending_delete")
+LOCATION_KEYS = ("url", "metadata", "status")
+
+
+def _timestamp(value: datetime | None) -> str | None:
+    """A time as both backends read it from JSON: ``YYYY-MM-DD HH:MM:SS.ffffff``."""
+    return None if value is None else value.isoformat(" ", "microseconds")
+
+
+# --- properties ---------------------------------------------------------------------------
+
+
+async def insert_properties(tx: Context, image_id: str, properties: Mapping[str, Any], now: datetime) -> list[Any]:
+    """Insert a new image's properties in one statement; return their rows."""
+    if not properties:
+        return []
+    payload = json.dumps([{"name": k, "value": v} for k, v in properties.items()])
+    return await tx.fetch("glance.properties.properties_insert", image_id=image_id, props=payload, now=now)
+
+
+async def set_properties(
+    tx: Context,
+    image_id: str,
+    properties: Mapping[str, Any],
+    purge: bool,
+    atomic_props: Sequence[str],
+    now: datetime,
+) -> None:
+    """image_update's properties: upsert (reviving deleted rows), then purge the others if asked."""
+    chosen = {k: v for k, v in properties.items() if k not in atomic_props}
+    if chosen:
+        payload = json.dumps([{"name": k, "value": v} for k, v in chosen.items()])
+        await tx.execute("glance.properties.properties_upsert", image_id=image_id, props=payload, now=now)
+    if purge:
+        keep = [*properties, *atomic_props]
+        await tx.execute("glance.properties.properties_purge", image_id=image_id, keep=keep, now=now)
+
+
+@writer
+async def image_property_create(context: Context, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Create one property ``{image_id, name, value}``.
+
+    :raises DBDuplicateEntry: the image has a property of that name, even a deleted one
+    :raises DBReferenceError: the image does not exist
+    :raises Invalid: bad name or value
+    """
+    if not isinstance(values, Mapping):
+        raise errors.Invalid("values must be a dict")
+    image_id, name, value = values.get("image_id"), values.get("name"), values.get("value")
+    if not check_image_id(image_id):
+        raise errors.Invalid(f"image_id {image_id!r} is not an image id")
+    check_properties({name: value})
+    row = await context.fetchrow(
+        "glance.properties.property_create", image_id=image_id, name=name, value=value, now=utcnow()
+    )
+    assert row is not None
+    return property_dict(row, with_deleted_at=False)
+
+
+@writer
+async def image_property_delete(context: Context, prop_ref: str, image_ref: str) -> dict[str, Any]:
+    """Soft-delete the property named ``prop_ref`` of image ``image_ref``; return the row.
+
+    :raises ImagePropertyNotFound: no such property, live or deleted
+    """
+    row = await context.fetchrow(
+        "glance.properties.property_soft_delete", image_id=image_ref, name=prop_ref, now=utcnow()
+    )
+    if row is None:
+        raise errors.ImagePropertyNotFound(name=prop_ref, image_id=image_ref)
+    return property_dict(row)
+
+
+@writer
+async def image_set_property_atomic(context: Context, image_id: str, name: str, value: str) -> None:
+    """Create a property (or revive a deleted one) only if no live one exists.
+
+    Competing callers can use it as a lock: exactly one of them succeeds.  Unlike
+    glance's, it takes a context: rawdb has no global database to reach.
+
+    :raises Duplicate: a live property of that name exists
+    """
+    check_properties({name: value})
+    row = await context.fetchrow(
+        "glance.properties.property_set_atomic", image_id=image_id, name=name, value=value, now=utcnow()
+    )
+    if row is None:
+        raise errors.Duplicate(f"Property {name} of image {image_id} is already set.")
+
+
+@writer
+async def image_delete_property_atomic(context: Context, image_id: str, name: str, value: str) -> None:
+    """Hard-delete a live property only if it holds exactly ``value``.
+
+    :raises NotFound: no live property with that name and value
+    """
+    count = await context.execute("glance.properties.property_delete_atomic", image_id=image_id, name=name, value=value)
+    if count != 1:
+        raise errors.NotFound(f"No property {name}={value!r} on image {image_id}.")
+
+
+# --- locations ----------------------------------------------------------------------------
+
+
+def check_location(location: Any, need_id: bool = False) -> dict[str, Any]:
+    """Validate a location dict ``{url, metadata, status[, id]}``."""
+    if not isinstance(location, Mapping):
+        raise errors.Invalid(f"a location must be a dict, not {type(location).__name__}")
+    missing = [k for k in LOCATION_KEYS if k not in location]
+    if missing:
+        raise errors.Invalid(f"location is missing {missing}")
+    if need_id and location.get("id") is None:
+        raise errors.Invalid("The location data has an invalid ID: None")
+    if location.get("id") is not None and (isinstance(location["id"], bool) or not isinstance(location["id"], int)):
+        raise errors.Invalid(f"The location data has an invalid ID: {location['id']!r}")
+    if not isinstance(location["url"], str) or not location["url"]:
+        raise errors.Invalid("location url must be a non-empty string")
+    if not isinstance(location["status"], str):
+        raise errors.Invalid("location status must be a string")
+    check_text(location["status"], "Location status", 30)
+    check_no_4byte(location, "Location")
+    metadata = location["metadata"]
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise errors.Invalid("location metadata must be a dict")
+    return dict(location)
+
+
+def _location_row(location: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    deleted = location["status"] in DELETED_LOCATION_STATUSES
+    return {
+        "url": location["url"],
+        "meta_data": json.dumps(location["metadata"] if location["metadata"] is not None else {}),
+        "status": location["status"],
+        "deleted": deleted,
+        "deleted_at": now if deleted else None,
+    }
+
+
+async def insert_locations(
+    tx: Context, image_id: str, locations: Sequence[Mapping[str, Any]], now: datetime
+) -> list[Any]:
+    """Insert new locations of an image in one statement; return ``{id, url, metadata, status, deleted}``."""
+    if not locations:
+        return []
+    rows = [_location_row(loc, now) for loc in locations]
+    payload = json.dumps([{**r, "deleted_at": _timestamp(r["deleted_at"])} for r in rows])
+    return await tx.fetch("glance.properties.locations_insert", image_id=image_id, locations=payload, now=now)
+
+
+async def _update_location(tx: Context, image_id: str, location: Mapping[str, Any], now: datetime) -> None:
+    row = _location_row(location, now)
+    count = await tx.execute(
+        "glance.properties.location_update",
+        location_id=location["id"],
+        image_id=image_id,
+        url=row["url"],
+        meta_data=row["meta_data"],
+        status=row["status"],
+        deleted=row["deleted"],
+        deleted_at=row["deleted_at"],
+        now=now,
+    )
+    if count != 1:
+        raise errors.ImageLocationNotFound(location_id=location["id"], image_id=image_id)
+
+
+async def set_locations(tx: Context, image_id: str, locations: Sequence[Mapping[str, Any]], now: datetime) -> None:
+    """Replace an image's locations: ``[]`` deletes them all (glance ignored ``[]``, spec G.11)."""
+    keep = [loc["id"] for loc in locations if loc.get("id") is not None]
+    await tx.execute("glance.properties.locations_delete_except", image_id=image_id, keep=keep, now=now)
+    for location in locations:
+        if location.get("id") is not None:
+            await _update_location(tx, image_id, location, now)
+    await insert_locations(tx, image_id, [loc for loc in locations if loc.get("id") is None], now)
+
+
+@writer
+async def image_location_add(context: Context, image_id: str, location: Mapping[str, Any]) -> None:
+    """Add a location ``{url, metadata, status}`` to an image.
+
+    :raises DBReferenceError: the image does not exist
+    :raises Invalid: a key is missing or a value is bad
+    """
+    await insert_locations(context, image_id, [check_location(location)], utcnow())
+
+
+@writer
+async def image_location_update(context: Context, image_id: str, location: Mapping[str, Any]) -> None:
+    """Rewrite the location ``location['id']`` of an image (deleted ones too; a live status revives it).
+
+    :raises Invalid: the location has no id (glance raised TypeError)
+    :raises ImageLocationNotFound: no such location on this image
+    """
+    await _update_location(context, image_id, check_location(location, need_id=True), utcnow())
+
+
+@writer
+async def image_location_delete(
+    context: Context,
+    image_id: str,
+    location_id: int,
+    status: str,
+    delete_time: datetime | None = None,
+) -> None:
+    """Mark a location ``deleted`` or ``pending_delete``, at ``delete_time`` if given (glance ignored it).
+
+    :raises Invalid: another status
+    :raises ImageLocationNotFound: no such location on this image
+    """
+    if status not in DELETED_LOCATION_STATUSES:
+        raise errors.Invalid("The status of deleted image location can only be set to 'pending_delete' or 'deleted'")
+    if delete_time is not None and not isinstance(delete_time, datetime):
+        raise errors.Invalid("delete_time must be a datetime")
+    at = normalize(delete_time) if delete_time is not None else utcnow()
+    count = await context.execute(
+        "glance.properties.location_delete", location_id=location_id, image_id=image_id, status=status, at=at
+    )
+    if count != 1:
+        raise errors.ImageLocationNotFound(location_id=location_id, image_id=image_id)
+
+
+__all__ = [
+    "image_delete_property_atomic",
+    "image_location_add",
+    "image_location_delete",
+    "image_location_update",
+    "image_property_create",
+    "image_property_delete",
+    "image_set_property_atomic",
+    "location_dict",
+]

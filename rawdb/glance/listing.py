@@ -1,0 +1,346 @@
+"""The statements behind image_get_all and image_get: one statement per page, cached per shape.
+
+A page is a keyset page over ``images``: the filters and the caller's visibility are
+plain predicates (``visibility = 'public' OR owner = $1 OR (visibility = 'shared' AND
+EXISTS membership)``), never glance's de-duplicating UNION, so an index on the sort
+order (``created_at, id``) serves admins and regular users alike and a page costs the
+same wherever the marker is.  The page's children are aggregated in the same statement
+(``json_agg`` / ``json_group_array``) or, with the ``ids`` strategy, fetched by
+``= ANY`` of the page's ids; the page itself is LIMITed before they are attached, so no
+row is multiplied by properties x tags x locations.
+
+Everything that varies with the caller's input is a bound parameter.  The statement
+text depends only on the *shape* of the call (which filters, which sort, a marker or
+not), so it is built once per shape and PostgreSQL's statement cache sees stable text.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pypika import Field, Table
+from pypika.terms import Criterion, ExistsCriterion, Term, Tuple
+
+from rawdb.queries import AnyOf, Never, Param, Query, Raw, SortKey, after_marker, order_by
+from rawdb.queries.compiler import compile_query
+from rawdb.statement import DIALECTS, Compiled, Statement, convert
+
+IMAGES = Table("images").as_("i")
+MARKER = Table("images").as_("mk")
+
+# Children of the page, aggregated per image (``page`` is the LIMITed page).
+_CHILDREN: dict[str, dict[str, str]] = {
+    "postgresql": {
+        "properties": (
+            "(SELECT json_agg(json_build_object('id', p.id, 'name', p.name, 'value', p.value, "
+            "'created_at', p.created_at, 'updated_at', p.updated_at, 'deleted_at', p.deleted_at, "
+            "'deleted', p.deleted)) FROM image_properties p WHERE p.image_id = page.id)"
+        ),
+        "locations": (
+            "(SELECT json_agg(json_build_object('id', l.id, 'url', l.value, 'metadata', l.meta_data, "
+            "'status', l.status)) FROM image_locations l WHERE l.image_id = page.id{live})"
+        ),
+        "tags": (
+            "(SELECT json_agg(json_build_object('id', t.id, 'value', t.value)) "
+            "FROM image_tags t WHERE t.image_id = page.id AND NOT t.deleted)"
+        ),
+    },
+    "sqlite": {
+        "properties": (
+            "(SELECT json_group_array(json_object('id', p.id, 'name', p.name, 'value', p.value, "
+            "'created_at', p.created_at, 'updated_at', p.updated_at, 'deleted_at', p.deleted_at, "
+            "'deleted', p.deleted)) FROM image_properties p WHERE p.image_id = page.id)"
+        ),
+        "locations": (
+            "(SELECT json_group_array(json_object('id', l.id, 'url', l.value, 'metadata', l.meta_data, "
+            "'status', l.status)) FROM image_locations l WHERE l.image_id = page.id{live})"
+        ),
+        "tags": (
+            "(SELECT json_group_array(json_object('id', t.id, 'value', t.value)) "
+            "FROM image_tags t WHERE t.image_id = page.id AND NOT t.deleted)"
+        ),
+    },
+}
+_IS_MEMBER = (
+    "EXISTS (SELECT 1 FROM image_members mm WHERE mm.image_id = page.id "
+    "AND mm.member = :viewer AND NOT mm.deleted) AS is_member"
+)
+
+
+def exists(query: Any) -> Criterion:
+    """``EXISTS (query)``."""
+    criterion: Criterion = ExistsCriterion(query)  # type: ignore[no-untyped-call]
+    return criterion
+
+
+def lit(value: str) -> Raw:
+    """A string constant chosen by rawdb's code (a visibility or status name)."""
+    assert value.isidentifier(), value
+    return Raw(f"'{value}'")
+
+
+def _member_of(table: Any, owner: Term, status: Term | None) -> Criterion:
+    """EXISTS a live membership of ``owner`` in the image (with ``status`` if given)."""
+    members = Table("image_members").as_("m")
+    where = (members.image_id == table.id) & Raw("NOT m.deleted") & (members.member == owner)
+    if status is not None:
+        where &= members.status == status
+    return exists(Query.from_(members).select(Raw("1")).where(where))
+
+
+# --- visibility (spec glance.md C.3, with the fixes of G.11) ---------------------------
+#
+# Each rule returns the predicate for one shape; :owner is the caller's project,
+# :visibility the visibility filter, :member_status the membership status wanted.
+
+
+def _shared_with_me(member_all: bool) -> Criterion:
+    return (IMAGES.visibility == lit("shared")) & _member_of(
+        IMAGES, Param("owner"), None if member_all else Param("member_status")
+    )
+
+
+VISIBILITY: dict[str, Callable[[bool], Criterion | None]] = {
+    # admins (admin_as_user=False)
+    "admin_all": lambda m: None,
+    "admin_default": lambda m: IMAGES.visibility != lit("community"),
+    "admin_default_owner": lambda m: (IMAGES.owner == Param("owner")) | (IMAGES.visibility != lit("community")),
+    # anyone, when a visibility is asked for that needs no ownership
+    "visibility_eq": lambda m: IMAGES.visibility == Param("visibility"),
+    # regular users with a project
+    "user_default": lambda m: (
+        (IMAGES.visibility == lit("public")) | (IMAGES.owner == Param("owner")) | _shared_with_me(m)
+    ),
+    "user_all": lambda m: (
+        IMAGES.visibility.isin([lit("public"), lit("community")])
+        | (IMAGES.owner == Param("owner"))
+        | _shared_with_me(m)
+    ),
+    "user_private": lambda m: (IMAGES.visibility == lit("private")) & (IMAGES.owner == Param("owner")),
+    "user_shared": lambda m: (
+        (IMAGES.visibility == lit("shared"))
+        & ((IMAGES.owner == Param("owner")) | _member_of(IMAGES, Param("owner"), None if m else Param("member_status")))
+    ),
+    # regular users without a project: public (and community) images only — never the
+    # shared images of other people's memberships (glance bug, spec C.3)
+    "anon_all": lambda m: IMAGES.visibility.isin([lit("public"), lit("community")]),
+    "nothing": lambda m: Never(),
+}
+
+
+def visibility_rule(regular: bool, owner: str | None, visibility: str | None) -> str:
+    """Which visibility predicate a call needs (a key of VISIBILITY)."""
+    if not regular:
+        if visibility == "all":
+            return "admin_all"
+        if visibility is not None:
+            return "visibility_eq"
+        return "admin_default_owner" if owner is not None else "admin_default"
+    if owner is None:
+        return {None: "visibility_eq", "all": "anon_all", "public": "visibility_eq", "community": "visibility_eq"}.get(
+            visibility, "nothing"
+        )
+    return {
+        None: "user_default",
+        "all": "user_all",
+        "public": "visibility_eq",
+        "community": "visibility_eq",
+        "private": "user_private",
+        "shared": "user_shared",
+    }[visibility]
+
+
+def marker_visible(regular: bool) -> Criterion | None:
+    """Spec D, on the marker row: may the caller see it (any membership status counts)?"""
+    if not regular:
+        return None
+    return (
+        MARKER.owner.isnull()
+        | MARKER.visibility.isin([lit("public"), lit("community")])
+        | (MARKER.owner == Param("owner"))
+        | ((MARKER.visibility == lit("shared")) & _member_of(MARKER, Param("owner"), None))
+    )
+
+
+# --- filters ------------------------------------------------------------------------------
+
+
+def _property(ref: str) -> Criterion:
+    props = Table("image_properties").as_("pf")
+    where = (
+        (props.image_id == IMAGES.id)
+        & Raw("NOT pf.deleted")
+        & (props.name == Param(f"{ref}_name"))
+        & (props.value == Param(f"{ref}_value"))
+    )
+    return exists(Query.from_(props).select(Raw("1")).where(where))
+
+
+def _tag(ref: str) -> Criterion:
+    tags = Table("image_tags").as_("tf")
+    where = (tags.image_id == IMAGES.id) & Raw("NOT tf.deleted") & (tags.value == Param(ref))
+    return exists(Query.from_(tags).select(Raw("1")).where(where))
+
+
+CONDITIONS: dict[str, Callable[[str, str], Criterion]] = {
+    "eq": lambda col, ref: IMAGES.field(col) == Param(ref),
+    "neq": lambda col, ref: IMAGES.field(col) != Param(ref),
+    "gt": lambda col, ref: IMAGES.field(col) > Param(ref),
+    "gte": lambda col, ref: IMAGES.field(col) >= Param(ref),
+    "lt": lambda col, ref: IMAGES.field(col) < Param(ref),
+    "lte": lambda col, ref: IMAGES.field(col) <= Param(ref),
+    "in": lambda col, ref: AnyOf(IMAGES.field(col), ref),
+    "not_killed": lambda col, ref: IMAGES.status != lit("killed"),
+    "public": lambda col, ref: IMAGES.visibility == lit("public"),
+    "not_public": lambda col, ref: IMAGES.visibility != lit("public"),
+    "property": lambda col, ref: _property(ref),
+    "tag": lambda col, ref: _tag(ref),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PageShape:
+    """Everything the text of a page statement depends on (and nothing else)."""
+
+    conditions: tuple[tuple[str, str, str], ...]  # (kind, column, parameter)
+    visibility: str
+    member_all: bool
+    sort: tuple[SortKey, ...]
+    marker: str  # "none", "embedded" (row comparison with the marker row) or "values"
+    marker_nulls: tuple[bool, ...]
+    marker_rule: bool  # the marker must pass spec D for a regular caller
+    marker_live_only: bool
+    limited: bool
+    children: str  # "agg" or "none"
+    tags: bool
+    deleted_locations: bool
+
+
+def _where(shape: PageShape) -> list[Criterion]:
+    where: list[Criterion] = []
+    for kind, column, ref in shape.conditions:
+        where.append(CONDITIONS[kind](column, ref))
+    rule = VISIBILITY[shape.visibility](shape.member_all)
+    if rule is not None:
+        where.append(rule)
+    if shape.marker == "embedded":
+        cols = Tuple(*(IMAGES.field(k.column) for k in shape.sort))
+        marker_row = Query.from_(MARKER).select(*(MARKER.field(k.column) for k in shape.sort))
+        marker_row = marker_row.where(_marker_where(shape))
+        where.append(cols < marker_row if shape.sort[0].desc else cols > marker_row)
+    elif shape.marker == "values":
+        where.append(after_marker(shape.sort, shape.marker_nulls, IMAGES.field))
+    return where
+
+
+def _marker_where(shape: PageShape) -> Criterion:
+    where = MARKER.id == Param("marker")
+    if shape.marker_live_only:
+        where &= Raw("NOT mk.deleted")
+    rule = marker_visible(shape.marker_rule)
+    return where if rule is None else where & rule
+
+
+def _inner(shape: PageShape) -> Any:
+    query = Query.from_(IMAGES).select(IMAGES.star)
+    for criterion in _where(shape):
+        query = query.where(criterion)
+    return query.orderby(*order_by(shape.sort, IMAGES.field))
+
+
+def _page_order(shape: PageShape) -> str:
+    items = []
+    for key in shape.sort:
+        item = f"page.{key.column} {'DESC' if key.desc else 'ASC'}"
+        if key.nullable:
+            item += " NULLS FIRST" if key.nulls_go_first else " NULLS LAST"
+        items.append(item)
+    return ", ".join(items)
+
+
+def with_children(
+    inner: Compiled,
+    dialect: str,
+    tags: bool,
+    deleted_locations: bool,
+    extra: str = "",
+    limit: bool = False,
+    order: str = "",
+) -> Compiled:
+    """Wrap a query selecting ``images`` rows so each row carries its children."""
+    parts = _CHILDREN[dialect]
+    columns = [
+        f"{parts['properties']} AS properties",
+        f"{parts['locations'].format(live='' if deleted_locations else ' AND NOT l.deleted')} AS locations",
+    ]
+    if tags:
+        columns.append(f"{parts['tags']} AS tags")
+    if extra:
+        columns.append(extra)
+    text = f"SELECT page.*, {', '.join(columns)} FROM ({inner.sql}{' LIMIT :limit' if limit else ''}) AS page"
+    if order:
+        text += f" ORDER BY {order}"
+    return convert(text, dialect, after=inner)  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=1024)
+def page_statement(shape: PageShape) -> Statement:
+    """The statement for one page shape, for every dialect (built once per shape)."""
+    variants: dict[str, Compiled] = {}
+    for dialect in DIALECTS:
+        inner = compile_query(_inner(shape), dialect)
+        if shape.children == "agg":
+            variants[dialect] = with_children(
+                inner, dialect, shape.tags, shape.deleted_locations, limit=shape.limited, order=_page_order(shape)
+            )
+        else:
+            variants[dialect] = convert(f"{inner.sql} LIMIT :limit", dialect, after=inner) if shape.limited else inner
+    return Statement("glance.images.image_get_all", "One page of image_get_all.", "dynamic SQL", variants)
+
+
+@functools.lru_cache(maxsize=16)
+def marker_statement(sort: tuple[SortKey, ...], regular: bool, live_only: bool) -> Statement:
+    """The marker's sort values, if the marker exists and the caller may see it."""
+    shape = PageShape((), "admin_all", True, sort, "none", (), regular, live_only, False, "none", False, False)
+    query = Query.from_(MARKER).select(*(MARKER.field(k.column) for k in sort)).where(_marker_where(shape))
+    variants: dict[str, Compiled] = {dialect: compile_query(query, dialect) for dialect in DIALECTS}
+    return Statement("glance.images.marker", "The sort values of a page marker.", "dynamic SQL", variants)
+
+
+@functools.lru_cache(maxsize=8)
+def image_statement(live_only: bool, deleted_locations: bool) -> Statement:
+    """One image with its properties and locations, and whether ``:viewer`` is a member."""
+    query = Query.from_(IMAGES).select(IMAGES.star).where(IMAGES.id == Param("image_id"))
+    if live_only:
+        query = query.where(Raw("NOT i.deleted"))
+    variants: dict[str, Compiled] = {
+        dialect: with_children(compile_query(query, dialect), dialect, False, deleted_locations, extra=_IS_MEMBER)
+        for dialect in DIALECTS
+    }
+    return Statement("glance.images.image_get", "One image with its children.", "dynamic SQL", variants)
+
+
+@functools.lru_cache(maxsize=256)
+def update_statement(columns: tuple[str, ...], from_state: bool, live_only: bool, owner: bool) -> Statement:
+    """UPDATE the given image columns, guarded by status, liveness and ownership; RETURNING id.
+
+    The guards make the check and the write one statement: a concurrent update cannot
+    slip between them (glance's from_state compare-and-swap, and its mutability rule).
+    """
+    table = Table("images")
+    query = Query.update(table)
+    for column in columns:
+        query = query.set(Field(column, table=table), Param(column))
+    query = query.where(table.id == Param("image_id"))
+    if from_state:
+        query = query.where(table.status == Param("from_state"))
+    if live_only:
+        query = query.where(Raw("NOT deleted"))
+    if owner:
+        query = query.where(table.owner == Param("owner"))
+    query = query.returning(table.id)  # type: ignore[operator]
+    variants: dict[str, Compiled] = {dialect: compile_query(query, dialect) for dialect in DIALECTS}
+    return Statement("glance.images.image_update", "Update an image's columns.", "dynamic SQL", variants)

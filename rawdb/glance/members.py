@@ -1,0 +1,200 @@
+"""Image memberships (spec glance.md B.1): who an image is shared with, and their answer."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+from pypika import Table
+
+from rawdb import errors
+from rawdb.context import Context
+from rawdb.decorators import reader, writer
+from rawdb.glance.rows import member_dict
+from rawdb.glance.validate import MEMBER_STATUSES, check_image_id, check_text
+from rawdb.queries import Param, Query, Raw, compile_statement
+from rawdb.statement import Statement
+from rawdb.timeutils import utcnow
+
+PROTECTED = ("id", "created_at", "updated_at", "deleted_at", "deleted")
+UPDATABLE = ("status", "can_share")
+
+
+def _check_status(status: Any) -> None:
+    if status not in MEMBER_STATUSES:
+        raise errors.Invalid(f"member status must be one of {MEMBER_STATUSES}, not {status!r}")
+
+
+def _check_can_share(can_share: Any) -> None:
+    if not isinstance(can_share, bool):
+        raise errors.Invalid("can_share must be True or False")
+
+
+@writer
+async def image_member_create(context: Context, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Share an image with a project: ``{image_id, member, [status], [can_share]}``.
+
+    :raises DBDuplicateEntry: (a Duplicate) the project already has a live membership
+        (glance accepted a second one, spec G.6)
+    :raises DBReferenceError: the image does not exist
+    :raises Invalid: bad values, 4-byte unicode
+    """
+    if not isinstance(values, Mapping):
+        raise errors.Invalid("values must be a dict")
+    values = {k: v for k, v in values.items() if k not in PROTECTED}
+    image_id, member = values.get("image_id"), values.get("member")
+    if not check_image_id(image_id):
+        raise errors.Invalid(f"image_id {image_id!r} is not an image id")
+    if not isinstance(member, str) or not member:
+        raise errors.Invalid("member must be a non-empty string")
+    check_text(member, "Member", 255)
+    status = values.get("status", "pending")
+    can_share = values.get("can_share", False)
+    _check_status(status)
+    _check_can_share(can_share)
+    row = await context.fetchrow(
+        "glance.members.member_create",
+        image_id=image_id,
+        member=member,
+        can_share=can_share,
+        status=status,
+        now=utcnow(),
+    )
+    assert row is not None
+    return member_dict(row)
+
+
+@writer
+async def image_member_update(context: Context, memb_id: int, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Change a membership's ``status`` and/or ``can_share``; a deleted one becomes live again.
+
+    Unlike glance, ``can_share`` keeps its value unless given, and reviving clears
+    ``deleted_at`` (so purge never removes a revived row).
+
+    :raises ImageMemberNotFound: no membership with this id
+    :raises Invalid: an unknown key or a bad value
+    """
+    if not isinstance(values, Mapping):
+        raise errors.Invalid("values must be a dict")
+    values = {k: v for k, v in values.items() if k not in PROTECTED}
+    unknown = sorted(set(values) - set(UPDATABLE) - {"image_id", "member"})
+    if unknown:
+        raise errors.Invalid(f"cannot update {unknown} of a membership; only {UPDATABLE}")
+    if "status" in values:
+        _check_status(values["status"])
+    if "can_share" in values:
+        _check_can_share(values["can_share"])
+    row = await context.fetchrow(
+        "glance.members.member_update",
+        member_id=memb_id,
+        status=values.get("status"),
+        can_share=values.get("can_share"),
+        now=utcnow(),
+    )
+    if row is None:
+        raise errors.ImageMemberNotFound(member_id=memb_id)
+    return member_dict(row)
+
+
+@writer
+async def image_member_delete(context: Context, memb_id: int) -> None:
+    """Soft-delete a membership.
+
+    :raises ImageMemberNotFound: no membership with this id
+    """
+    if await context.execute("glance.members.member_soft_delete", member_id=memb_id, now=utcnow()) != 1:
+        raise errors.ImageMemberNotFound(member_id=memb_id)
+
+
+@functools.lru_cache(maxsize=64)
+def _find_statement(admin: bool, image_id: bool, member: bool, status: bool, include_deleted: bool) -> Statement:
+    members = Table("image_members").as_("m")
+    images = Table("images").as_("i")
+    query = Query.from_(members).select(
+        members.id,
+        members.image_id,
+        members.member,
+        members.can_share,
+        members.status,
+        members.created_at,
+        members.updated_at,
+        members.deleted,
+    )
+    if not admin:
+        # glance: a None project compares as IS NULL (memberships of ownerless images)
+        query = query.join(images).on(images.id == members.image_id)
+        query = query.where((images.owner == Param("owner")) | (members.member == Param("owner")))
+    if not include_deleted:
+        query = query.where(Raw("NOT m.deleted"))
+    if image_id:
+        query = query.where(members.image_id == Param("image_id"))
+    if member:
+        query = query.where(members.member == Param("member"))
+    if status:
+        query = query.where(members.status == Param("status"))
+    return compile_statement("glance.members.image_member_find", query.orderby(members.id))
+
+
+@functools.lru_cache(maxsize=4)
+def _find_statement_no_owner(image_id: bool, member: bool, status: bool, include_deleted: bool) -> Statement:
+    members = Table("image_members").as_("m")
+    images = Table("images").as_("i")
+    query = Query.from_(members).select(
+        members.id,
+        members.image_id,
+        members.member,
+        members.can_share,
+        members.status,
+        members.created_at,
+        members.updated_at,
+        members.deleted,
+    )
+    query = query.join(images).on(images.id == members.image_id).where(images.owner.isnull())
+    if not include_deleted:
+        query = query.where(Raw("NOT m.deleted"))
+    if image_id:
+        query = query.where(members.image_id == Param("image_id"))
+    if member:
+        query = query.where(members.member == Param("member"))
+    if status:
+        query = query.where(members.status == Param("status"))
+    return compile_statement("glance.members.image_member_find", query.orderby(members.id))
+
+
+@reader
+async def image_member_find(
+    context: Context,
+    image_id: str | None = None,
+    member: str | None = None,
+    status: str | None = None,
+    include_deleted: bool = False,
+) -> list[dict[str, Any]]:
+    """Memberships matching the filters that the caller may see, in creation order.
+
+    A non-admin sees the memberships of its own images and its own memberships; a
+    non-admin without a project sees those of ownerless images (glance's rule).
+    """
+    params = {"image_id": image_id, "member": member, "status": status}
+    given = {k: v is not None for k, v in params.items()}
+    if context.is_admin:
+        statement = _find_statement(True, include_deleted=include_deleted, **given)
+    elif context.owner is None:
+        statement = _find_statement_no_owner(include_deleted=include_deleted, **given)
+    else:
+        statement = _find_statement(False, include_deleted=include_deleted, **given)
+        params["owner"] = context.owner
+    names = statement.compiled(context.dialect).names
+    rows = await context.fetch(statement, **{k: v for k, v in params.items() if k in names})
+    return [member_dict(row) for row in rows]
+
+
+@reader
+async def image_member_count(context: Context, image_id: str) -> int:
+    """The number of live memberships of an image (0 for an unknown image).
+
+    :raises Invalid: no image id given
+    """
+    if not image_id:
+        raise errors.Invalid("Image id is required.")
+    return int(await context.fetchval("glance.members.member_count", image_id=str(image_id)))

@@ -1,0 +1,24 @@
+-- name: member_create
+-- Insert a membership; the live-row unique index refuses a second live one.
+INSERT INTO image_members (image_id, member, can_share, status, created_at, updated_at, deleted)
+VALUES (:image_id, :member, :can_share, :status, :now, :now, false)
+RETURNING id, image_id, member, can_share, status, created_at, updated_at, deleted
+
+-- name: member_update
+-- Update a membership, live or deleted: it becomes live again with deleted_at cleared, and
+-- can_share changes only when given (glance reset it on every status change).
+UPDATE image_members
+SET status = coalesce(:status, status), can_share = coalesce(:can_share, can_share),
+    deleted = false, deleted_at = NULL, updated_at = :now
+WHERE id = :member_id
+RETURNING id, image_id, member, can_share, status, created_at, updated_at, deleted
+
+-- name: member_soft_delete
+-- Soft-delete a membership (an already deleted one keeps its deleted_at).
+UPDATE image_members
+SET deleted = true, updated_at = :now, deleted_at = CASE WHEN deleted THEN deleted_at ELSE :now END
+WHERE id = :member_id
+
+-- name: member_count
+-- The number of live memberships of an image.
+SELECT count(*) AS n FROM image_members WHERE image_id = :image_id AND NOT deleted
