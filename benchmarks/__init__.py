@@ -1,0 +1,1 @@
+"""rawdb's benchmark runner: deterministic datasets, cases and reports."""
