@@ -14,7 +14,7 @@ from typing import Any
 from rawdb import errors
 from rawdb.context import Context
 from rawdb.decorators import writer
-from rawdb.glance.rows import location_dict, property_dict
+from rawdb.glance.rows import PROPERTY_FIELDS, fields, property_dict
 from rawdb.glance.validate import check_image_id, check_no_4byte, check_properties, check_text
 from rawdb.timeutils import normalize, utcnow
 
@@ -74,7 +74,7 @@ async def image_property_create(context: Context, values: Mapping[str, Any]) -> 
         "glance.properties.property_create", image_id=image_id, name=name, value=value, now=utcnow()
     )
     assert row is not None
-    return property_dict(row, with_deleted_at=False)
+    return property_dict(fields(row, PROPERTY_FIELDS), row["image_id"], with_deleted_at=False)
 
 
 @writer
@@ -88,7 +88,7 @@ async def image_property_delete(context: Context, prop_ref: str, image_ref: str)
     )
     if row is None:
         raise errors.ImagePropertyNotFound(name=prop_ref, image_id=image_ref)
-    return property_dict(row)
+    return property_dict(fields(row, PROPERTY_FIELDS), row["image_id"])
 
 
 @writer
@@ -247,5 +247,4 @@ __all__ = [
     "image_property_create",
     "image_property_delete",
     "image_set_property_atomic",
-    "location_dict",
 ]

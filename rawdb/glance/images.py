@@ -47,7 +47,7 @@ from rawdb.glance.members import (
     image_member_update,
 )
 from rawdb.glance.plan import PagePlan, plan_page
-from rawdb.glance.rows import Row, image_dict
+from rawdb.glance.rows import LOCATION_FIELDS, PROPERTY_FIELDS, Row, fields, image_dict
 from rawdb.glance.tags import image_tag_create, image_tag_delete, image_tag_get_all, image_tag_set_all
 from rawdb.glance.validate import (
     IMAGE_COLUMNS,
@@ -236,7 +236,7 @@ async def _attach_children(tx: Context, rows: list[Row], plan: PagePlan) -> list
     if not rows:
         return rows
     ids = [row["id"] for row in rows]
-    grouped: dict[str, dict[str, list[Row]]] = {"properties": {}, "locations": {}, "tags": {}}
+    grouped: dict[str, dict[str, list[tuple[Any, ...]]]] = {"properties": {}, "locations": {}, "tags": {}}
     queries = {
         "properties": "glance.images.properties_of",
         "locations": "glance.images.all_locations_of" if plan.showing_deleted else "glance.images.locations_of",
@@ -245,7 +245,8 @@ async def _attach_children(tx: Context, rows: list[Row], plan: PagePlan) -> list
         queries["tags"] = "glance.images.tags_of"
     for child, name in queries.items():
         for child_row in await tx.fetch(name, ids=ids):
-            grouped[child].setdefault(child_row["image_id"], []).append(child_row)
+            image_id, *values = child_row.values()  # image_id first, then the child's fields
+            grouped[child].setdefault(image_id, []).append(tuple(values))
     attached: list[Row] = [
         {
             **row,
@@ -344,8 +345,8 @@ async def image_create(context: Context, values: Mapping[str, Any], v1_mode: boo
     located = await insert_locations(context, image["id"], locations or [], now)
     return image_dict(
         image,
-        prop_rows,
-        [loc for loc in located if not loc["deleted"]],
+        [fields(p, PROPERTY_FIELDS) for p in prop_rows],
+        [fields(loc, LOCATION_FIELDS) for loc in located if not loc["deleted"]],
         hide_locations=image["status"] == "deactivated" and not context.is_admin,
         v1_mode=v1_mode,
     )

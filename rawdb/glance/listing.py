@@ -31,39 +31,25 @@ from rawdb.statement import DIALECTS, Compiled, Statement, convert
 IMAGES = Table("images").as_("i")
 MARKER = Table("images").as_("mk")
 
-# Children of the page, aggregated per image (``page`` is the LIMITed page).
-_CHILDREN: dict[str, dict[str, str]] = {
-    "postgresql": {
-        "properties": (
-            "(SELECT json_agg(json_build_object('id', p.id, 'name', p.name, 'value', p.value, "
-            "'created_at', p.created_at, 'updated_at', p.updated_at, 'deleted_at', p.deleted_at, "
-            "'deleted', p.deleted)) FROM image_properties p WHERE p.image_id = page.id)"
-        ),
-        "locations": (
-            "(SELECT json_agg(json_build_object('id', l.id, 'url', l.value, 'metadata', l.meta_data, "
-            "'status', l.status)) FROM image_locations l WHERE l.image_id = page.id{live})"
-        ),
-        "tags": (
-            "(SELECT json_agg(json_build_object('id', t.id, 'value', t.value)) "
-            "FROM image_tags t WHERE t.image_id = page.id AND NOT t.deleted)"
-        ),
-    },
-    "sqlite": {
-        "properties": (
-            "(SELECT json_group_array(json_object('id', p.id, 'name', p.name, 'value', p.value, "
-            "'created_at', p.created_at, 'updated_at', p.updated_at, 'deleted_at', p.deleted_at, "
-            "'deleted', p.deleted)) FROM image_properties p WHERE p.image_id = page.id)"
-        ),
-        "locations": (
-            "(SELECT json_group_array(json_object('id', l.id, 'url', l.value, 'metadata', l.meta_data, "
-            "'status', l.status)) FROM image_locations l WHERE l.image_id = page.id{live})"
-        ),
-        "tags": (
-            "(SELECT json_group_array(json_object('id', t.id, 'value', t.value)) "
-            "FROM image_tags t WHERE t.image_id = page.id AND NOT t.deleted)"
-        ),
-    },
+# Children of the page, aggregated per image (``page`` is the LIMITed page) as positional
+# tuples: asyncpg decodes an array of anonymous records with native types, SQLite sends
+# JSON arrays.  The field order is rows.PROPERTY_FIELDS / LOCATION_FIELDS / TAG_FIELDS.
+_AGGREGATE = {"postgresql": "array_agg(ROW({}))", "sqlite": "json_group_array(json_array({}))"}
+_CHILDREN = {
+    "properties": (
+        "p.id, p.name, p.value, p.created_at, p.updated_at, p.deleted_at, p.deleted",
+        "image_properties p WHERE p.image_id = page.id",
+    ),
+    "locations": ("l.id, l.value, l.meta_data, l.status", "image_locations l WHERE l.image_id = page.id{live}"),
+    "tags": ("t.id, t.value", "image_tags t WHERE t.image_id = page.id AND NOT t.deleted"),
 }
+
+
+def _children(dialect: str, child: str, live: str = "") -> str:
+    fields, source = _CHILDREN[child]
+    return f"(SELECT {_AGGREGATE[dialect].format(fields)} FROM {source.format(live=live)}) AS {child}"
+
+
 _IS_MEMBER = (
     "EXISTS (SELECT 1 FROM image_members mm WHERE mm.image_id = page.id "
     "AND mm.member = :viewer AND NOT mm.deleted) AS is_member"
@@ -213,7 +199,7 @@ class PageShape:
     marker_nulls: tuple[bool, ...]
     marker_rule: bool  # the marker must pass spec D for a regular caller
     marker_live_only: bool
-    limited: bool
+    limit: int | None  # inlined: a generic plan that does not know the LIMIT may pick a full sort
     children: str  # "agg" or "none"
     tags: bool
     deleted_locations: bool
@@ -267,20 +253,20 @@ def with_children(
     tags: bool,
     deleted_locations: bool,
     extra: str = "",
-    limit: bool = False,
+    limit: int | None = None,
     order: str = "",
 ) -> Compiled:
     """Wrap a query selecting ``images`` rows so each row carries its children."""
-    parts = _CHILDREN[dialect]
     columns = [
-        f"{parts['properties']} AS properties",
-        f"{parts['locations'].format(live='' if deleted_locations else ' AND NOT l.deleted')} AS locations",
+        _children(dialect, "properties"),
+        _children(dialect, "locations", "" if deleted_locations else " AND NOT l.deleted"),
     ]
     if tags:
-        columns.append(f"{parts['tags']} AS tags")
+        columns.append(_children(dialect, "tags"))
     if extra:
         columns.append(extra)
-    text = f"SELECT page.*, {', '.join(columns)} FROM ({inner.sql}{' LIMIT :limit' if limit else ''}) AS page"
+    limited = f" LIMIT {int(limit)}" if limit is not None else ""
+    text = f"SELECT page.*, {', '.join(columns)} FROM ({inner.sql}{limited}) AS page"
     if order:
         text += f" ORDER BY {order}"
     return convert(text, dialect, after=inner)  # type: ignore[arg-type]
@@ -294,17 +280,18 @@ def page_statement(shape: PageShape) -> Statement:
         inner = compile_query(_inner(shape), dialect)
         if shape.children == "agg":
             variants[dialect] = with_children(
-                inner, dialect, shape.tags, shape.deleted_locations, limit=shape.limited, order=_page_order(shape)
+                inner, dialect, shape.tags, shape.deleted_locations, limit=shape.limit, order=_page_order(shape)
             )
         else:
-            variants[dialect] = convert(f"{inner.sql} LIMIT :limit", dialect, after=inner) if shape.limited else inner
+            limited = f" LIMIT {int(shape.limit)}" if shape.limit is not None else ""
+            variants[dialect] = Compiled(inner.sql + limited, inner.names, inner.json_names)
     return Statement("glance.images.image_get_all", "One page of image_get_all.", "dynamic SQL", variants)
 
 
 @functools.lru_cache(maxsize=16)
 def marker_statement(sort: tuple[SortKey, ...], regular: bool, live_only: bool) -> Statement:
     """The marker's sort values, if the marker exists and the caller may see it."""
-    shape = PageShape((), "admin_all", True, sort, "none", (), regular, live_only, False, "none", False, False)
+    shape = PageShape((), "admin_all", True, sort, "none", (), regular, live_only, None, "none", False, False)
     query = Query.from_(MARKER).select(*(MARKER.field(k.column) for k in sort)).where(_marker_where(shape))
     variants: dict[str, Compiled] = {dialect: compile_query(query, dialect) for dialect in DIALECTS}
     return Statement("glance.images.marker", "The sort values of a page marker.", "dynamic SQL", variants)

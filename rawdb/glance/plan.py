@@ -252,8 +252,6 @@ def plan_page(
     }
     if marker is not None:
         params["marker"] = marker
-    if limit is not None:
-        params["limit"] = limit
     member_all = member_status == "all"
     shape = PageShape(
         conditions=tuple(conds.items),
@@ -264,7 +262,7 @@ def plan_page(
         marker_nulls=(),
         marker_rule=regular,
         marker_live_only=not (showing_deleted or context.can_see_deleted),
-        limited=limit is not None,
+        limit=limit,
         children=children,
         tags=return_tag,
         deleted_locations=showing_deleted,

@@ -18,6 +18,10 @@ Row = Mapping[str, Any]
 
 PROPERTY_KEYS = ("id", "image_id", "name", "value", "created_at", "updated_at", "deleted_at", "deleted")
 MEMBER_KEYS = ("id", "image_id", "member", "can_share", "status", "created_at", "updated_at", "deleted")
+# Children travel as positional tuples (see listing._CHILDREN), in these field orders.
+PROPERTY_FIELDS = ("id", "name", "value", "created_at", "updated_at", "deleted_at", "deleted")
+LOCATION_FIELDS = ("id", "url", "metadata", "status")
+TAG_FIELDS = ("id", "value")
 
 
 def _time(value: Any) -> datetime | None:
@@ -30,27 +34,34 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def property_dict(row: Row, image_id: str | None = None, with_deleted_at: bool = True) -> dict[str, Any]:
-    """An image_properties row (or its JSON form) as glance returns it."""
+def fields(row: Row, names: tuple[str, ...]) -> tuple[Any, ...]:
+    """A row's values in the positional order children travel in."""
+    return tuple(row[name] for name in names)
+
+
+def property_dict(row: Any, image_id: str, with_deleted_at: bool = True) -> dict[str, Any]:
+    """A property (positional, PROPERTY_FIELDS order) as glance returns it."""
+    prop_id, name, value, created_at, updated_at, deleted_at, deleted = row
     prop = {
-        "id": row["id"],
-        "image_id": image_id if image_id is not None else row["image_id"],
-        "name": row["name"],
-        "value": row["value"],
-        "created_at": _time(row["created_at"]),
-        "updated_at": _time(row["updated_at"]),
-        "deleted_at": _time(row["deleted_at"]),
-        "deleted": bool(row["deleted"]),
+        "id": prop_id,
+        "image_id": image_id,
+        "name": name,
+        "value": value,
+        "created_at": _time(created_at),
+        "updated_at": _time(updated_at),
+        "deleted_at": _time(deleted_at),
+        "deleted": bool(deleted),
     }
     if not with_deleted_at:
         del prop["deleted_at"]
     return prop
 
 
-def location_dict(row: Row) -> dict[str, Any]:
-    """A location (selected as ``id, url, metadata, status``) as glance returns it."""
-    metadata = _json(row["metadata"]) if row["metadata"] is not None else None
-    return {"id": row["id"], "url": row["url"], "metadata": metadata or {}, "status": row["status"]}
+def location_dict(row: Any) -> dict[str, Any]:
+    """A location (positional, LOCATION_FIELDS order) as ``{id, url, metadata, status}``."""
+    location_id, url, metadata, status = row
+    decoded = _json(metadata) if metadata is not None else None
+    return {"id": location_id, "url": url, "metadata": decoded or {}, "status": status}
 
 
 def member_dict(row: Row) -> dict[str, Any]:
@@ -67,6 +78,11 @@ def member_dict(row: Row) -> dict[str, Any]:
     }
 
 
+def _by_id(children: Any) -> list[Any]:
+    decoded = _json(children) or []
+    return sorted(decoded, key=lambda child: child[0])
+
+
 def image_dict(
     row: Row,
     properties: Any,
@@ -76,25 +92,17 @@ def image_dict(
     hide_locations: bool = False,
     v1_mode: bool = False,
 ) -> dict[str, Any]:
-    """The B.0 image dict from an images row and its children (rows, or JSON arrays).
+    """The B.0 image dict from an images row and its children (positional tuples, or JSON of them).
 
     :param hide_locations: glance hides a deactivated image's locations from non-admins
-    :param tags: live tag values; the ``tags`` key is present only when this is not None
+    :param tags: ``(id, value)`` of live tags; the ``tags`` key is present only when this is not None
     """
     image = {column: row[column] for column in IMAGE_COLUMN_NAMES}
     image_id = image["id"]
-    props = sorted(_json(properties) or [], key=lambda p: p["id"])
-    image["properties"] = [property_dict(p, image_id) for p in props]
-    if hide_locations:
-        image["locations"] = []
-    else:
-        locs = sorted(_json(locations) or [], key=lambda loc: loc["id"])
-        image["locations"] = [location_dict(loc) for loc in locs]
+    image["properties"] = [property_dict(p, image_id) for p in _by_id(properties)]
+    image["locations"] = [] if hide_locations else [location_dict(loc) for loc in _by_id(locations)]
     if tags is not None:
-        decoded = _json(tags) or []
-        if decoded and isinstance(decoded[0], Mapping):
-            decoded = [t["value"] for t in sorted(decoded, key=lambda t: t["id"])]
-        image["tags"] = list(decoded)
+        image["tags"] = [tag[1] for tag in _by_id(tags)]
     if v1_mode:
         image["is_public"] = image.pop("visibility") == "public"
     return image
