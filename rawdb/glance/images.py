@@ -326,7 +326,7 @@ async def image_create(context: Context, values: Mapping[str, Any], v1_mode: boo
         visibility=values.get("visibility", "shared"),
         min_disk=values.get("min_disk") or 0,
         min_ram=values.get("min_ram") or 0,
-        os_hidden=bool(values.get("os_hidden", False)),
+        os_hidden=values.get("os_hidden", False),
         created_at=values.get("created_at") or now,
         updated_at=values.get("updated_at") or now,
         deleted=bool(values.get("deleted", False)),
@@ -392,7 +392,7 @@ async def image_update(
     statement = listing.update_statement(
         tuple(sorted(changes)), from_state is not None, not context.can_see_deleted, guard_owner is not None
     )
-    params = {**changes, "image_id": image_id, "from_state": from_state, "owner": guard_owner}
+    params = {**changes, "image_id": image_id, "guard_status": from_state, "guard_owner": guard_owner}
     updated = None
     if context.is_admin or guard_owner is not None:
         updated = await context.fetchrow(statement, **_bind(statement, context.dialect, params))

@@ -321,13 +321,14 @@ def update_statement(columns: tuple[str, ...], from_state: bool, live_only: bool
     query = Query.update(table)
     for column in columns:
         query = query.set(Field(column, table=table), Param(column))
+    # The guards' parameters are named apart from the columns they share a name with.
     query = query.where(table.id == Param("image_id"))
     if from_state:
-        query = query.where(table.status == Param("from_state"))
+        query = query.where(table.status == Param("guard_status"))
     if live_only:
         query = query.where(Raw("NOT deleted"))
     if owner:
-        query = query.where(table.owner == Param("owner"))
+        query = query.where(table.owner == Param("guard_owner"))
     query = query.returning(table.id)  # type: ignore[operator]
     variants: dict[str, Compiled] = {dialect: compile_query(query, dialect) for dialect in DIALECTS}
     return Statement("glance.images.image_update", "Update an image's columns.", "dynamic SQL", variants)

@@ -11,7 +11,7 @@ from pypika import Table
 from rawdb import errors
 from rawdb.context import Context
 from rawdb.decorators import reader, writer
-from rawdb.glance.rows import member_dict
+from rawdb.glance.rows import MEMBER_KEYS, member_dict
 from rawdb.glance.validate import MEMBER_STATUSES, check_image_id, check_text
 from rawdb.queries import Param, Query, Raw, compile_statement
 from rawdb.statement import Statement
@@ -108,51 +108,19 @@ async def image_member_delete(context: Context, memb_id: int) -> None:
 
 
 @functools.lru_cache(maxsize=64)
-def _find_statement(admin: bool, image_id: bool, member: bool, status: bool, include_deleted: bool) -> Statement:
+def _find_statement(scope: str, image_id: bool, member: bool, status: bool, include_deleted: bool) -> Statement:
+    """image_member_find's statement; ``scope`` is ``admin``, ``project`` or ``no_project``."""
     members = Table("image_members").as_("m")
     images = Table("images").as_("i")
-    query = Query.from_(members).select(
-        members.id,
-        members.image_id,
-        members.member,
-        members.can_share,
-        members.status,
-        members.created_at,
-        members.updated_at,
-        members.deleted,
-    )
-    if not admin:
-        # glance: a None project compares as IS NULL (memberships of ownerless images)
+    query = Query.from_(members).select(*(members.field(key) for key in MEMBER_KEYS))
+    if scope != "admin":
         query = query.join(images).on(images.id == members.image_id)
-        query = query.where((images.owner == Param("owner")) | (members.member == Param("owner")))
+        if scope == "project":
+            query = query.where((images.owner == Param("owner")) | (members.member == Param("owner")))
+        else:  # glance compares a None project as IS NULL: memberships of ownerless images
+            query = query.where(images.owner.isnull())
     if not include_deleted:
-        query = query.where(Raw("NOT m.deleted"))
-    if image_id:
-        query = query.where(members.image_id == Param("image_id"))
-    if member:
-        query = query.where(members.member == Param("member"))
-    if status:
-        query = query.where(members.status == Param("status"))
-    return compile_statement("glance.members.image_member_find", query.orderby(members.id))
-
-
-@functools.lru_cache(maxsize=4)
-def _find_statement_no_owner(image_id: bool, member: bool, status: bool, include_deleted: bool) -> Statement:
-    members = Table("image_members").as_("m")
-    images = Table("images").as_("i")
-    query = Query.from_(members).select(
-        members.id,
-        members.image_id,
-        members.member,
-        members.can_share,
-        members.status,
-        members.created_at,
-        members.updated_at,
-        members.deleted,
-    )
-    query = query.join(images).on(images.id == members.image_id).where(images.owner.isnull())
-    if not include_deleted:
-        query = query.where(Raw("NOT m.deleted"))
+        query = query.where(members.deleted == Raw("false"))
     if image_id:
         query = query.where(members.image_id == Param("image_id"))
     if member:
@@ -175,15 +143,9 @@ async def image_member_find(
     A non-admin sees the memberships of its own images and its own memberships; a
     non-admin without a project sees those of ownerless images (glance's rule).
     """
-    params = {"image_id": image_id, "member": member, "status": status}
-    given = {k: v is not None for k, v in params.items()}
-    if context.is_admin:
-        statement = _find_statement(True, include_deleted=include_deleted, **given)
-    elif context.owner is None:
-        statement = _find_statement_no_owner(include_deleted=include_deleted, **given)
-    else:
-        statement = _find_statement(False, include_deleted=include_deleted, **given)
-        params["owner"] = context.owner
+    params = {"image_id": image_id, "member": member, "status": status, "owner": context.owner}
+    scope = "admin" if context.is_admin else "project" if context.owner is not None else "no_project"
+    statement = _find_statement(scope, image_id is not None, member is not None, status is not None, include_deleted)
     names = statement.compiled(context.dialect).names
     rows = await context.fetch(statement, **{k: v for k, v in params.items() if k in names})
     return [member_dict(row) for row in rows]
