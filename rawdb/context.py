@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from rawdb import errors
 from rawdb.backends.base import Row
 from rawdb.statement import Statement
-from rawdb.transaction import Transaction, TxState, set_local
+from rawdb.transaction import Transaction, TxState
 
 if TYPE_CHECKING:
     from rawdb.database import Database
@@ -223,8 +223,8 @@ class Scope:
                     "cannot open a writer inside a reader scope: a read-only transaction cannot be "
                     "upgraded mid-transaction; open the writer first, or use writer(independent=True)"
                 )
-            if self._settings and ctx.db.dialect == "postgresql":
-                await outer.script("SET LOCAL", "; ".join(set_local(self._settings)))
+            if self._settings:
+                await outer.open_transaction(self._settings)
             return ctx  # join: the outer scope owns the transaction
         if outer is not None and outer.mode == "writer" and ctx.db.single_writer:
             raise errors.ScopeError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from types import TracebackType
 from typing import Any
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
@@ -195,9 +195,9 @@ class Database:
         """A Context for this database (``project_id=``, ``user_id=``, ``is_admin=``, ...)."""
         return Context(self, **identity)
 
-    def reader(self, replica: bool = False) -> Scope:
+    def reader(self, replica: bool = False, settings: Mapping[str, str] | None = None) -> Scope:
         """A reader scope with an admin context (maintenance work)."""
-        return Context(self, is_admin=True).reader(replica=replica)
+        return Context(self, is_admin=True).reader(replica=replica, settings=settings)
 
     def writer(self, independent: bool = False) -> Scope:
         """A writer scope with an admin context (maintenance work)."""

@@ -53,7 +53,7 @@ _ids = itertools.count(1)
 class Transaction:
     """A transaction bound to one pooled connection, from BEGIN to COMMIT or ROLLBACK."""
 
-    __slots__ = ("_busy", "_failure", "_savepoints", "conn", "db", "id", "mode", "state")
+    __slots__ = ("_busy", "_failure", "_savepoints", "conn", "db", "id", "mode", "open", "state")
 
     def __init__(self, db: Database, mode: Mode) -> None:
         self.db = db
@@ -64,6 +64,7 @@ class Transaction:
         self._busy = False
         self._failure: BaseException | None = None
         self._savepoints = 0
+        self.open = False  # whether BEGIN was sent (readers run without one unless asked)
 
     def __repr__(self) -> str:
         return f"<Transaction {self.id} {self.mode} {self.state.name} on {self.db.dialect}>"
@@ -86,25 +87,40 @@ class Transaction:
             )
 
     async def begin(self, settings: Mapping[str, str] | None = None) -> None:
-        """Acquire a connection and start the transaction.
+        """Acquire a connection and, for a writer, start the transaction.
+
+        A reader runs its statements without BEGIN, on a read-only connection: at READ
+        COMMITTED a transaction would give them no common snapshot anyway, and BEGIN and
+        ROLLBACK would be two round trips more than the statement itself.
 
         :param settings: PostgreSQL settings for this transaction only (``SET LOCAL``),
-            sent with BEGIN in the same round trip; ignored on SQLite
+            sent with BEGIN in the same round trip; a reader asking for them gets a
+            transaction (``BEGIN READ ONLY``); ignored on SQLite
         """
         if self.db.closed:
             raise errors.DBConnectionError(f"cannot open a scope: {self.db!r} is closed")
-        backend = self.db.backend
-        self.conn = await backend.acquire(self.mode)
+        self.conn = await self.db.backend.acquire(self.mode)
         self.state = TxState.STARTED
+        if self.mode == "writer" or settings:
+            try:
+                await self.open_transaction(settings)
+            except BaseException:
+                self.state = TxState.FAILED
+                await self._release()
+                raise
+
+    async def open_transaction(self, settings: Mapping[str, str] | None = None) -> None:
+        """Send BEGIN (with ``SET LOCAL`` settings on PostgreSQL), once."""
+        backend = self.db.backend
+        if self.open:
+            if settings and backend.dialect == "postgresql":
+                await self.send("SET LOCAL", "; ".join(set_local(settings)), [], fetch=None)
+            return
         begin = backend.begin_writer if self.mode == "writer" else backend.begin_reader
         if settings and backend.dialect == "postgresql":
             begin = "; ".join([begin, *set_local(settings)])
-        try:
-            await self.send("BEGIN", begin, [], fetch=False)
-        except BaseException:
-            self.state = TxState.FAILED
-            await self._release()
-            raise
+        await self.send("BEGIN", begin, [], fetch=False)
+        self.open = True
 
     async def send(self, name: str, sql: str, args: list[Any], *, fetch: bool | None) -> Any:
         """Run one round trip; return rows (``fetch``), the affected row count, or None (a script)."""
@@ -180,6 +196,8 @@ class Transaction:
 
     async def savepoint(self) -> tuple[str, BaseException | None]:
         """Start a savepoint; return its name and the failure state to restore."""
+        if not self.open:
+            raise errors.ScopeError("cannot call savepoint(): savepoints belong in a writer scope")
         self._savepoints += 1
         name = f"rawdb_sp_{self._savepoints}"
         await self.send("SAVEPOINT", f"SAVEPOINT {name}", [], fetch=False)
@@ -218,6 +236,8 @@ class Transaction:
         try:
             if conn.broken:
                 self.state = TxState.FAILED
+            elif not self.open:
+                self.state = TxState.ROLLEDBACK  # nothing to end: its statements ran on their own
             elif commit and failure is None:
                 await self._end("COMMIT")
                 self.state = TxState.COMMITTED

@@ -18,8 +18,7 @@ IDS = rawdb.Statement.portable("test.items.ids", "SELECT id FROM items ORDER BY 
 PG_SLOW = rawdb.Statement.portable("test.slow.pg", "SELECT 1 AS done FROM pg_sleep(:seconds)")
 SQLITE_SLOW = rawdb.Statement.portable(
     "test.slow.sqlite",
-    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < :n) "
-    "SELECT count(*) AS n FROM c",
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < :n) SELECT count(*) AS n FROM c",
 )
 PID = rawdb.Statement.portable("test.pg.pid", "SELECT pg_backend_pid() AS pid")
 TERMINATE = rawdb.Statement.portable("test.pg.terminate", "SELECT pg_terminate_backend(:pid) AS ok")

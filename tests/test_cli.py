@@ -25,9 +25,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_bootstrap_status_and_check_on_a_fresh_database(
-    cli_url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bootstrap_status_and_check_on_a_fresh_database(cli_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "schema", "bootstrap", "--url", cli_url, "--service", "glance")
     assert code == 0
     assert "applied 0001_glance_tables, 0002_rawdb_indexes" in out
@@ -82,9 +80,7 @@ def test_errors_are_one_line_with_the_error_name(capsys: pytest.CaptureFixture[s
     assert out == ""
     assert err.startswith("rawdb: Invalid: unsupported database URL scheme 'mysql'")
     assert "Traceback" not in err
-    code, _, err = run(
-        capsys, "schema", "status", "--url", "postgresql://root@127.0.0.1:1/none?connect_timeout=1"
-    )
+    code, _, err = run(capsys, "schema", "status", "--url", "postgresql://root@127.0.0.1:1/none?connect_timeout=1")
     assert code == 1
     assert err.startswith("rawdb: DBConnectionError:")
 

@@ -52,18 +52,14 @@ def test_resolve_url_falls_back_to_environment_then_default(monkeypatch: pytest.
     assert resolve_url(None) == DEFAULT_URL == "sqlite:///rawdb.sqlite"
 
 
-async def test_connect_uses_url_argument_over_environment(
-    monkeypatch: pytest.MonkeyPatch, sqlite_url: str
-) -> None:
+async def test_connect_uses_url_argument_over_environment(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
     monkeypatch.setenv("RAWDB_URL", UNREACHABLE_PG)
     async with rawdb.connect(sqlite_url) as db:
         assert db.url == sqlite_url
         assert db.dialect == "sqlite"
 
 
-async def test_connect_reads_rawdb_url_from_environment(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+async def test_connect_reads_rawdb_url_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     target = tmp_path / "env.sqlite"
     monkeypatch.setenv("RAWDB_URL", f"sqlite:///{target}")
     async with rawdb.connect() as db:
@@ -331,9 +327,7 @@ async def test_sqlite_regexp_function_works(sqlite_db: rawdb.Database) -> None:
 
 async def test_datetimes_and_booleans_round_trip_identically(db: rawdb.Database) -> None:
     timestamp = "DATETIME" if db.dialect == "sqlite" else "TIMESTAMP"
-    insert = Statement.portable(
-        "test.insert_typed", "INSERT INTO typed (id, at, flag) VALUES (:id, :at, :flag)"
-    )
+    insert = Statement.portable("test.insert_typed", "INSERT INTO typed (id, at, flag) VALUES (:id, :at, :flag)")
     select = Statement.portable("test.select_typed", "SELECT id, at, flag FROM typed ORDER BY id")
     rows = [
         {"id": 1, "at": datetime(2024, 2, 29, 23, 59, 58, 123456), "flag": True},

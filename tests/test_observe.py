@@ -46,9 +46,7 @@ async def test_statement_logs_debug_line_with_name_backend_and_rows(
     assert "ms" in line
 
 
-async def test_parameter_values_are_not_logged_by_default(
-    db: rawdb.Database, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_parameter_values_are_not_logged_by_default(db: rawdb.Database, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="rawdb.sql")
     async with db.reader() as tx:
         await tx.fetch(LOOKUP, token=SECRET)
@@ -57,9 +55,7 @@ async def test_parameter_values_are_not_logged_by_default(
     assert "args=" not in caplog.text
 
 
-async def test_log_parameters_logs_the_values(
-    url: str, open_db: OpenDb, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_log_parameters_logs_the_values(url: str, open_db: OpenDb, caplog: pytest.LogCaptureFixture) -> None:
     db = await open_db(url, log_parameters=True)
     caplog.set_level(logging.DEBUG, logger="rawdb.sql")
     async with db.reader() as tx:
@@ -105,9 +101,7 @@ async def test_slow_statement_logs_warning_naming_it(
     assert SECRET not in caplog.text
 
 
-async def test_failing_statement_logs_the_error_class(
-    db: rawdb.Database, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_failing_statement_logs_the_error_class(db: rawdb.Database, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="rawdb.sql")
     with pytest.raises(errors.DBNonExistentTable):
         async with db.reader() as tx:
@@ -144,8 +138,8 @@ async def test_counter_counts_each_scope(db: rawdb.Database) -> None:
     async with db.reader() as tx:
         await tx.fetch(ONE)
     assert counter.scopes == 2
-    assert sorted(counter.per_scope.values()) == [3, 4]
-    assert counter.total == 7
+    assert sorted(counter.per_scope.values()) == [1, 4]  # a reader sends no BEGIN or ROLLBACK
+    assert counter.total == 5
 
 
 async def test_counter_keep_records_events_with_sql_and_args(db: rawdb.Database) -> None:
@@ -172,14 +166,23 @@ async def test_counter_keep_records_events_with_sql_and_args(db: rawdb.Database)
         assert event.mode == "writer"
 
 
-async def test_reader_events_carry_reader_mode_and_begin(db: rawdb.Database) -> None:
+async def test_reader_events_carry_reader_mode_and_no_transaction_control(db: rawdb.Database) -> None:
     counter = rawdb.StatementCounter(keep=True)
     db.add_hook(counter)
     async with db.reader() as tx:
         await tx.fetch(ONE)
-    assert [e.mode for e in counter.events] == ["reader"] * 3
-    assert counter.events[0].sql == db.backend.begin_reader
-    assert counter.events[-1].name == "ROLLBACK"  # readers never commit
+    assert [(e.name, e.mode) for e in counter.events] == [("test.one", "reader")]
+
+
+async def test_a_reader_asking_for_settings_runs_in_a_read_only_transaction(db: rawdb.Database) -> None:
+    counter = rawdb.StatementCounter(keep=True)
+    db.add_hook(counter)
+    async with db.reader(settings={"plan_cache_mode": "force_custom_plan"}) as tx:
+        await tx.fetch(ONE)
+    assert [e.name for e in counter.events] == ["BEGIN", "test.one", "ROLLBACK"]
+    assert counter.events[0].sql.startswith(db.backend.begin_reader)
+    if db.dialect == "postgresql":
+        assert counter.events[0].sql.endswith("SET LOCAL plan_cache_mode = 'force_custom_plan'")
 
 
 async def test_counter_reset_forgets_everything(db: rawdb.Database) -> None:
@@ -194,11 +197,11 @@ async def test_counter_reset_forgets_everything(db: rawdb.Database) -> None:
 async def test_remove_hook_stops_counting(db: rawdb.Database) -> None:
     counter = rawdb.StatementCounter()
     db.add_hook(counter)
-    async with db.reader() as tx:
+    async with db.writer() as tx:
         await tx.fetch(ONE)
     assert counter.total == 3
     db.remove_hook(counter)
-    async with db.reader() as tx:
+    async with db.writer() as tx:
         await tx.fetch(ONE)
     assert counter.total == 3
 
@@ -206,9 +209,9 @@ async def test_remove_hook_stops_counting(db: rawdb.Database) -> None:
 async def test_hooked_counts_only_inside_the_block(db: rawdb.Database) -> None:
     counter = rawdb.StatementCounter()
     with db.hooked(counter):
-        async with db.reader() as tx:
+        async with db.writer() as tx:
             await tx.fetch(ONE)
-    async with db.reader() as tx:
+    async with db.writer() as tx:
         await tx.fetch(ONE)
     assert counter.total == 3
     assert db.observer.hooks == []
@@ -218,7 +221,7 @@ async def test_failing_statement_event_carries_the_error(db: rawdb.Database) -> 
     counter = rawdb.StatementCounter(keep=True)
     db.add_hook(counter)
     with pytest.raises(errors.DBNonExistentTable) as info:
-        async with db.reader() as tx:
+        async with db.writer() as tx:
             await tx.fetch(SELECT_MISSING)
     assert [e.name for e in counter.events] == ["BEGIN", "test.select_missing", "ROLLBACK"]
     failed = counter.events[1]

@@ -35,12 +35,9 @@ from rawdb.statement import Statement
 
 T = Table("items")
 CREATE = (
-    "CREATE TABLE items (id INTEGER NOT NULL PRIMARY KEY, n INTEGER NOT NULL, "
-    "a INTEGER, b VARCHAR(8), c TIMESTAMP)"
+    "CREATE TABLE items (id INTEGER NOT NULL PRIMARY KEY, n INTEGER NOT NULL, a INTEGER, b VARCHAR(8), c TIMESTAMP)"
 )
-INSERT = Statement.portable(
-    "test.items.insert", "INSERT INTO items (id, n, a, b, c) VALUES (:id, :n, :a, :b, :c)"
-)
+INSERT = Statement.portable("test.items.insert", "INSERT INTO items (id, n, a, b, c) VALUES (:id, :n, :a, :b, :c)")
 CLEAR = Statement.portable("test.items.clear", "DELETE FROM items")
 MOMENTS = [
     datetime(2024, 1, 1, 0, 0, 0),
@@ -75,9 +72,7 @@ def python_order(rows: list[dict[str, Any]], keys: tuple[SortKey, ...]) -> list[
     return [r["id"] for r in sorted(rows, key=functools.cmp_to_key(compare))]
 
 
-async def walk(
-    url: str, rows: list[dict[str, Any]], keys: tuple[SortKey, ...], limit: int
-) -> tuple[list, list]:
+async def walk(url: str, rows: list[dict[str, Any]], keys: tuple[SortKey, ...], limit: int) -> tuple[list, list]:
     async with rawdb.connect(url) as db, db.writer() as tx:
         await tx.execute(CLEAR)
         for row in rows:
@@ -178,9 +173,7 @@ def test_an_unbound_literal_is_refused() -> None:
 
 
 def test_params_are_numbered_per_dialect_and_reused() -> None:
-    query = (
-        Query.from_(T).select(T.id).where((T.a == Param("x")) | (T.n == Param("x"))).where(T.b == Param("y"))
-    )
+    query = Query.from_(T).select(T.id).where((T.a == Param("x")) | (T.n == Param("x"))).where(T.b == Param("y"))
     stmt = compile_statement("test.reuse", query)
     assert stmt.compiled("postgresql").sql.count("$1") == 2
     assert stmt.compiled("postgresql").names == ("x", "y")
@@ -191,9 +184,7 @@ def test_params_are_numbered_per_dialect_and_reused() -> None:
 async def items(db: rawdb.Database) -> rawdb.Database:
     async with db.writer() as tx:
         await tx.script(CREATE)
-        for i, (b, c) in enumerate(
-            [("apple", MOMENTS[0]), ("Banana", MOMENTS[1]), ("cherry", None)], start=1
-        ):
+        for i, (b, c) in enumerate([("apple", MOMENTS[0]), ("Banana", MOMENTS[1]), ("cherry", None)], start=1):
             await tx.execute(INSERT, id=i, n=i, a=None, b=b, c=c)
     return db
 
@@ -204,16 +195,12 @@ async def test_any_of_and_regex_select_the_same_rows_on_both_backends(items: raw
     async with items.reader() as tx:
         assert [r["id"] for r in await tx.fetch(stmt, ids=[1, 2, 3], pattern="^[a-c]")] == [1, 3]
         assert [r["id"] for r in await tx.fetch(stmt, ids=[], pattern=".")] == []
-        excluded = compile_statement(
-            "test.none_of", Query.from_(T).select(T.id).where(AnyOf(T.id, "ids", negate=True))
-        )
+        excluded = compile_statement("test.none_of", Query.from_(T).select(T.id).where(AnyOf(T.id, "ids", negate=True)))
         assert sorted(r["id"] for r in await tx.fetch(excluded, ids=[2])) == [1, 3]
 
 
 async def test_datetime_params_are_bound_not_stringified(items: rawdb.Database) -> None:
-    stmt = compile_statement(
-        "test.after", Query.from_(T).select(T.id).where(T.c >= Param("after")).orderby(T.id)
-    )
+    stmt = compile_statement("test.after", Query.from_(T).select(T.id).where(T.c >= Param("after")).orderby(T.id))
     async with items.reader() as tx:
         assert [r["id"] for r in await tx.fetch(stmt, after=MOMENTS[1])] == [2]
         with pytest.raises(errors.StatementError, match=":after"):

@@ -149,9 +149,7 @@ def demo_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "schema"
     (root / "demo").mkdir(parents=True)
     (root / "demo" / "0001_first.sql").write_text("CREATE TABLE demo_a (id INTEGER PRIMARY KEY);\n")
-    (root / "demo" / "0002_broken.sql").write_text(
-        "CREATE TABLE demo_b (id INTEGER PRIMARY KEY);\nCREATE TABLE ;\n"
-    )
+    (root / "demo" / "0002_broken.sql").write_text("CREATE TABLE demo_b (id INTEGER PRIMARY KEY);\nCREATE TABLE ;\n")
     monkeypatch.setattr(files, "schema_root", lambda: root)
     return root
 

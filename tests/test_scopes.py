@@ -18,14 +18,11 @@ INSERT_RETURNING = rawdb.Statement.portable(
     "test.items.insert_returning", "INSERT INTO items (id, name) VALUES (:id, :name) RETURNING id"
 )
 IDS = rawdb.Statement.portable("test.items.ids", "SELECT id FROM items ORDER BY id")
-SOME = rawdb.Statement.portable(
-    "test.items.some", "SELECT id, name FROM items WHERE id = ANY(:ids) ORDER BY id"
-)
+SOME = rawdb.Statement.portable("test.items.some", "SELECT id, name FROM items WHERE id = ANY(:ids) ORDER BY id")
 PG_SLOW = rawdb.Statement.portable("test.slow.pg", "SELECT 1 AS done FROM pg_sleep(0.3)")
 SQLITE_SLOW = rawdb.Statement.portable(
     "test.slow.sqlite",
-    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < :n) "
-    "SELECT count(*) AS n FROM c",
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < :n) SELECT count(*) AS n FROM c",
 )
 SQLITE_SLOW_ROWS = 1_500_000  # about 0.3 s
 

@@ -98,10 +98,7 @@ def test_a_repeated_parameter_reuses_its_number() -> None:
 def test_casts_strings_identifiers_and_comments_are_left_alone() -> None:
     sql = "SELECT :v::int, ':not', \"a:b\", $$x:y$$ -- :comment\nFROM t /* :block */ WHERE y = :y"
     compiled = convert(sql, "postgresql")
-    assert (
-        compiled.sql
-        == "SELECT $1::int, ':not', \"a:b\", $$x:y$$ -- :comment\nFROM t /* :block */ WHERE y = $2"
-    )
+    assert compiled.sql == "SELECT $1::int, ':not', \"a:b\", $$x:y$$ -- :comment\nFROM t /* :block */ WHERE y = $2"
     assert compiled.names == ("v", "y")
 
 
@@ -110,8 +107,7 @@ def test_any_list_stays_an_array_on_postgresql_and_reads_json_on_sqlite() -> Non
     assert pg.sql == "SELECT id FROM t WHERE id = ANY($1) AND x <> ALL($2)"
     lite = convert("SELECT id FROM t WHERE id = ANY(:ids) AND x <> ALL(:skip)", "sqlite")
     assert lite.sql == (
-        "SELECT id FROM t WHERE id IN (SELECT value FROM json_each(?1))"
-        " AND x NOT IN (SELECT value FROM json_each(?2))"
+        "SELECT id FROM t WHERE id IN (SELECT value FROM json_each(?1)) AND x NOT IN (SELECT value FROM json_each(?2))"
     )
     assert lite.bind("t", {"ids": ["a", "b"], "skip": []}) == ['["a", "b"]', "[]"]
     with pytest.raises(errors.StatementError, match="must be a list"):
@@ -122,9 +118,7 @@ async def test_any_list_membership_gives_the_same_rows_on_both_backends(db: rawd
     async with db.writer() as tx:
         await tx.script("CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR(10))")
         for i, name in enumerate(["a", "b", "c", "d"], start=1):
-            await tx.execute(
-                Statement.portable("t.ins", "INSERT INTO t VALUES (:id, :name)"), id=i, name=name
-            )
+            await tx.execute(Statement.portable("t.ins", "INSERT INTO t VALUES (:id, :name)"), id=i, name=name)
         select = Statement.portable("t.sel", "SELECT id FROM t WHERE name = ANY(:names) ORDER BY id")
         assert [r["id"] for r in await tx.fetch(select, names=["d", "b", "zz"])] == [2, 4]
         assert await tx.fetch(select, names=[]) == []

@@ -122,15 +122,25 @@ _LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
 
 
 class PostgresBackend(Backend):
-    """Connection pools for the primary and, optionally, read replicas."""
+    """Connection pools: writers and readers on the primary, and optional read replicas.
+
+    ``pool_size`` applies to each of the writer and reader pools.
+    """
 
     dialect = "postgresql"
     begin_writer = "BEGIN"
     begin_reader = "BEGIN READ ONLY"
 
-    def __init__(self, dsn: str, primary: Pool[PgConnection], replicas: list[Pool[PgConnection]]) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        primary: Pool[PgConnection],
+        readers: Pool[PgConnection],
+        replicas: list[Pool[PgConnection]],
+    ) -> None:
         self._dsn = dsn
         self._primary = primary
+        self._readers = readers
         self._replicas = replicas
         self._next_replica = 0
 
@@ -162,11 +172,16 @@ class PostgresBackend(Backend):
         elif statement_cache_size is not None:
             kwargs["statement_cache_size"] = statement_cache_size
 
-        def pool_for(target: str) -> Pool[PgConnection]:
+        def pool_for(target: str, read_only: bool) -> Pool[PgConnection]:
             pool: Pool[PgConnection]
+            options = kwargs
+            if read_only:
+                # Readers run without BEGIN; the session refuses writes as BEGIN READ ONLY would.
+                settings = {**kwargs["server_settings"], "default_transaction_read_only": "on"}
+                options = {**kwargs, "server_settings": settings}
 
             async def open_connection() -> PgConnection:
-                return PgConnection(await _connect(target, kwargs), pool)
+                return PgConnection(await _connect(target, options), pool)
 
             pool = Pool(
                 open_connection,
@@ -179,18 +194,19 @@ class PostgresBackend(Backend):
             )
             return pool
 
-        primary = pool_for(dsn)
+        primary = pool_for(dsn, read_only=False)
         await _warm(primary, min(min_size, pool_size))
+        readers = pool_for(dsn, read_only=True)
         pools: list[Pool[PgConnection]] = []
         for replica in replicas:
-            pool = pool_for(replica)
+            pool = pool_for(replica, read_only=True)
             try:
                 await _warm(pool, min(min_size, pool_size))
             except errors.DBConnectionError as exc:
                 log.warning("read replica %s unreachable, reads go to the primary: %s", _safe(replica), exc)
                 continue
             pools.append(pool)
-        return cls(dsn, primary, pools)
+        return cls(dsn, primary, readers, pools)
 
     async def acquire(self, mode: Mode) -> Connection:
         if mode == "replica" and self._replicas:
@@ -200,25 +216,26 @@ class PostgresBackend(Backend):
                 return await pool.acquire()
             except errors.DBConnectionError as exc:
                 log.warning("read replica unavailable, reading from the primary: %s", exc)
-        return await self._primary.acquire()
+        return await (self._primary if mode == "writer" else self._readers).acquire()
 
     async def release(self, conn: Connection) -> None:
         assert isinstance(conn, PgConnection)
         await conn.pool.release(conn, broken=conn.broken)
 
     async def close(self) -> None:
-        for pool in [self._primary, *self._replicas]:
+        for pool in [self._primary, self._readers, *self._replicas]:
             await pool.close()
 
     def stats(self) -> dict[str, Any]:
-        pool = self._primary
+        pools = (self._primary, self._readers)
         return {
             "backend": self.dialect,
-            "size": pool.opened,
-            "max_size": pool.size,
-            "in_use": pool.in_use,
-            "idle": pool.idle,
-            "waiting": pool.waiting,
+            "size": sum(p.opened for p in pools),
+            "max_size": sum(p.size for p in pools),
+            "in_use": sum(p.in_use for p in pools),
+            "idle": sum(p.idle for p in pools),
+            "waiting": sum(p.waiting for p in pools),
+            "writers_waiting": self._primary.waiting,
             "replicas": len(self._replicas),
         }
 

@@ -136,7 +136,7 @@ def _to_dict(context: Context, row: Row, v1_mode: bool = False, tags: bool = Fal
         row,
         row["properties"],
         row["locations"],
-        row["tags"] if tags else None,
+        (row["tags"] or []) if tags else None,
         hide_locations=row["status"] == "deactivated" and not context.is_admin,
         v1_mode=v1_mode,
     )

@@ -24,7 +24,7 @@ from typing import Any
 from pypika import Field, Table
 from pypika.terms import Criterion, ExistsCriterion, Term, Tuple
 
-from rawdb.queries import AnyOf, Never, Param, Query, Raw, SortKey, after_marker, order_by
+from rawdb.queries import AnyOf, Never, Param, PerDialect, Query, Raw, SortKey, after_marker, order_by
 from rawdb.queries.compiler import compile_query
 from rawdb.statement import DIALECTS, Compiled, Statement, convert
 
@@ -34,20 +34,26 @@ MARKER = Table("images").as_("mk")
 # Children of the page, aggregated per image (``page`` is the LIMITed page) as positional
 # tuples: asyncpg decodes an array of anonymous records with native types, SQLite sends
 # JSON arrays.  The field order is rows.PROPERTY_FIELDS / LOCATION_FIELDS / TAG_FIELDS.
-_AGGREGATE = {"postgresql": "array_agg(ROW({}))", "sqlite": "json_group_array(json_array({}))"}
+# PostgreSQL orders inside the aggregate; SQLite 3.40 cannot, so rows.py sorts its JSON by id.
+_AGGREGATE = {
+    "postgresql": "array_agg(ROW({fields}) ORDER BY {alias}.id)",
+    "sqlite": "json_group_array(json_array({fields}))",
+}
 _CHILDREN = {
     "properties": (
+        "p",
         "p.id, p.name, p.value, p.created_at, p.updated_at, p.deleted_at, p.deleted",
         "image_properties p WHERE p.image_id = page.id",
     ),
-    "locations": ("l.id, l.value, l.meta_data, l.status", "image_locations l WHERE l.image_id = page.id{live}"),
-    "tags": ("t.id, t.value", "image_tags t WHERE t.image_id = page.id AND NOT t.deleted"),
+    "locations": ("l", "l.id, l.value, l.meta_data, l.status", "image_locations l WHERE l.image_id = page.id{live}"),
+    "tags": ("t", "t.id, t.value", "image_tags t WHERE t.image_id = page.id AND NOT t.deleted"),
 }
 
 
 def _children(dialect: str, child: str, live: str = "") -> str:
-    fields, source = _CHILDREN[child]
-    return f"(SELECT {_AGGREGATE[dialect].format(fields)} FROM {source.format(live=live)}) AS {child}"
+    alias, fields, source = _CHILDREN[child]
+    aggregate = _AGGREGATE[dialect].format(fields=fields, alias=alias)
+    return f"(SELECT {aggregate} FROM {source.format(live=live)}) AS {child}"
 
 
 _IS_MEMBER = (
@@ -213,12 +219,12 @@ def _where(shape: PageShape) -> list[Criterion]:
     if rule is not None:
         where.append(rule)
     if shape.marker == "embedded":
-        cols = Tuple(*(IMAGES.field(k.column) for k in shape.sort))
-        marker_row = Query.from_(MARKER).select(*(MARKER.field(k.column) for k in shape.sort))
+        cols = Tuple(*(sort_value(IMAGES, k.column) for k in shape.sort))
+        marker_row = Query.from_(MARKER).select(*(sort_value(MARKER, k.column) for k in shape.sort))
         marker_row = marker_row.where(_marker_where(shape))
         where.append(cols < marker_row if shape.sort[0].desc else cols > marker_row)
     elif shape.marker == "values":
-        where.append(after_marker(shape.sort, shape.marker_nulls, IMAGES.field))
+        where.append(after_marker(shape.sort, shape.marker_nulls, lambda column: sort_value(IMAGES, column)))
     return where
 
 
@@ -234,13 +240,23 @@ def _inner(shape: PageShape) -> Any:
     query = Query.from_(IMAGES).select(IMAGES.star)
     for criterion in _where(shape):
         query = query.where(criterion)
-    return query.orderby(*order_by(shape.sort, IMAGES.field))
+    return query.orderby(*order_by(shape.sort, lambda column: sort_value(IMAGES, column)))
 
 
-def _page_order(shape: PageShape) -> str:
+def sort_value(table: Any, column: str) -> Term:
+    """A sort key's value.  Visibility sorts as text on both backends: PostgreSQL's enum would
+    sort it in declaration order and SQLite's text alphabetically."""
+    field = table.field(column)
+    return PerDialect(field, postgresql="CAST({} AS TEXT)") if column == "visibility" else field
+
+
+def _page_order(shape: PageShape, dialect: str) -> str:
     items = []
     for key in shape.sort:
-        item = f"page.{key.column} {'DESC' if key.desc else 'ASC'}"
+        item = f"page.{key.column}"
+        if key.column == "visibility" and dialect == "postgresql":
+            item = f"CAST({item} AS TEXT)"
+        item += " DESC" if key.desc else " ASC"
         if key.nullable:
             item += " NULLS FIRST" if key.nulls_go_first else " NULLS LAST"
         items.append(item)
@@ -280,7 +296,12 @@ def page_statement(shape: PageShape) -> Statement:
         inner = compile_query(_inner(shape), dialect)
         if shape.children == "agg":
             variants[dialect] = with_children(
-                inner, dialect, shape.tags, shape.deleted_locations, limit=shape.limit, order=_page_order(shape)
+                inner,
+                dialect,
+                shape.tags,
+                shape.deleted_locations,
+                limit=shape.limit,
+                order=_page_order(shape, dialect),
             )
         else:
             limited = f" LIMIT {int(shape.limit)}" if shape.limit is not None else ""
@@ -292,7 +313,8 @@ def page_statement(shape: PageShape) -> Statement:
 def marker_statement(sort: tuple[SortKey, ...], regular: bool, live_only: bool) -> Statement:
     """The marker's sort values, if the marker exists and the caller may see it."""
     shape = PageShape((), "admin_all", True, sort, "none", (), regular, live_only, None, "none", False, False)
-    query = Query.from_(MARKER).select(*(MARKER.field(k.column) for k in sort)).where(_marker_where(shape))
+    columns = [MARKER.field(k.column) for k in sort]
+    query = Query.from_(MARKER).select(*columns).where(_marker_where(shape))
     variants: dict[str, Compiled] = {dialect: compile_query(query, dialect) for dialect in DIALECTS}
     return Statement("glance.images.marker", "The sort values of a page marker.", "dynamic SQL", variants)
 

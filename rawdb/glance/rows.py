@@ -78,9 +78,13 @@ def member_dict(row: Row) -> dict[str, Any]:
     }
 
 
-def _by_id(children: Any) -> list[Any]:
-    decoded = _json(children) or []
-    return sorted(decoded, key=lambda child: child[0])
+def _children(value: Any) -> list[Any]:
+    """Children as tuples in id order: native record arrays arrive ordered; JSON is sorted here."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return sorted(json.loads(value), key=lambda child: child[0])
+    return list(value)
 
 
 def image_dict(
@@ -99,10 +103,26 @@ def image_dict(
     """
     image = {column: row[column] for column in IMAGE_COLUMN_NAMES}
     image_id = image["id"]
-    image["properties"] = [property_dict(p, image_id) for p in _by_id(properties)]
-    image["locations"] = [] if hide_locations else [location_dict(loc) for loc in _by_id(locations)]
+    props = _children(properties)
+    if props and isinstance(props[0][3], datetime):  # typed by the driver: build the dicts directly
+        image["properties"] = [
+            {
+                "id": p[0],
+                "image_id": image_id,
+                "name": p[1],
+                "value": p[2],
+                "created_at": p[3],
+                "updated_at": p[4],
+                "deleted_at": p[5],
+                "deleted": p[6],
+            }
+            for p in props
+        ]
+    else:
+        image["properties"] = [property_dict(p, image_id) for p in props]
+    image["locations"] = [] if hide_locations else [location_dict(loc) for loc in _children(locations)]
     if tags is not None:
-        image["tags"] = [tag[1] for tag in _by_id(tags)]
+        image["tags"] = [tag[1] for tag in _children(tags)]
     if v1_mode:
         image["is_public"] = image.pop("visibility") == "public"
     return image

@@ -1,6 +1,16 @@
 """Dynamic SQL: pypika queries compiled to Statements, and keyset pagination."""
 
-from rawdb.queries.compiler import AnyOf, Ordered, Param, Query, Raw, Regex, compile_query, compile_statement
+from rawdb.queries.compiler import (
+    AnyOf,
+    Ordered,
+    Param,
+    PerDialect,
+    Query,
+    Raw,
+    Regex,
+    compile_query,
+    compile_statement,
+)
 from rawdb.queries.paginate import Never, SortKey, after_marker, marker_params, marker_shape, order_by
 
 __all__ = [
@@ -8,6 +18,7 @@ __all__ = [
     "Never",
     "Ordered",
     "Param",
+    "PerDialect",
     "Query",
     "Raw",
     "Regex",

@@ -122,6 +122,22 @@ class Regex(Criterion):
         return f"{self.term.get_sql(**kwargs)} {op} {collector.ref(self.param)}"
 
 
+class PerDialect(Term):
+    """A term wrapped in dialect-specific SQL: ``PerDialect(t, postgresql="CAST({} AS TEXT)")``."""
+
+    is_aggregate: bool | None = None  # type: ignore[assignment]  # pypika's "neither"
+
+    def __init__(self, term: Term, **templates: str) -> None:
+        super().__init__()
+        self.term = term
+        self.templates = templates
+
+    def get_sql(self, **kwargs: Any) -> str:
+        collector = _collector(kwargs, "PerDialect")
+        kwargs.pop("with_alias", None)
+        return self.templates.get(collector.dialect, "{}").format(self.term.get_sql(**kwargs))
+
+
 class Ordered(Term):
     """An ORDER BY item with an explicit NULLS FIRST/LAST (pypika has none).
 
