@@ -15,7 +15,7 @@ import enum
 import itertools
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rawdb import errors
@@ -122,8 +122,11 @@ class Transaction:
         await self.send("BEGIN", begin, [], fetch=False)
         self.open = True
 
-    async def send(self, name: str, sql: str, args: list[Any], *, fetch: bool | None) -> Any:
-        """Run one round trip; return rows (``fetch``), the affected row count, or None (a script)."""
+    async def send(self, name: str, sql: str, args: list[Any], *, fetch: bool | None, records: bool = False) -> Any:
+        """Run one round trip; return rows (``fetch``), the affected row count, or None (a script).
+
+        :param records: with ``fetch``, the driver's read-only row mappings instead of dicts
+        """
         self.check(f"{name}()")
         if self._failure is not None:
             raise errors.DBInvalidTransaction(
@@ -137,12 +140,12 @@ class Transaction:
         self._busy = True
         started = time.perf_counter()
         try:
-            result: list[Row] | int
+            result: Sequence[Mapping[str, Any]] | int
             if fetch is None:
                 await conn.script(sql)
                 result = 0
             elif fetch:
-                result = await conn.fetch(sql, args)
+                result = await (conn.fetch_records(sql, args) if records else conn.fetch(sql, args))
             else:
                 result = await conn.execute(sql, args)
         except asyncio.CancelledError:
@@ -164,13 +167,17 @@ class Transaction:
         finally:
             self._busy = False
         elapsed = (time.perf_counter() - started) * 1000
-        rows = len(result) if isinstance(result, list) else result
+        rows = result if isinstance(result, int) else len(result)
         db.observer.record(name, sql, args, elapsed, rows, self.id, self.mode)
         return result
 
     async def fetch(self, name: str, sql: str, args: list[Any]) -> list[Row]:
         rows: list[Row] = await self.send(name, sql, args, fetch=True)
         return rows
+
+    async def fetch_records(self, name: str, sql: str, args: list[Any]) -> Sequence[Mapping[str, Any]]:
+        records: Sequence[Mapping[str, Any]] = await self.send(name, sql, args, fetch=True, records=True)
+        return records
 
     async def execute(self, name: str, sql: str, args: list[Any]) -> int:
         count: int = await self.send(name, sql, args, fetch=False)

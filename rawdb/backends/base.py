@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from rawdb import errors
@@ -24,6 +25,10 @@ class Connection(abc.ABC):
     @abc.abstractmethod
     async def fetch(self, sql: str, args: list[Any]) -> list[Row]:
         """Run one statement and return its rows as dicts."""
+
+    async def fetch_records(self, sql: str, args: list[Any]) -> Sequence[Mapping[str, Any]]:
+        """Run one statement and return its rows as the driver's read-only mappings."""
+        return await self.fetch(sql, args)
 
     @abc.abstractmethod
     async def execute(self, sql: str, args: list[Any]) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -90,6 +91,14 @@ class PgConnection(Connection):
             self._broken = True
             raise
         return [dict(r.items()) for r in records]
+
+    async def fetch_records(self, sql: str, args: list[Any]) -> Sequence[Mapping[str, Any]]:
+        try:
+            records: list[asyncpg.Record] = await self.raw.fetch(sql, *args)
+        except _LOST:
+            self._broken = True
+            raise
+        return records
 
     async def execute(self, sql: str, args: list[Any]) -> int:
         try:

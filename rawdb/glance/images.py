@@ -220,7 +220,7 @@ async def _page(tx: Context, plan: PagePlan) -> list[Row]:
         shape = plan.with_marker(tuple(found[k.column] is None for k in plan.shape.sort))
         params.update(marker_params(plan.shape.sort, found))
     statement = listing.page_statement(shape)
-    rows: list[Row] = list(await tx.fetch(statement, **_bind(statement, tx.dialect, params)))
+    rows = list(await tx.fetch_records(statement, **_bind(statement, tx.dialect, params)))
     if not rows and shape.marker == "embedded" and await _marker_row(tx, plan) is None:
         raise errors.MarkerNotFound(marker=plan.marker)
     return rows

@@ -8,6 +8,7 @@ SQLite) booleans as 0/1; they are decoded here and put in insertion (id) order.
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -78,13 +79,16 @@ def member_dict(row: Row) -> dict[str, Any]:
     }
 
 
-def _children(value: Any) -> list[Any]:
+_image_columns = operator.itemgetter(*IMAGE_COLUMN_NAMES)
+
+
+def _children(value: Any) -> Any:
     """Children as tuples in id order: native record arrays arrive ordered; JSON is sorted here."""
     if value is None:
-        return []
+        return ()
     if isinstance(value, str):
         return sorted(json.loads(value), key=lambda child: child[0])
-    return list(value)
+    return value
 
 
 def image_dict(
@@ -101,10 +105,12 @@ def image_dict(
     :param hide_locations: glance hides a deactivated image's locations from non-admins
     :param tags: ``(id, value)`` of live tags; the ``tags`` key is present only when this is not None
     """
-    image = {column: row[column] for column in IMAGE_COLUMN_NAMES}
+    image = dict(zip(IMAGE_COLUMN_NAMES, _image_columns(row), strict=True))
     image_id = image["id"]
     props = _children(properties)
-    if props and isinstance(props[0][3], datetime):  # typed by the driver: build the dicts directly
+    if props and isinstance(props[0][3], datetime):
+        # Typed by the driver (PostgreSQL): build the dicts directly, the hot path of
+        # large pages.  JSON children (SQLite) carry text times and 0/1 booleans.
         image["properties"] = [
             {
                 "id": p[0],
@@ -120,7 +126,14 @@ def image_dict(
         ]
     else:
         image["properties"] = [property_dict(p, image_id) for p in props]
-    image["locations"] = [] if hide_locations else [location_dict(loc) for loc in _children(locations)]
+    if hide_locations:
+        image["locations"] = []
+    else:
+        loads = json.loads
+        image["locations"] = [
+            {"id": loc[0], "url": loc[1], "metadata": (loads(loc[2]) if loc[2] else None) or {}, "status": loc[3]}
+            for loc in _children(locations)
+        ]
     if tags is not None:
         image["tags"] = [tag[1] for tag in _children(tags)]
     if v1_mode:
