@@ -66,8 +66,6 @@ PROTECTED = ("created_at", "updated_at", "deleted_at", "deleted")
 # Statements whose best plan depends on the filter values (spec perf_baseline.md: a generic
 # plan of the property filter ran 15x slower), so they are always planned for their values.
 CUSTOM_PLAN = {"plan_cache_mode": "force_custom_plan"}
-# How a page gets its children: aggregated in the page statement, or by `= ANY` of its ids.
-CHILDREN_STRATEGY = {"postgresql": "agg", "sqlite": "agg"}
 
 
 # --- visibility (spec glance.md D) --------------------------------------------------------
@@ -184,26 +182,13 @@ async def image_get_all(
     :raises InvalidFilterRangeValue, InvalidFilterOperatorValue, InvalidParameterValue
     :raises MarkerNotFound: the marker does not exist or the caller may not see it
     """
-    strategy = CHILDREN_STRATEGY[context.dialect]
     plan = plan_page(
-        context,
-        filters,
-        marker,
-        limit,
-        sort_key,
-        sort_dir,
-        member_status,
-        is_public,
-        admin_as_user,
-        return_tag,
-        strategy,
+        context, filters, marker, limit, sort_key, sort_dir, member_status, is_public, admin_as_user, return_tag
     )
     if limit == 0:
         return []
     async with context.reader(settings=CUSTOM_PLAN if plan.custom_plan else None) as tx:
         rows = await _page(tx, plan)
-        if strategy == "ids":
-            rows = await _attach_children(tx, rows, plan)
     return [_to_dict(context, row, v1_mode, tags=return_tag) for row in rows]
 
 
@@ -229,34 +214,6 @@ async def _page(tx: Context, plan: PagePlan) -> list[Row]:
 async def _marker_row(tx: Context, plan: PagePlan) -> Row | None:
     statement = listing.marker_statement(plan.shape.sort, plan.shape.marker_rule, plan.shape.marker_live_only)
     return await tx.fetchrow(statement, **_bind(statement, tx.dialect, plan.params))
-
-
-async def _attach_children(tx: Context, rows: list[Row], plan: PagePlan) -> list[Row]:
-    """The ``ids`` strategy: one statement per child table for the whole page."""
-    if not rows:
-        return rows
-    ids = [row["id"] for row in rows]
-    grouped: dict[str, dict[str, list[tuple[Any, ...]]]] = {"properties": {}, "locations": {}, "tags": {}}
-    queries = {
-        "properties": "glance.images.properties_of",
-        "locations": "glance.images.all_locations_of" if plan.showing_deleted else "glance.images.locations_of",
-    }
-    if plan.shape.tags:
-        queries["tags"] = "glance.images.tags_of"
-    for child, name in queries.items():
-        for child_row in await tx.fetch(name, ids=ids):
-            image_id, *values = child_row.values()  # image_id first, then the child's fields
-            grouped[child].setdefault(image_id, []).append(tuple(values))
-    attached: list[Row] = [
-        {
-            **row,
-            "properties": grouped["properties"].get(row["id"], []),
-            "locations": grouped["locations"].get(row["id"], []),
-            "tags": grouped["tags"].get(row["id"], []),
-        }
-        for row in rows
-    ]
-    return attached
 
 
 # --- writing ------------------------------------------------------------------------------

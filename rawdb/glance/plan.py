@@ -220,7 +220,6 @@ def plan_page(
     is_public: bool | None,
     admin_as_user: bool,
     return_tag: bool,
-    children: str,
 ) -> PagePlan:
     """Check every argument of image_get_all and work out the page's shape and parameters."""
     if filters is not None and not isinstance(filters, Mapping):
@@ -263,7 +262,6 @@ def plan_page(
         marker_rule=regular,
         marker_live_only=not (showing_deleted or context.can_see_deleted),
         limit=limit,
-        children=children,
         tags=return_tag,
         deleted_locations=showing_deleted,
     )

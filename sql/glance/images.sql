@@ -44,22 +44,3 @@ SELECT EXISTS (
     WHERE image_id = :image_id AND member = :member AND NOT deleted
       AND (CAST(:status AS VARCHAR(20)) IS NULL OR status = :status)
 ) AS found
-
--- name: properties_of
--- Every property row (deleted ones too) of the given images, in insertion order.
-SELECT image_id, id, name, value, created_at, updated_at, deleted_at, deleted
-FROM image_properties WHERE image_id = ANY(:ids) ORDER BY id
-
--- name: locations_of
--- The live locations of the given images, in insertion order.
-SELECT image_id, id, value AS url, meta_data AS metadata, status
-FROM image_locations WHERE image_id = ANY(:ids) AND NOT deleted ORDER BY id
-
--- name: all_locations_of
--- Every location (deleted ones too) of the given images, in insertion order.
-SELECT image_id, id, value AS url, meta_data AS metadata, status
-FROM image_locations WHERE image_id = ANY(:ids) ORDER BY id
-
--- name: tags_of
--- The live tags of the given images, in insertion order.
-SELECT image_id, id, value FROM image_tags WHERE image_id = ANY(:ids) AND NOT deleted ORDER BY id
