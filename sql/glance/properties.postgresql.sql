@@ -15,15 +15,6 @@ ON CONFLICT (image_id, name) DO UPDATE
 SET value = excluded.value, deleted = false, deleted_at = NULL, updated_at = excluded.updated_at
 WHERE image_properties.deleted OR image_properties.value IS DISTINCT FROM excluded.value
 
--- name: property_set_atomic
--- Create a property, or revive a deleted one; a live one is left alone (no row returned).
-INSERT INTO image_properties (image_id, name, value, created_at, updated_at, deleted)
-VALUES (:image_id, :name, :value, :now, :now, false)
-ON CONFLICT (image_id, name) DO UPDATE
-SET value = excluded.value, deleted = false, deleted_at = NULL, updated_at = excluded.updated_at
-WHERE image_properties.deleted
-RETURNING id
-
 -- name: locations_insert
 -- Insert an image's locations from a JSON array of {url, meta_data, status, deleted, deleted_at}.
 INSERT INTO image_locations (image_id, value, meta_data, status, created_at, updated_at, deleted, deleted_at)

@@ -36,3 +36,12 @@ WHERE id = :location_id AND image_id = :image_id
 -- Replace an image's locations: soft-delete the live ones not among those kept.
 UPDATE image_locations SET status = 'deleted', deleted = true, deleted_at = :now, updated_at = :now
 WHERE image_id = :image_id AND NOT deleted AND id <> ALL(:keep)
+
+-- name: property_set_atomic
+-- Create a property, or revive a deleted one; a live one is left alone (no row returned).
+INSERT INTO image_properties (image_id, name, value, created_at, updated_at, deleted)
+VALUES (:image_id, :name, :value, :now, :now, false)
+ON CONFLICT (image_id, name) DO UPDATE
+SET value = excluded.value, deleted = false, deleted_at = NULL, updated_at = excluded.updated_at
+WHERE image_properties.deleted
+RETURNING id
