@@ -252,13 +252,17 @@ class Database:
         await self.close()
 
     def __del__(self) -> None:
-        if not getattr(self, "_closed", True):
+        if getattr(self, "_closed", True):
+            return
+        try:
             warnings.warn(
                 f"{self!r} was garbage-collected without being closed; use `async with "
                 "rawdb.connect(...)` or `await db.close()`",
                 ResourceWarning,
                 stacklevel=1,
             )
+        except Exception:  # noqa: S110 - the interpreter may be shutting down; nothing to report to
+            pass
 
 
 _PING = Statement.portable("rawdb.ping", "SELECT 1 AS ok", "Is the database there?")
