@@ -261,7 +261,7 @@ class Database:
                 ResourceWarning,
                 stacklevel=1,
             )
-        except Exception:  # noqa: S110 - the interpreter may be shutting down; nothing to report to
+        except Exception:  # the interpreter may be shutting down: nothing left to warn through
             pass
 
 
