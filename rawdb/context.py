@@ -38,10 +38,21 @@ class Context:
     :param roles: the caller's role names
     :param read_deleted: ``no``, ``yes`` or ``only`` (nova's soft-delete visibility)
     :param show_deleted: glance's flag to show deleted images
+    :param quota_class: the project's quota class (nova and cinder), if it has one
     :raises Invalid: on a bad ``read_deleted`` value
     """
 
-    __slots__ = ("_tx", "db", "is_admin", "project_id", "read_deleted", "roles", "show_deleted", "user_id")
+    __slots__ = (
+        "_tx",
+        "db",
+        "is_admin",
+        "project_id",
+        "quota_class",
+        "read_deleted",
+        "roles",
+        "show_deleted",
+        "user_id",
+    )
 
     def __init__(
         self,
@@ -52,6 +63,7 @@ class Context:
         roles: Iterable[str] = (),
         read_deleted: str = "no",
         show_deleted: bool = False,
+        quota_class: str | None = None,
     ) -> None:
         if read_deleted not in READ_DELETED:
             raise errors.Invalid(f"read_deleted must be one of {READ_DELETED}, not {read_deleted!r}")
@@ -64,6 +76,7 @@ class Context:
         self.roles = list(roles)
         self.read_deleted = read_deleted
         self.show_deleted = bool(show_deleted)
+        self.quota_class = quota_class
         self._tx: Transaction | None = None
 
     def __repr__(self) -> str:
@@ -126,14 +139,22 @@ class Context:
         """
         return Scope(self, "replica" if replica else "reader", independent=False, settings=settings)
 
-    def writer(self, independent: bool = False) -> Scope:
+    def writer(self, independent: bool = False, autocommit: bool = False) -> Scope:
         """A read-write scope that commits on exit and rolls back on an exception.
 
         :param independent: run in a transaction of its own, on its own connection,
             which commits whatever happens to the enclosing one
+        :param autocommit: send no BEGIN: each statement commits by itself until
+            ``tx.begin()`` starts the transaction.  For code whose common case is one
+            statement (atomic on its own) and whose other cases call ``begin()`` first;
+            joining an existing writer ignores it
         :raises ScopeError: (on entry) inside a reader scope, unless independent
         """
-        return Scope(self, "writer", independent=independent, settings=None)
+        return Scope(self, "writer", independent=independent, settings=None, autocommit=autocommit)
+
+    async def begin(self) -> None:
+        """Start the transaction of a ``writer(autocommit=True)`` scope (nothing if it has one)."""
+        await self._bound("begin()").open_transaction()
 
     def savepoint(self) -> Savepoint:
         """A nested scope inside the bound transaction; an exception rolls back only its work."""
@@ -213,13 +234,21 @@ class Context:
 class Scope:
     """``async with ctx.reader()`` / ``ctx.writer()``: opens or joins a transaction."""
 
-    __slots__ = ("_ctx", "_independent", "_mode", "_settings", "_tx")
+    __slots__ = ("_autocommit", "_ctx", "_independent", "_mode", "_settings", "_tx")
 
-    def __init__(self, ctx: Context, mode: str, independent: bool, settings: Mapping[str, str] | None) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        mode: str,
+        independent: bool,
+        settings: Mapping[str, str] | None,
+        autocommit: bool = False,
+    ) -> None:
         self._ctx = ctx
         self._mode = mode
         self._independent = independent
         self._settings = settings
+        self._autocommit = autocommit
         self._tx: Transaction | None = None
 
     async def __aenter__(self) -> Context:
@@ -242,7 +271,7 @@ class Scope:
                 "one writer at a time, so it would wait for itself; run it before or after the outer writer"
             )
         tx = Transaction(ctx.db, self._mode)  # type: ignore[arg-type]
-        await tx.begin(self._settings)
+        await tx.begin(self._settings, autocommit=self._autocommit)
         self._tx = tx
         return ctx._bind(tx)
 

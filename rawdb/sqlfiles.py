@@ -22,7 +22,7 @@ from pathlib import Path
 from rawdb.errors import SQLLoadError, StatementError
 from rawdb.statement import DIALECTS, Compiled, Statement, convert
 
-_HEADER = re.compile(r"^--\s*name\s*:\s*(?P<name>\S*)\s*$")
+_HEADER = re.compile(r"^--\s*name\s*:\s*(?P<name>\S*)\s*(?:\((?P<only>\w+) only\))?\s*$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -49,15 +49,18 @@ def _split_name(root: Path, path: Path) -> tuple[str, str | None]:
     return ".".join(parts), dialect
 
 
-def parse_file(path: Path, namespace: str) -> list[tuple[str, str, int, str]]:
-    """Split one file into ``(name, doc, line, sql)`` entries.
+def parse_file(path: Path, namespace: str) -> list[tuple[str, str, int, str, str | None]]:
+    """Split one file into ``(name, doc, line, sql, only)`` entries.
+
+    ``-- name: x (postgresql only)`` marks a statement that exists for one dialect only
+    (a data-modifying CTE SQLite cannot express); the caller must not run it elsewhere.
 
     :raises SQLLoadError: on text before the first header, a bad or duplicate name,
         a statement without a doc comment, or an empty statement
     """
-    entries: list[tuple[str, str, int, str]] = []
+    entries: list[tuple[str, str, int, str, str | None]] = []
     seen: set[str] = set()
-    current: tuple[str, int] | None = None
+    current: tuple[str, int, str | None] | None = None
     doc: list[str] = []
     body: list[str] = []
     in_doc = False
@@ -65,7 +68,7 @@ def parse_file(path: Path, namespace: str) -> list[tuple[str, str, int, str]]:
     def close() -> None:
         if current is None:
             return
-        name, line = current
+        name, line, only = current
         if not doc:
             raise SQLLoadError(
                 f"{path}:{line}: statement {namespace}.{name} has no doc comment (a `-- ...` line under the header)"
@@ -73,7 +76,7 @@ def parse_file(path: Path, namespace: str) -> list[tuple[str, str, int, str]]:
         sql = "\n".join(body).strip().rstrip(";").strip()
         if not sql:
             raise SQLLoadError(f"{path}:{line}: statement {namespace}.{name} is empty")
-        entries.append((name, " ".join(doc), line, sql))
+        entries.append((name, " ".join(doc), line, sql, only))
 
     for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         header = _HEADER.match(text.strip())
@@ -85,7 +88,10 @@ def parse_file(path: Path, namespace: str) -> list[tuple[str, str, int, str]]:
             if name in seen:
                 raise SQLLoadError(f"{path}:{number}: statement {namespace}.{name} is defined twice in this file")
             seen.add(name)
-            current, doc, body, in_doc = (name, number), [], [], True
+            only = header.group("only")
+            if only is not None and only not in DIALECTS:
+                raise SQLLoadError(f"{path}:{number}: unknown dialect {only!r} in ({only} only)")
+            current, doc, body, in_doc = (name, number, only), [], [], True
             continue
         stripped = text.strip()
         if current is None:
@@ -109,13 +115,18 @@ def load(root: Path) -> dict[str, Statement]:
     """
     portable: dict[str, tuple[str, str, str]] = {}
     variants: dict[str, dict[str, tuple[str, str, str]]] = {}
+    only: dict[str, str] = {}
     for path in sorted(root.rglob("*.sql")):
         if path.relative_to(root).parts[0] == "schema":
             continue
         namespace, dialect = _split_name(root, path)
-        for name, doc, line, sql in parse_file(path, namespace):
+        for name, doc, line, sql, only_dialect in parse_file(path, namespace):
             full = f"{namespace}.{name}"
             where = f"{path.relative_to(root.parent)}:{line}"
+            if only_dialect is not None:
+                if dialect not in (None, only_dialect):
+                    raise SQLLoadError(f"{where}: statement {full} is ({only_dialect} only) in a {dialect} file")
+                only[full] = only_dialect
             if dialect is None:
                 portable[full] = (doc, where, sql)
             else:
@@ -124,13 +135,13 @@ def load(root: Path) -> dict[str, Statement]:
     for full in sorted(set(portable) | set(variants)):
         compiled: dict[str, Compiled] = {}
         base = portable.get(full)
-        for dialect in DIALECTS:
+        for dialect in DIALECTS if full not in only else (only[full],):
             entry = variants.get(full, {}).get(dialect) or base
             if entry is None:
                 where = next(iter(variants[full].values()))[1]
                 raise SQLLoadError(f"{where}: statement {full} has no {dialect} variant and no portable text")
             try:
-                compiled[dialect] = convert(entry[2], dialect)
+                compiled[dialect] = convert(entry[2], dialect)  # type: ignore[arg-type]
             except StatementError as exc:
                 raise SQLLoadError(f"{entry[1]}: statement {full}: {exc}") from exc
         doc, where, _ = base or next(iter(variants[full].values()))

@@ -86,7 +86,7 @@ class Transaction:
                 "runs one statement at a time, so give concurrent tasks scopes of their own"
             )
 
-    async def begin(self, settings: Mapping[str, str] | None = None) -> None:
+    async def begin(self, settings: Mapping[str, str] | None = None, autocommit: bool = False) -> None:
         """Acquire a connection and, for a writer, start the transaction.
 
         A reader runs its statements without BEGIN, on a read-only connection: at READ
@@ -96,12 +96,14 @@ class Transaction:
         :param settings: PostgreSQL settings for this transaction only (``SET LOCAL``),
             sent with BEGIN in the same round trip; a reader asking for them gets a
             transaction (``BEGIN READ ONLY``); ignored on SQLite
+        :param autocommit: a writer whose statements commit one by one until
+            ``open_transaction()`` is called (for a single statement that is atomic on its own)
         """
         if self.db.closed:
             raise errors.DBConnectionError(f"cannot open a scope: {self.db!r} is closed")
         self.conn = await self.db.backend.acquire(self.mode)
         self.state = TxState.STARTED
-        if self.mode == "writer" or settings:
+        if (self.mode == "writer" and not autocommit) or settings:
             try:
                 await self.open_transaction(settings)
             except BaseException:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import rawdb
-from rawdb import errors
+from rawdb import errors, schema
 from rawdb.sqlfiles import load, registry
 from rawdb.statement import Statement, convert
 
@@ -18,12 +18,30 @@ def write(root: Path, rel: str, text: str) -> None:
     path.write_text(text)
 
 
-async def test_every_shipped_statement_prepares_on_both_backends(glance_db: rawdb.Database) -> None:
-    names = sorted(registry())
-    assert names, "no statements were loaded from sql/"
-    async with glance_db.writer() as tx:
+@pytest.mark.parametrize("service", ["glance", "nova", "cinder"])
+async def test_every_shipped_statement_prepares_on_both_backends(db: rawdb.Database, service: str) -> None:
+    await schema.bootstrap(db, service)  # each service has its own database: their tables collide
+    statements = registry()
+    names = sorted(
+        name
+        for name, stmt in statements.items()
+        if name.startswith((f"{service}.", "rawdb.")) and db.dialect in stmt.variants
+    )
+    assert any(name.startswith(f"{service}.") for name in names), f"no {service} statements in sql/"
+    async with db.writer() as tx:
         for name in names:
             await tx.prepare(name)
+
+
+def test_every_statement_exists_for_both_dialects_unless_marked_for_one() -> None:
+    one_dialect = {name: sorted(s.variants) for name, s in registry().items() if len(s.variants) == 1}
+    assert set(one_dialect) <= {
+        "cinder.quota.reserve",
+        "cinder.quota.finish",
+        "nova.quota.reserve",
+        "nova.quota.finish",
+    }
+    assert all(dialects == ["postgresql"] for dialects in one_dialect.values())
 
 
 async def test_prepare_reports_an_unknown_column_as_a_db_error(glance_db: rawdb.Database) -> None:
@@ -56,6 +74,14 @@ def test_dialect_file_replaces_the_portable_text_for_that_dialect_only(tmp_path:
     assert stmt.compiled("sqlite").sql == "SELECT 1"
 
 
+def test_a_statement_marked_for_one_dialect_has_only_that_variant(tmp_path: Path) -> None:
+    write(tmp_path, "a/b.postgresql.sql", "-- name: s (postgresql only)\n-- A CTE SQLite lacks.\nSELECT 1\n")
+    stmt = load(tmp_path)["a.b.s"]
+    assert list(stmt.variants) == ["postgresql"]
+    with pytest.raises(errors.StatementError, match="no sqlite variant"):
+        stmt.compiled("sqlite")
+
+
 def test_schema_scripts_are_not_named_statements(tmp_path: Path) -> None:
     write(tmp_path, "schema/glance/postgresql/0001_x.sql", "CREATE TABLE x (id int);\n")
     write(tmp_path, "a/b.sql", "-- name: s\n-- Doc.\nSELECT 1\n")
@@ -78,6 +104,11 @@ def test_schema_scripts_are_not_named_statements(tmp_path: Path) -> None:
             {"a/b.postgresql.sql": "-- name: s\n-- Only here.\nSELECT 1\n"},
             "b.postgresql.sql:1: statement a.b.s has no sqlite variant",
         ),
+        (
+            {"a/b.sqlite.sql": "-- name: s (postgresql only)\n-- Misplaced.\nSELECT 1\n"},
+            "is (postgresql only) in a sqlite file",
+        ),
+        ({"a/b.sql": "-- name: s (oracle only)\n-- No.\nSELECT 1\n"}, "unknown dialect 'oracle'"),
     ],
 )
 def test_load_errors_name_file_and_line(tmp_path: Path, files: dict[str, str], message: str) -> None:

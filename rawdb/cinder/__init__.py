@@ -1,0 +1,1 @@
+"""Cinder: the quota DB API (``rawdb.cinder.quotas``) and, later, volumes and snapshots."""

@@ -1,0 +1,407 @@
+"""Reserve, commit, roll back and expire quota reservations: the algorithms both services share.
+
+Nova's and cinder's quota tables differ (nova counts per user and marks deleted rows with
+their id; cinder counts per project with a boolean ``deleted`` and a ``race_preventer``
+key), so each service has its own SQL under ``sql/<service>/quota*.sql`` with the same
+statement names, and a ``Service`` says which one to use.
+
+**Never over-committed.**  Every reservation of a project takes the row locks of that
+project's usage rows of the resources it reserves, always in id order (PostgreSQL:
+``FOR UPDATE``; SQLite: ``BEGIN IMMEDIATE`` holds the database), checks every delta
+against the rows it holds, and only then writes.  Commit, rollback and expiry lock the
+same rows in the same order before the reservations.  Missing usage rows are created with
+``ON CONFLICT DO NOTHING`` in resource order and then locked, so concurrent first
+reservations of a project create exactly one row per resource.
+
+**One statement in the steady state** (PostgreSQL): when every usage row exists and none
+needs a refresh, ``reserve`` is one data-modifying statement that locks, resolves the
+limits, checks and writes; ``finish`` commits or rolls back in one statement too.  Either
+runs without BEGIN when the caller has no transaction.  The slow path (missing rows,
+``until_refresh``, ``max_age``, negative usage) is a transaction of several statements.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from rawdb import errors
+from rawdb.context import Context
+from rawdb.quota.resources import Sync
+from rawdb.timeutils import utcnow
+
+MAX_INT = 2**31 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """Which schema a quota call works on."""
+
+    name: str
+    per_user: bool  # nova counts usage per user (and per project for per_project resources)
+    per_project_resources: frozenset[str] = frozenset()
+
+    def sql(self, statement: str) -> str:
+        return f"{self.name}.quota.{statement}"
+
+    def row_user(self, resource: str, user_id: str | None) -> str | None:
+        """The user_id of the usage row a resource counts in (None: the project's row)."""
+        if not self.per_user or resource in self.per_project_resources:
+            return None
+        return user_id
+
+
+NOVA = Service("nova", per_user=True, per_project_resources=frozenset({"fixed_ips", "floating_ips", "networks"}))
+CINDER = Service("cinder", per_user=False)
+
+
+def bind(context: Context, statement: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters a named statement takes, out of a superset."""
+    names = context.db.statement(statement).compiled(context.dialect).names
+    return {name: params[name] for name in names}
+
+
+@dataclass(slots=True)
+class Request:
+    """One reservation: who, what, and the limits to check it against."""
+
+    service: Service
+    project_id: str
+    user_id: str | None
+    deltas: dict[str, int]
+    project_limits: dict[str, int | None]  # given limits (None: resolve from the tables)
+    user_limits: dict[str, int | None]
+    fallbacks: dict[str, int]  # configured defaults, when no row sets a limit
+    quota_class: str | None
+    expire: datetime
+    until_refresh: int | None
+    max_age: int
+    syncs: Mapping[str, Sync]  # resource -> its sync function
+
+
+def _params(request: Request, uuids: list[str], now: datetime) -> dict[str, Any]:
+    resources = list(request.deltas)
+    stale_before = now - timedelta(seconds=request.max_age) if request.max_age else None
+    return {
+        "project_id": request.project_id,
+        "user_id": request.user_id,
+        "resources": resources,
+        "deltas": [request.deltas[r] for r in resources],
+        "given": [request.project_limits.get(r) for r in resources],
+        "project_given": [request.project_limits.get(r) for r in resources],
+        "user_given": [request.user_limits.get(r) for r in resources],
+        "fallbacks": [request.fallbacks.get(r, -1) for r in resources],
+        "uuids": uuids,
+        "row_users": [request.service.row_user(r, request.user_id) for r in resources],
+        "quota_class": request.quota_class,
+        "refresh_always": bool(request.until_refresh),
+        "stale_before": stale_before,
+        "expire": request.expire,
+        "now": now,
+    }
+
+
+async def reserve(context: Context, request: Request) -> list[str]:
+    """Reserve ``request.deltas``; return one reservation uuid per resource, in order.
+
+    :raises OverQuota: a limit would be exceeded; nothing the call did is kept
+    :raises QuotaUsageOverflow: a usage would no longer fit its column
+    """
+    uuids = [str(uuid.uuid4()) for _ in request.deltas]
+    now = utcnow()
+    if context.transaction is not None:
+        # Inside the caller's transaction: a refusal must not leave our refreshes behind.
+        async with context.savepoint() as sp:
+            return await _reserve(sp, request, uuids, now)
+    async with context.writer(autocommit=context.dialect == "postgresql") as tx:
+        return await _reserve(tx, request, uuids, now)
+
+
+async def _reserve(tx: Context, request: Request, uuids: list[str], now: datetime) -> list[str]:
+    if tx.dialect == "postgresql":
+        statement = request.service.sql("reserve")
+        rows = await tx.fetch(statement, **bind(tx, statement, _params(request, uuids, now)))
+        if rows and rows[0]["go"]:
+            return uuids
+        if not any(row["slow"] for row in rows):
+            _raise_refusal(request, {row["resource"]: _state(request, row) for row in rows})
+        await tx.begin()  # the slow path is one transaction; the statement above wrote nothing
+    return await _reserve_locked(tx, request, uuids, now)
+
+
+def _state(request: Request, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The figures of one resource the refusal is decided on, from the one-statement result."""
+    limit = row["hard_limit"] if "hard_limit" in row else row["project_limit"]
+    state = {
+        "in_use": row["in_use"],
+        "reserved": row["reserved"],
+        "project_limit": limit,
+        "user_limit": row.get("user_limit", limit),
+        "project_in_use": row.get("project_in_use", row["in_use"]),
+        "project_reserved": row.get("project_reserved", row["reserved"]),
+    }
+    return state
+
+
+# --- the slow path: several statements in one transaction ------------------------------
+
+
+async def _lock(tx: Context, request: Request) -> list[dict[str, Any]]:
+    rows = await tx.fetch(
+        request.service.sql("usages_lock"), project_id=request.project_id, resources=sorted(request.deltas)
+    )
+    return [dict(row) for row in rows]
+
+
+def _mine(request: Request, rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The caller's usage row of each resource: the user's, or the project's."""
+    mine: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if request.service.row_user(row["resource"], request.user_id) == row.get("user_id"):
+            mine[row["resource"]] = dict(row)
+    return mine
+
+
+async def _sync(tx: Context, request: Request, resource: str, done: dict[str, int]) -> dict[str, int]:
+    """The counted usage of ``resource`` (and whatever its sync counts alongside it), once."""
+    if resource not in done:
+        sync = request.syncs.get(resource)
+        counted = dict(await sync(tx.elevated(), request.project_id, request.user_id)) if sync else {resource: 0}
+        done.update(counted)
+    return done
+
+
+async def _create_missing(tx: Context, request: Request, missing: list[str], now: datetime) -> None:
+    counted: dict[str, int] = {}
+    for resource in sorted(missing):  # one order, so two creators never wait on each other in turn
+        await _sync(tx, request, resource, counted)
+        params = {
+            "project_id": request.project_id,
+            "user_id": request.service.row_user(resource, request.user_id),
+            "resource": resource,
+            "in_use": counted.get(resource, 0),
+            "until_refresh": request.until_refresh or None,
+            "now": now,
+        }
+        statement = request.service.sql("usage_create")
+        await tx.execute(statement, **bind(tx, statement, params))
+
+
+async def _refresh(tx: Context, request: Request, mine: dict[str, dict[str, Any]], now: datetime) -> None:
+    """until_refresh / max_age / negative usage, as cinder HEAD (with total_seconds, not .seconds)."""
+    counted: dict[str, int] = {}
+    until = request.until_refresh or None
+    changed: set[str] = set()
+    for resource in request.deltas:
+        row = mine[resource]
+        current = row["until_refresh"]
+        refresh = False
+        if row["in_use"] < 0:
+            refresh = True
+        elif current is not None:
+            row["until_refresh"] = current - 1
+            refresh = row["until_refresh"] <= 0
+            changed.add(resource)
+        elif request.max_age and row["updated_at"] is not None:
+            refresh = (now - row["updated_at"]).total_seconds() >= request.max_age
+        if refresh:
+            await _sync(tx, request, resource, counted)
+            for name in request.deltas:
+                if name in counted:
+                    mine[name]["in_use"] = counted[name]
+                    mine[name]["until_refresh"] = until
+                    changed.add(name)
+        elif (current is None and until) or (current or 0) > (until or 0):
+            row["until_refresh"] = until  # keep a changed until_refresh setting effective
+            changed.add(resource)
+    for resource in sorted(changed, key=lambda r: mine[r]["id"]):
+        row = mine[resource]
+        await tx.execute(
+            request.service.sql("usage_set"),
+            id=row["id"],
+            in_use=row["in_use"],
+            until_refresh=row["until_refresh"],
+            now=now,
+        )
+
+
+async def resolve_limits(tx: Context, request: Request) -> tuple[dict[str, int], dict[str, int]]:
+    """The project (and user) limits of the request's resources, given or from the tables."""
+    resources = list(request.deltas)
+    need = [r for r in resources if request.project_limits.get(r) is None or request.user_limits.get(r) is None]
+    rows: dict[tuple[str, str], int | None] = {}
+    if need:
+        statement = request.service.sql("limits")
+        params = {
+            "project_id": request.project_id,
+            "user_id": request.user_id,
+            "resources": need,
+            "quota_class": request.quota_class,
+        }
+        for row in await tx.fetch(statement, **bind(tx, statement, params)):
+            rows.setdefault((row["source"], row["resource"]), row["hard_limit"])
+    project: dict[str, int] = {}
+    user: dict[str, int] = {}
+    for resource in resources:
+        given = request.project_limits.get(resource)
+        project[resource] = _first(
+            given,
+            *(rows.get((source, resource)) for source in ("project", "class", "default")),
+            request.fallbacks.get(resource, -1),
+        )
+        own = rows.get(("user", resource)) if request.service.row_user(resource, request.user_id) else None
+        user[resource] = _first(request.user_limits.get(resource), own, project[resource])
+    return project, user
+
+
+def _first(*values: int | None) -> int:
+    for value in values:
+        if value is not None:
+            return value
+    return -1
+
+
+async def _reserve_locked(tx: Context, request: Request, uuids: list[str], now: datetime) -> list[str]:
+    rows = await _lock(tx, request)
+    missing = [r for r in request.deltas if r not in _mine(request, rows)]
+    if missing:
+        await _create_missing(tx, request, missing, now)
+        rows = await _lock(tx, request)
+    mine = _mine(request, rows)
+    await _refresh(tx, request, mine, now)
+    for row in rows:  # the project totals see the refreshed counters too
+        fresh = mine.get(row["resource"])
+        if fresh is not None and fresh["id"] == row["id"]:
+            row.update(fresh)
+    project_limits, user_limits = await resolve_limits(tx, request)
+    states = {}
+    for resource in request.deltas:
+        own = mine[resource]
+        all_rows = [row for row in rows if row["resource"] == resource]
+        states[resource] = {
+            "in_use": own["in_use"],
+            "reserved": own["reserved"],
+            "project_limit": project_limits[resource],
+            "user_limit": user_limits[resource],
+            "project_in_use": sum(row["in_use"] for row in all_rows),
+            "project_reserved": sum(row["reserved"] for row in all_rows),
+        }
+    _raise_refusal(request, states, only_if_refused=True)
+    bumps = [[mine[r]["id"], d] for r, d in request.deltas.items() if d > 0]
+    if bumps:
+        await tx.execute(request.service.sql("reserve_apply"), bumps=json.dumps(bumps), now=now)
+    reservation_rows = [[uuids[i], mine[r]["id"], r, d] for i, (r, d) in enumerate(request.deltas.items())]
+    statement = request.service.sql("reservations_insert")
+    params = {
+        "rows": json.dumps(reservation_rows),
+        "project_id": request.project_id,
+        "user_id": request.user_id,
+        "expire": request.expire,
+        "now": now,
+    }
+    await tx.execute(statement, **bind(tx, statement, params))
+    return uuids
+
+
+def _raise_refusal(request: Request, states: Mapping[str, Mapping[str, Any]], only_if_refused: bool = False) -> None:
+    """Raise QuotaUsageOverflow or OverQuota for the states of the request's resources."""
+    overflow = sorted(
+        r
+        for r, d in request.deltas.items()
+        if d > 0 and (states[r]["in_use"] + states[r]["reserved"] + d > MAX_INT or states[r]["reserved"] + d > MAX_INT)
+    )
+    overs = sorted(
+        r
+        for r, d in request.deltas.items()
+        if d >= 0
+        and (
+            0 <= states[r]["project_limit"] < d + states[r]["project_in_use"] + states[r]["project_reserved"]
+            or 0 <= states[r]["user_limit"] < d + states[r]["in_use"] + states[r]["reserved"]
+        )
+    )
+    project_view = all(states[r]["project_limit"] == states[r]["user_limit"] for r in request.deltas)
+    quotas = {r: states[r]["user_limit"] for r in request.deltas}
+    usages = {
+        r: (
+            {"in_use": states[r]["project_in_use"], "reserved": states[r]["project_reserved"]}
+            if project_view
+            else {"in_use": states[r]["in_use"], "reserved": states[r]["reserved"]}
+        )
+        for r in request.deltas
+    }
+    if overflow:
+        raise errors.QuotaUsageOverflow(overs=overflow, quotas=quotas, usages=usages, max_int=MAX_INT)
+    if overs:
+        raise errors.OverQuota(overs=overs, quotas=quotas, usages=usages)
+    if not only_if_refused:
+        raise errors.DBError("the reservation was refused without a reason; this is a rawdb bug")
+
+
+# --- commit, rollback, expire ---------------------------------------------------------------
+
+
+async def finish(
+    context: Context, service: Service, uuids: Sequence[str], project_id: str | None, commit: bool
+) -> None:
+    """Commit (or roll back) live reservations; unknown or finished ones are ignored.
+
+    Commit moves positive deltas from ``reserved`` to ``in_use`` and applies negative
+    ones; neither counter goes below zero.  Each reservation applies exactly once, even
+    when two callers finish it at the same time.
+    """
+    if not uuids:
+        return
+    params = {"uuids": list(uuids), "project_id": project_id, "commit": commit, "now": utcnow()}
+    if context.dialect == "postgresql":
+        if context.transaction is None:
+            async with context.writer(autocommit=True) as tx:
+                await tx.execute(service.sql("finish"), **params)
+        else:
+            await context.execute(service.sql("finish"), **params)
+        return
+    if context.transaction is None:
+        async with context.writer() as tx:
+            await _finish_locked(tx, service, params)
+    else:
+        await _finish_locked(context, service, params)
+
+
+async def _finish_locked(tx: Context, service: Service, params: dict[str, Any]) -> None:
+    await tx.execute(service.sql("finish_usages"), **params)
+    await tx.execute(service.sql("finish_reservations"), **{k: params[k] for k in ("uuids", "project_id", "now")})
+
+
+async def expire(context: Context, service: Service) -> int:
+    """Roll back every live reservation past its expiry; return how many there were."""
+    async with context.writer() as tx:
+        rows = await tx.fetch(service.sql("expired"), now=utcnow())
+        uuids = [row["uuid"] for row in rows]
+        await finish(tx, service, uuids, None, commit=False)
+    return len(uuids)
+
+
+async def refresh_usages(context: Context, request: Request) -> None:
+    """Recount the usages of ``request.deltas``' resources now (nova-manage's quota refresh)."""
+    async with context.writer() as tx:
+        now = utcnow()
+        rows = await _lock(tx, request)
+        missing = [r for r in request.deltas if r not in _mine(request, rows)]
+        if missing:
+            await _create_missing(tx, request, missing, now)
+            rows = await _lock(tx, request)
+        mine = _mine(request, rows)
+        counted: dict[str, int] = {}
+        for resource in request.deltas:
+            await _sync(tx, request, resource, counted)
+        for resource in sorted(request.deltas, key=lambda r: mine[r]["id"]):
+            await tx.execute(
+                request.service.sql("usage_set"),
+                id=mine[resource]["id"],
+                in_use=counted.get(resource, mine[resource]["in_use"]),
+                until_refresh=request.until_refresh or None,
+                now=now,
+            )

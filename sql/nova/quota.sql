@@ -1,0 +1,165 @@
+-- name: quota_create
+-- Set a project's limit for a resource.
+INSERT INTO quotas (project_id, resource, hard_limit, created_at, updated_at, deleted)
+VALUES (:project_id, :resource, :hard_limit, :now, :now, 0)
+RETURNING id, project_id, resource, hard_limit, created_at, updated_at, deleted_at, deleted
+
+-- name: user_quota_create
+-- Set a user's limit for a resource within a project.
+INSERT INTO project_user_quotas (project_id, user_id, resource, hard_limit, created_at, updated_at, deleted)
+VALUES (:project_id, :user_id, :resource, :hard_limit, :now, :now, 0)
+RETURNING id, project_id, user_id, resource, hard_limit, created_at, updated_at, deleted_at, deleted
+
+-- name: quota_get
+-- A project's live limit row for a resource.
+SELECT id, project_id, resource, hard_limit, created_at, updated_at, deleted_at, deleted
+FROM quotas WHERE project_id = :project_id AND resource = :resource AND deleted = 0
+ORDER BY id LIMIT 1
+
+-- name: user_quota_get
+-- A user's live limit row for a resource within a project.
+SELECT id, project_id, user_id, resource, hard_limit, created_at, updated_at, deleted_at, deleted
+FROM project_user_quotas
+WHERE project_id = :project_id AND user_id = :user_id AND resource = :resource AND deleted = 0
+ORDER BY id LIMIT 1
+
+-- name: quota_get_all_by_project
+-- A project's live limits.
+SELECT resource, hard_limit FROM quotas WHERE project_id = :project_id AND deleted = 0 ORDER BY id
+
+-- name: user_quotas_of_user
+-- A user's live limits within a project.
+SELECT resource, hard_limit FROM project_user_quotas
+WHERE project_id = :project_id AND user_id = :user_id AND deleted = 0 ORDER BY id
+
+-- name: user_quotas_of_project
+-- Every user's live limit rows within a project.
+SELECT id, project_id, user_id, resource, hard_limit, created_at, updated_at, deleted_at, deleted
+FROM project_user_quotas WHERE project_id = :project_id AND deleted = 0 ORDER BY id
+
+-- name: quota_update
+-- Change a project's limit for a resource.
+UPDATE quotas SET hard_limit = :hard_limit, updated_at = :now
+WHERE project_id = :project_id AND resource = :resource AND deleted = 0
+
+-- name: user_quota_update
+-- Change a user's limit for a resource within a project.
+UPDATE project_user_quotas SET hard_limit = :hard_limit, updated_at = :now
+WHERE project_id = :project_id AND user_id = :user_id AND resource = :resource AND deleted = 0
+
+-- name: quotas_destroy_by_project
+-- Soft-delete a project's limits (deleted = id).
+UPDATE quotas SET deleted = id, deleted_at = :now WHERE project_id = :project_id AND deleted = 0
+
+-- name: user_quotas_destroy_by_project
+-- Soft-delete every user's limits within a project.
+UPDATE project_user_quotas SET deleted = id, deleted_at = :now WHERE project_id = :project_id AND deleted = 0
+
+-- name: user_quotas_destroy_by_user
+-- Soft-delete one user's limits within a project.
+UPDATE project_user_quotas SET deleted = id, deleted_at = :now
+WHERE project_id = :project_id AND user_id = :user_id AND deleted = 0
+
+-- name: usages_destroy_by_project
+-- Soft-delete a project's usage rows.
+UPDATE quota_usages SET deleted = id, deleted_at = :now WHERE project_id = :project_id AND deleted = 0
+
+-- name: usages_destroy_by_user
+-- Soft-delete one user's usage rows within a project.
+UPDATE quota_usages SET deleted = id, deleted_at = :now
+WHERE project_id = :project_id AND user_id = :user_id AND deleted = 0
+
+-- name: reservations_destroy_by_project
+-- Soft-delete a project's live reservations.
+UPDATE reservations SET deleted = id, deleted_at = :now WHERE project_id = :project_id AND deleted = 0
+
+-- name: reservations_destroy_by_user
+-- Soft-delete one user's live reservations within a project.
+UPDATE reservations SET deleted = id, deleted_at = :now
+WHERE project_id = :project_id AND user_id = :user_id AND deleted = 0
+
+-- name: quota_class_create
+-- Set a quota class's limit for a resource.
+INSERT INTO quota_classes (class_name, resource, hard_limit, created_at, updated_at, deleted)
+VALUES (:class_name, :resource, :hard_limit, :now, :now, 0)
+RETURNING id, class_name, resource, hard_limit, created_at, updated_at, deleted_at, deleted
+
+-- name: quota_class_get
+-- A quota class's live row for a resource.
+SELECT id, class_name, resource, hard_limit, created_at, updated_at, deleted_at, deleted
+FROM quota_classes WHERE class_name = :class_name AND resource = :resource AND deleted = 0
+ORDER BY id LIMIT 1
+
+-- name: quota_class_get_all_by_name
+-- A quota class's live limits.
+SELECT resource, hard_limit FROM quota_classes WHERE class_name = :class_name AND deleted = 0 ORDER BY id
+
+-- name: quota_class_update
+-- Change a quota class's limit for a resource.
+UPDATE quota_classes SET hard_limit = :hard_limit, updated_at = :now
+WHERE class_name = :class_name AND resource = :resource AND deleted = 0
+
+-- name: quota_class_destroy_all_by_name
+-- Soft-delete a quota class.
+UPDATE quota_classes SET deleted = id, deleted_at = :now WHERE class_name = :class_name AND deleted = 0
+
+-- name: limits
+-- The limit rows that decide the effective limits of some resources: the user's own (if a
+-- user is given), the project's own, the project's quota class and the 'default' class.
+SELECT 'user' AS source, resource, hard_limit FROM project_user_quotas
+WHERE project_id = :project_id AND user_id = :user_id AND resource = ANY(:resources) AND deleted = 0
+UNION ALL
+SELECT 'project', resource, hard_limit FROM quotas
+WHERE project_id = :project_id AND resource = ANY(:resources) AND deleted = 0
+UNION ALL
+SELECT CASE WHEN class_name = 'default' THEN 'default' ELSE 'class' END, resource, hard_limit FROM quota_classes
+WHERE (class_name = 'default' OR class_name = :quota_class) AND resource = ANY(:resources) AND deleted = 0
+
+-- name: usage_get
+-- A live usage row: the user's, or the project's (user_id NULL) for per-project resources.
+SELECT id, project_id, user_id, resource, in_use, reserved, until_refresh, created_at, updated_at, deleted_at, deleted
+FROM quota_usages
+WHERE project_id = :project_id AND resource = :resource AND deleted = 0
+  AND (user_id = :user_id OR (user_id IS NULL AND :per_project))
+ORDER BY id LIMIT 1
+
+-- name: usages_of_project
+-- A project's live usage rows (every user's).
+SELECT resource, user_id, in_use, reserved FROM quota_usages WHERE project_id = :project_id AND deleted = 0 ORDER BY id
+
+-- name: usage_update
+-- Set a usage row's counters (values not given keep theirs); the user's row, or the
+-- project's (user_id NULL).
+UPDATE quota_usages
+SET in_use = coalesce(:in_use, in_use), reserved = coalesce(:reserved, reserved),
+    until_refresh = CASE WHEN :set_until_refresh THEN :until_refresh ELSE until_refresh END, updated_at = :now
+WHERE project_id = :project_id AND resource = :resource AND deleted = 0
+  AND (user_id = :user_id OR user_id IS NULL)
+
+-- name: usage_create
+-- Create a live usage row unless one exists (a concurrent creator wins; the caller relocks).
+INSERT INTO quota_usages (project_id, user_id, resource, in_use, reserved, until_refresh, created_at, updated_at,
+                          deleted)
+VALUES (:project_id, :user_id, :resource, :in_use, 0, :until_refresh, :now, :now, 0)
+ON CONFLICT DO NOTHING
+
+-- name: usage_set
+-- Write a usage row's refreshed counter and until_refresh.
+UPDATE quota_usages SET in_use = :in_use, until_refresh = :until_refresh, updated_at = :now WHERE id = :id
+
+-- name: reservation_create
+-- Insert one reservation.
+INSERT INTO reservations (uuid, usage_id, project_id, user_id, resource, delta, expire, created_at, updated_at,
+                          deleted)
+VALUES (:uuid, :usage_id, :project_id, :user_id, :resource, :delta, :expire, :now, :now, 0)
+RETURNING id, uuid, usage_id, project_id, user_id, resource, delta, expire, created_at, updated_at, deleted_at,
+          deleted
+
+-- name: reservation_get
+-- A live reservation by uuid.
+SELECT id, uuid, usage_id, project_id, user_id, resource, delta, expire, created_at, updated_at, deleted_at, deleted
+FROM reservations WHERE uuid = :uuid AND deleted = 0
+
+-- name: reservations_of_project
+-- A project's live reservations.
+SELECT uuid, resource, delta FROM reservations WHERE project_id = :project_id AND deleted = 0 ORDER BY id
