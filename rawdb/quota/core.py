@@ -22,6 +22,7 @@ runs without BEGIN when the caller has no transaction.  The slow path (missing r
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Mapping, Sequence
@@ -150,6 +151,13 @@ def _state(request: Request, row: Mapping[str, Any]) -> dict[str, Any]:
 # --- the slow path: several statements in one transaction ------------------------------
 
 
+async def _project_lock(tx: Context, request: Request) -> None:
+    """Nova on PostgreSQL: one slow path per project at a time (project_lock in sql/nova)."""
+    if request.service.per_user and tx.dialect == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(f"rawdb.quota:{request.project_id}".encode(), digest_size=8).digest())
+        await tx.fetch(request.service.sql("project_lock"), key=key - 2**63)
+
+
 async def _lock(tx: Context, request: Request) -> list[dict[str, Any]]:
     rows = await tx.fetch(
         request.service.sql("usages_lock"), project_id=request.project_id, resources=sorted(request.deltas)
@@ -266,6 +274,7 @@ def _first(*values: int | None) -> int:
 
 
 async def _reserve_locked(tx: Context, request: Request, uuids: list[str], now: datetime) -> list[str]:
+    await _project_lock(tx, request)
     rows = await _lock(tx, request)
     missing = [r for r in request.deltas if r not in _mine(request, rows)]
     if missing:
@@ -388,6 +397,7 @@ async def refresh_usages(context: Context, request: Request) -> None:
     """Recount the usages of ``request.deltas``' resources now (nova-manage's quota refresh)."""
     async with context.writer() as tx:
         now = utcnow()
+        await _project_lock(tx, request)
         rows = await _lock(tx, request)
         missing = [r for r in request.deltas if r not in _mine(request, rows)]
         if missing:

@@ -104,7 +104,11 @@ judged AS (
     FROM checked c
 ),
 verdict AS (
-    SELECT NOT bool_or(j.slow OR coalesce(j.overflow, false) OR coalesce(j.over, false)) AS go FROM judged j
+    -- a usage row another user created after this statement began is not in `locked`: the
+    -- freshly counted rows then differ, and the slow path (a transaction) counts again
+    SELECT NOT bool_or(j.slow OR coalesce(j.overflow, false) OR coalesce(j.over, false))
+           AND (SELECT count(*) FROM locked) = rawdb_live_usage_rows(:project_id, CAST(:resources AS text[])) AS go
+    FROM judged j
 ),
 bumped AS (
     UPDATE quota_usages u SET reserved = u.reserved + j.delta, updated_at = :now
@@ -120,7 +124,10 @@ inserted AS (
     RETURNING id
 )
 SELECT j.resource, j.delta, j.project_limit, j.user_limit, j.usage_id, j.in_use, j.reserved, j.project_in_use,
-       j.project_reserved, j.slow, j.overflow, j.over, v.go,
+       j.project_reserved, j.slow OR NOT v.go AND NOT coalesce(j.over, false) AND NOT coalesce(j.overflow, false)
+           AND (SELECT count(*) FROM locked) <> rawdb_live_usage_rows(:project_id, CAST(:resources AS text[]))
+           AS slow,
+       j.overflow, j.over, v.go,
        (SELECT count(*) FROM bumped) + (SELECT count(*) FROM inserted) AS written
 FROM judged j, verdict v ORDER BY j.n
 
@@ -150,3 +157,9 @@ SET reserved = u.reserved - least(s.positive, u.reserved),
     updated_at = :now
 FROM sums s WHERE u.id = s.usage_id
 RETURNING u.id
+
+-- name: project_lock (postgresql only)
+-- Serialise the slow path (which may create usage rows) per project until the transaction
+-- ends: two users' first reservations would otherwise each create their own row, each miss
+-- the other's uncommitted row, and pass the project limit together.
+SELECT pg_advisory_xact_lock(:key) IS NULL AS locked

@@ -1,0 +1,3 @@
+-- Nothing on SQLite: a reservation holds the database's write lock (BEGIN IMMEDIATE) from
+-- before its first read, so no usage row can appear while it counts.  (PostgreSQL needs a
+-- function here; see postgresql/0003_rawdb_quota_phantoms.sql.)
