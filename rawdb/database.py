@@ -36,6 +36,10 @@ _POSTGRESQL: dict[str, tuple[Any, Any]] = {
     "command_timeout": (float, None),
     "replicas": (lambda v: [v] if isinstance(v, str) else list(v), []),
     "server_settings": (dict, None),
+    "writer_plan_cache_mode": (
+        lambda v: _choice(str(v), ("auto", "force_generic_plan", "force_custom_plan"), "writer_plan_cache_mode"),
+        "force_generic_plan",
+    ),
 }
 _SQLITE: dict[str, tuple[Any, Any]] = {
     "readers": (int, 4),
@@ -120,6 +124,7 @@ async def _open_backend(url: str, options: dict[str, Any]) -> tuple[Backend, dic
             statement_cache_size=opts["statement_cache_size"],
             server_settings=opts["server_settings"],
             command_timeout=opts["command_timeout"],
+            writer_plan_cache_mode=opts["writer_plan_cache_mode"],
         )
         return backend, opts
     raise errors.Invalid(f"unsupported database URL scheme {scheme!r}: use postgresql://… or sqlite:///…")
@@ -309,8 +314,8 @@ def connect(url: str | None = None, **options: Any) -> _Connecting:
         ``log_parameters`` (False); PostgreSQL: ``pool_size`` (5), ``min_size`` (1),
         ``pgbouncer`` (False: statement cache off), ``replicas`` (URLs, or ``?replica=host:port``),
         ``connect_timeout`` (10), ``statement_cache_size``, ``command_timeout``,
-        ``server_settings``; SQLite: ``readers`` (4), ``busy_timeout`` (s, 30),
-        ``synchronous`` (FULL).
+        ``server_settings``, ``writer_plan_cache_mode`` (force_generic_plan); SQLite:
+        ``readers`` (4), ``busy_timeout`` (s, 30), ``synchronous`` (FULL).
     :raises Invalid: on an unknown scheme or option
     :raises DBConnectionError: when the database cannot be reached
     """

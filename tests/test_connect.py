@@ -238,6 +238,25 @@ async def test_pgbouncer_disables_the_statement_cache(pg_url: str, open_db: Open
     assert await bouncer.ping() > 0
 
 
+PLAN_CACHE_MODE = Statement.portable("test.plan_cache_mode", "SELECT current_setting('plan_cache_mode') AS mode")
+
+
+async def test_writers_use_generic_plans_and_readers_the_server_default(pg_url: str, open_db: OpenDb) -> None:
+    db = await open_db(pg_url)
+    async with db.writer() as tx:
+        assert await tx.fetchval(PLAN_CACHE_MODE) == "force_generic_plan"
+    async with db.reader() as tx:
+        assert await tx.fetchval(PLAN_CACHE_MODE) == "auto"
+    custom = await open_db(f"{pg_url}&writer_plan_cache_mode=auto")
+    async with custom.writer() as tx:
+        assert await tx.fetchval(PLAN_CACHE_MODE) == "auto"
+
+
+async def test_unknown_writer_plan_cache_mode_is_invalid(pg_url: str) -> None:
+    with pytest.raises(errors.Invalid, match="writer_plan_cache_mode"):
+        await rawdb.connect(pg_url, writer_plan_cache_mode="sometimes")
+
+
 async def test_replica_reader_uses_the_replica_pool(pg_url: str, open_db: OpenDb) -> None:
     db = await open_db(pg_url, replicas=[pg_url], min_size=0)
     assert db.stats()["replicas"] == 1

@@ -167,6 +167,7 @@ class PostgresBackend(Backend):
         statement_cache_size: int | None = None,
         server_settings: dict[str, str] | None = None,
         command_timeout: float | None = None,
+        writer_plan_cache_mode: str | None = "force_generic_plan",
     ) -> PostgresBackend:
         """Open the pools; raise DBConnectionError when the primary cannot be reached."""
         kwargs: dict[str, Any] = {
@@ -183,11 +184,18 @@ class PostgresBackend(Backend):
 
         def pool_for(target: str, read_only: bool) -> Pool[PgConnection]:
             pool: Pool[PgConnection]
-            options = kwargs
             if read_only:
                 # Readers run without BEGIN; the session refuses writes as BEGIN READ ONLY would.
                 settings = {**kwargs["server_settings"], "default_transaction_read_only": "on"}
-                options = {**kwargs, "server_settings": settings}
+            else:
+                # Writers' statements are keyed updates whose best plan does not depend on the
+                # values; PostgreSQL kept re-planning the one-statement quota reserve for every
+                # call (0.6 ms of its 1.7 ms).  Readers keep custom plans: listings depend on
+                # their filter values.
+                settings = {"plan_cache_mode": writer_plan_cache_mode, **kwargs["server_settings"]}
+                if writer_plan_cache_mode is None:
+                    del settings["plan_cache_mode"]
+            options = {**kwargs, "server_settings": settings}
 
             async def open_connection() -> PgConnection:
                 return PgConnection(await _connect(target, options), pool)
