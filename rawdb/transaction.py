@@ -121,7 +121,12 @@ class Transaction:
         begin = backend.begin_writer if self.mode == "writer" else backend.begin_reader
         if settings and backend.dialect == "postgresql":
             begin = "; ".join([begin, *set_local(settings)])
-        await self.send("BEGIN", begin, [], fetch=False)
+        assert self.conn is not None
+        if self.conn.defer(begin):
+            # SQLite: BEGIN goes to the worker thread with the first statement (one hop less)
+            self.db.observer.record("BEGIN", begin, [], 0.0, 0, self.id, self.mode)
+        else:
+            await self.send("BEGIN", begin, [], fetch=False)
         self.open = True
 
     async def send(self, name: str, sql: str, args: list[Any], *, fetch: bool | None, records: bool = False) -> Any:
@@ -156,6 +161,8 @@ class Transaction:
                 conn.mark_broken()
             raise
         except Exception as exc:
+            if getattr(exc, "rawdb_deferred_failed", False):
+                self.open = False  # the deferred BEGIN failed: there is no transaction to end
             translated = db.backend.translate(exc)
             elapsed = (time.perf_counter() - started) * 1000
             self._failure = translated or exc
@@ -247,6 +254,9 @@ class Transaction:
                 self.state = TxState.FAILED
             elif not self.open:
                 self.state = TxState.ROLLEDBACK  # nothing to end: its statements ran on their own
+            elif conn.drop_deferred():
+                # BEGIN never ran (no statement did): nothing to end, nothing was written
+                self.state = TxState.COMMITTED if commit and failure is None else TxState.ROLLEDBACK
             elif commit and failure is None:
                 await self._end("COMMIT")
                 self.state = TxState.COMMITTED

@@ -243,8 +243,9 @@ async def test_sqlite_writer_in_another_database_object_waits_on_busy_timeout(sq
     async with first.writer() as tx:
         await tx.execute(BUMP, id=1)
         with pytest.raises(errors.DBDeadlock):
-            async with second.writer():
-                pass
+            # BEGIN IMMEDIATE travels with a writer's first statement: that is where it waits
+            async with second.writer() as blocked:
+                await blocked.execute(BUMP, id=1)
     assert second.stats()["in_use"] == 0
     async with second.writer() as tx:
         await tx.execute(BUMP, id=1)

@@ -47,6 +47,14 @@ class Connection(abc.ABC):
     def broken(self) -> bool:
         """True when the connection must not go back to the pool."""
 
+    def defer(self, sql: str) -> bool:
+        """Send a parameterless ``sql`` with the next statement, if the driver can; False if not."""
+        return False
+
+    def drop_deferred(self) -> bool:
+        """Forget a deferred statement that never ran; return whether there was one."""
+        return False
+
     @abc.abstractmethod
     def mark_broken(self) -> None:
         """Make sure the connection is closed instead of reused."""

@@ -159,6 +159,16 @@ def _prepare(raw: sqlite3.Connection, sql: str, nargs: int) -> None:
     raw.execute(f"EXPLAIN {sql}", [None] * nargs).fetchall()
 
 
+def _with_deferred(raw: sqlite3.Connection, deferred: str | None, fn: Callable[..., Any], *args: Any) -> Any:
+    if deferred is not None:
+        try:
+            raw.execute(deferred)
+        except sqlite3.Error as exc:
+            exc.rawdb_deferred_failed = True  # type: ignore[attr-defined]  # the BEGIN, not the statement
+            raise
+    return fn(raw, *args)
+
+
 def _setup(raw: sqlite3.Connection, busy_timeout_ms: int, synchronous: str, read_only: bool) -> None:
     raw.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     raw.execute("PRAGMA foreign_keys = ON")
@@ -173,17 +183,30 @@ def _setup(raw: sqlite3.Connection, busy_timeout_ms: int, synchronous: str, read
 class SqliteConnection(Connection):
     """An aiosqlite connection; statements run in its worker thread."""
 
-    __slots__ = ("_broken", "pool", "raw")
+    __slots__ = ("_broken", "_deferred", "pool", "raw")
 
     def __init__(self, raw: aiosqlite.Connection, pool: Pool[SqliteConnection]) -> None:
         self.raw = raw
         self.pool = pool
         self._broken = False
+        self._deferred: str | None = None
+
+    def defer(self, sql: str) -> bool:
+        """Send ``sql`` (a BEGIN) in the same thread hop as the next statement."""
+        self._deferred = sql
+        return True
+
+    def drop_deferred(self) -> bool:
+        """Forget a deferred statement that never ran; return whether there was one."""
+        deferred, self._deferred = self._deferred, None
+        return deferred is not None
 
     async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        deferred, self._deferred = self._deferred, None
         try:
-            # One hop to the worker thread per statement: the rows come back as dicts.
-            return await self.raw._execute(fn, self.raw._conn, *args)  # type: ignore[no-untyped-call]
+            # One hop to the worker thread per statement (a deferred BEGIN rides along):
+            # the rows come back as dicts.
+            return await self.raw._execute(_with_deferred, self.raw._conn, deferred, fn, *args)  # type: ignore[no-untyped-call]
         except ValueError as exc:  # aiosqlite: "Connection closed" / "no active connection"
             self._broken = True
             raise errors.DBConnectionError(f"SQLite connection is closed: {exc}") from exc
