@@ -10,6 +10,7 @@ import pytest
 
 import rawdb
 from rawdb import errors
+from rawdb.transaction import TxState
 
 OpenDb = Callable[..., Awaitable[rawdb.Database]]
 
@@ -248,6 +249,34 @@ async def test_sqlite_writer_in_another_database_object_waits_on_busy_timeout(sq
                 await blocked.execute(BUMP, id=1)
     assert second.stats()["in_use"] == 0
     async with second.writer() as tx:
+        await tx.execute(BUMP, id=1)
+    assert await counts(second) == {1: 2}
+
+
+async def test_sqlite_writer_that_runs_nothing_takes_no_lock_and_ends_committed(
+    sqlite_url: str, open_db: OpenDb
+) -> None:
+    first = await open_db(sqlite_url, busy_timeout=0.2)
+    second = await open_db(sqlite_url, busy_timeout=0.2)
+    await make_counters(first, 1)
+    async with first.writer() as idle:
+        async with second.writer() as tx:
+            await tx.execute(BUMP, id=1)  # would wait out busy_timeout if `idle` held the lock
+    assert idle.transaction is not None and idle.transaction.state is TxState.COMMITTED
+    assert await counts(first) == {1: 1}
+
+
+async def test_sqlite_writer_whose_begin_fails_releases_its_connection(sqlite_url: str, open_db: OpenDb) -> None:
+    first = await open_db(sqlite_url, busy_timeout=0.1)
+    second = await open_db(sqlite_url, busy_timeout=0.1)
+    await make_counters(first, 1)
+    async with first.writer() as holder:
+        await holder.execute(BUMP, id=1)
+        with pytest.raises(errors.DBDeadlock):
+            async with second.writer() as blocked:
+                await blocked.execute(BUMP, id=1)
+        assert blocked.transaction is not None and blocked.transaction.state is TxState.ROLLEDBACK
+    async with second.writer() as tx:  # the same connection, with no transaction left open on it
         await tx.execute(BUMP, id=1)
     assert await counts(second) == {1: 2}
 
