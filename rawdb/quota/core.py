@@ -204,7 +204,10 @@ async def _refresh(tx: Context, request: Request, mine: dict[str, dict[str, Any]
     counted: dict[str, int] = {}
     until = request.until_refresh or None
     changed: set[str] = set()
+    refreshed: set[str] = set()  # recounted by an earlier resource's sync: never counted down again
     for resource in request.deltas:
+        if resource in refreshed:
+            continue
         row = mine[resource]
         current = row["until_refresh"]
         refresh = False
@@ -223,6 +226,7 @@ async def _refresh(tx: Context, request: Request, mine: dict[str, dict[str, Any]
                     mine[name]["in_use"] = counted[name]
                     mine[name]["until_refresh"] = until
                     changed.add(name)
+                    refreshed.add(name)
         elif (current is None and until) or (current or 0) > (until or 0):
             row["until_refresh"] = until  # keep a changed until_refresh setting effective
             changed.add(resource)

@@ -27,18 +27,18 @@ SET reserved = u.reserved - least(s.positive, u.reserved),
     updated_at = :now
 FROM (SELECT usage_id, sum(greatest(delta, 0)) AS positive, sum(delta) AS total
       FROM reservations
-      WHERE uuid = ANY(:uuids) AND NOT deleted AND (CAST(:project_id AS VARCHAR) IS NULL OR project_id = :project_id)
+      WHERE uuid = ANY(:uuids) AND deleted = false AND (CAST(:project_id AS VARCHAR) IS NULL OR project_id = :project_id)
       GROUP BY usage_id) AS s
 WHERE u.id = s.usage_id
 
 -- name: finish_reservations
 -- Soft-delete the given live reservations once their usage rows are adjusted.
 UPDATE reservations SET deleted = true, deleted_at = :now, updated_at = :now
-WHERE uuid = ANY(:uuids) AND NOT deleted AND (CAST(:project_id AS VARCHAR) IS NULL OR project_id = :project_id)
+WHERE uuid = ANY(:uuids) AND deleted = false AND (CAST(:project_id AS VARCHAR) IS NULL OR project_id = :project_id)
 
 -- name: expired
 -- The uuids of live reservations past their expiry.
-SELECT uuid FROM reservations WHERE NOT deleted AND expire < :now ORDER BY id
+SELECT uuid FROM reservations WHERE deleted = false AND expire < :now ORDER BY id
 
 -- name: reserve (postgresql only)
 -- Reserve in one statement when every usage row exists and none needs a refresh: lock the
@@ -61,7 +61,7 @@ locked AS (
     FOR UPDATE
 ),
 checked AS (
-    SELECT w.resource, w.delta, w.uuid, w.n, u.id AS usage_id, u.in_use, u.reserved,
+    SELECT w.resource, w.delta, w.uuid, w.n, u.id AS usage_id, CAST(u.in_use AS bigint) AS in_use, CAST(u.reserved AS bigint) AS reserved,
            coalesce(w.given,
                     (SELECT q.hard_limit FROM quotas q
                      WHERE q.project_id = :project_id AND q.resource = w.resource AND NOT q.deleted LIMIT 1),
@@ -106,14 +106,14 @@ FROM judged j, verdict v ORDER BY j.n
 -- adjust the usages with the clamps of finish_usages.
 WITH targets AS (
     SELECT r.usage_id FROM reservations r
-    WHERE r.uuid = ANY(:uuids) AND NOT r.deleted AND (CAST(:project_id AS VARCHAR) IS NULL OR r.project_id = :project_id)
+    WHERE r.uuid = ANY(:uuids) AND r.deleted = false AND (CAST(:project_id AS VARCHAR) IS NULL OR r.project_id = :project_id)
 ),
 locked AS (
     SELECT u.id FROM quota_usages u WHERE u.id IN (SELECT usage_id FROM targets) ORDER BY u.id FOR UPDATE
 ),
 done AS (
     UPDATE reservations r SET deleted = true, deleted_at = :now, updated_at = :now
-    WHERE r.uuid = ANY(:uuids) AND NOT r.deleted AND r.usage_id IN (SELECT id FROM locked)
+    WHERE r.uuid = ANY(:uuids) AND r.deleted = false AND r.usage_id IN (SELECT id FROM locked)
       AND (CAST(:project_id AS VARCHAR) IS NULL OR r.project_id = :project_id)
     RETURNING r.usage_id, r.delta
 ),

@@ -26,15 +26,15 @@ SET reserved = reserved - min(s.positive, reserved),
     updated_at = :now
 FROM (SELECT usage_id, sum(max(delta, 0)) AS positive, sum(delta) AS total
       FROM reservations
-      WHERE uuid = ANY(:uuids) AND NOT deleted AND (:project_id IS NULL OR project_id = :project_id)
+      WHERE uuid = ANY(:uuids) AND deleted = false AND (:project_id IS NULL OR project_id = :project_id)
       GROUP BY usage_id) AS s
 WHERE quota_usages.id = s.usage_id
 
 -- name: finish_reservations
 -- Soft-delete the given live reservations once their usage rows are adjusted.
 UPDATE reservations SET deleted = true, deleted_at = :now, updated_at = :now
-WHERE uuid = ANY(:uuids) AND NOT deleted AND (:project_id IS NULL OR project_id = :project_id)
+WHERE uuid = ANY(:uuids) AND deleted = false AND (:project_id IS NULL OR project_id = :project_id)
 
 -- name: expired
 -- The uuids of live reservations past their expiry.
-SELECT uuid FROM reservations WHERE NOT deleted AND expire < :now ORDER BY id
+SELECT uuid FROM reservations WHERE deleted = false AND expire < :now ORDER BY id

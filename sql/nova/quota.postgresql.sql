@@ -87,7 +87,7 @@ checked AS (
                            AND pu.resource = l.resource AND pu.deleted = 0 LIMIT 1)
                     END,
                     l.project_limit) AS user_limit,
-           m.id AS usage_id, m.in_use, m.reserved, t.in_use AS project_in_use, t.reserved AS project_reserved,
+           m.id AS usage_id, CAST(m.in_use AS bigint) AS in_use, CAST(m.reserved AS bigint) AS reserved, t.in_use AS project_in_use, t.reserved AS project_reserved,
            m.id IS NULL OR m.in_use < 0 OR m.until_refresh IS NOT NULL OR :refresh_always
                OR coalesce(m.updated_at <= CAST(:stale_before AS timestamp), false) AS slow
     FROM limited l

@@ -13,17 +13,11 @@ CREATE INDEX IF NOT EXISTS ix_volumes_project_id_volume_type_id_live
 CREATE INDEX IF NOT EXISTS ix_snapshots_project_id_live
     ON snapshots (project_id) WHERE NOT deleted;
 
--- SELECT ... FROM reservations WHERE uuid = ANY($1) AND NOT deleted   (commit, rollback)
--- SELECT ... FROM reservations WHERE NOT deleted AND expire < $1      (reservation_expire)
--- HEAD's (deleted, uuid) and (deleted, expire) serve these on PostgreSQL, which matches
--- `NOT deleted` to `deleted = false`.  SQLite cannot use an index for `NOT deleted`, and
--- reaches the second column only by a skip-scan that needs ANALYZE statistics, so without
--- these it scans every reservation ever made: reservations are soft-deleted, never purged.
--- On PostgreSQL they hold only the few live reservations.
-CREATE INDEX IF NOT EXISTS ix_reservations_uuid_live
-    ON reservations (uuid) WHERE NOT deleted;
-CREATE INDEX IF NOT EXISTS ix_reservations_expire_live
-    ON reservations (expire) WHERE NOT deleted;
+-- SELECT ... FROM reservations WHERE uuid = ANY($1) AND deleted = false   (commit, rollback)
+-- SELECT ... FROM reservations WHERE deleted = false AND expire < $1      (reservation_expire)
+-- Served by HEAD's (deleted, uuid) and (deleted, expire) on both backends, because the
+-- statements say `deleted = false` (SQLite cannot use an index for `NOT deleted`).  No more
+-- indexes on reservations: every reservation inserted pays for each one.
 
 -- Served by HEAD's quota_usage_project_resource_idx (project_id, resource), no index added:
 -- SELECT ... FROM quota_usages WHERE project_id = $1 AND resource = ANY($2) AND NOT deleted
