@@ -426,6 +426,18 @@ async def test_quota_usage_get_reads_the_users_row(admin: rawdb.Context, alice: 
         await quotas.quota_usage_get(admin, P1, "cores", ALICE)
 
 
+async def test_quota_usage_get_without_a_user_reads_the_projects_first_row_as_newton(
+    admin: rawdb.Context, alice: rawdb.Context, bob: rawdb.Context
+) -> None:
+    with pytest.raises(errors.QuotaUsageNotFound):
+        await quotas.quota_usage_get(admin, P1, "instances")
+    await engine().reserve(alice, instances=1)
+    await engine().reserve(bob, instances=2)
+    row = await quotas.quota_usage_get(admin, P1, "instances")  # no user filter: the first row, by id
+    assert (row["user_id"], row["reserved"]) == (ALICE, 1)
+    assert (await quotas.quota_usage_get(admin, P1, "instances", BOB))["reserved"] == 2
+
+
 async def test_quota_usage_get_all_by_project_sums_users_and_by_user_does_not(
     admin: rawdb.Context, alice: rawdb.Context, bob: rawdb.Context
 ) -> None:

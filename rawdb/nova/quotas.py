@@ -107,6 +107,8 @@ async def quota_class_destroy_all_by_name(context: Context, class_name: str) -> 
 async def quota_usage_get(context: Context, project_id: str, resource: str, user_id: str | None = None) -> Row:
     """A live usage row: the user's, or the project's for per-project resources.
 
+    Without ``user_id``, the project's first row of the resource, whoever's (as Newton).
+
     :raises QuotaUsageNotFound: none
     """
     return await api.quota_usage_get(context, NOVA, project_id, resource, user_id)

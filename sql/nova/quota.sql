@@ -116,11 +116,12 @@ SELECT CASE WHEN class_name = 'default' THEN 'default' ELSE 'class' END, resourc
 WHERE (class_name = 'default' OR class_name = :quota_class) AND resource = ANY(:resources) AND deleted = 0
 
 -- name: usage_get
--- A live usage row: the user's, or the project's (user_id NULL) for per-project resources.
+-- A live usage row: the user's, or the project's (user_id NULL) for per-project resources;
+-- without a user, the project's first row of the resource (Newton applies no user filter then).
 SELECT id, project_id, user_id, resource, in_use, reserved, until_refresh, created_at, updated_at, deleted_at, deleted
 FROM quota_usages
 WHERE project_id = :project_id AND resource = :resource AND deleted = 0
-  AND (user_id = :user_id OR (user_id IS NULL AND :per_project))
+  AND (CAST(:user_id AS VARCHAR) IS NULL OR user_id = :user_id OR (user_id IS NULL AND :per_project))
 ORDER BY id LIMIT 1
 
 -- name: usages_of_project
