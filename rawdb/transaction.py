@@ -103,7 +103,8 @@ class Transaction:
             raise errors.DBConnectionError(f"cannot open a scope: {self.db!r} is closed")
         self.conn = await self.db.backend.acquire(self.mode)
         self.state = TxState.STARTED
-        if (self.mode == "writer" and not autocommit) or settings:
+        wants_settings = bool(settings) and self.db.backend.dialect == "postgresql"
+        if (self.mode == "writer" and not autocommit) or wants_settings:
             try:
                 await self.open_transaction(settings)
             except BaseException:

@@ -1159,13 +1159,14 @@ async def test_a_page_is_one_statement_and_filters_on_values_force_a_custom_plan
     with glance_db.hooked(counter):
         await api.image_get_all(ctx, {"deleted": False, "properties": {"os_distro": "ubuntu"}}, limit=25)
         await api.image_get_all(ctx, {"deleted": False, "tags": ["a"]}, limit=25)
-    assert [e.name for e in counter.events] == ["BEGIN", "glance.images.image_get_all", "ROLLBACK"] * 2
-    begins = [e.sql for e in counter.events if e.name == "BEGIN"]
     if glance_db.dialect == "postgresql":
+        assert [e.name for e in counter.events] == ["BEGIN", "glance.images.image_get_all", "ROLLBACK"] * 2
         # a generic plan of a value-dependent filter ran 15x slower (spec perf_baseline.md)
+        begins = [e.sql for e in counter.events if e.name == "BEGIN"]
         assert all(sql.endswith("SET LOCAL plan_cache_mode = 'force_custom_plan'") for sql in begins)
     else:
-        assert begins == [glance_db.backend.begin_reader] * 2
+        # SQLite has no plan cache setting: the page stays one statement
+        assert [e.name for e in counter.events] == ["glance.images.image_get_all"] * 2
 
 
 async def test_the_page_statement_text_depends_on_the_shape_not_the_values(glance_db: rawdb.Database) -> None:
