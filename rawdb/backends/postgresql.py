@@ -153,6 +153,11 @@ class PostgresBackend(Backend):
         self._replicas = replicas
         self._next_replica = 0
 
+    @property
+    def dsn(self) -> str:
+        """The primary's connection string (rawdb's own URL options removed)."""
+        return self._dsn
+
     @classmethod
     async def open(
         cls,

@@ -1,0 +1,114 @@
+"""The ``driver`` target: rawdb's own statements, replayed through asyncpg / aiosqlite directly.
+
+A rawdb call is run once with a keeping ``StatementCounter``; its events (SQL text exactly as
+sent, arguments exactly as bound) are then replayed on a bare driver connection set up the
+way rawdb sets up its own (read-only session for readers, generic plans for writers on
+PostgreSQL; WAL, foreign keys, busy timeout, ``regexp`` and ``query_only`` on SQLite).  Rows
+come back as dicts, as the least a caller needs.  The difference to rawdb is rawdb's layer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+import asyncpg
+
+from rawdb.backends.postgresql import PostgresBackend
+from rawdb.backends.sqlite import SqliteBackend, _regexp
+from rawdb.database import Database
+from rawdb.observe import StatementEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One statement to replay."""
+
+    sql: str
+    args: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, event: StatementEvent) -> Step:
+        return cls(event.sql, tuple(event.args))
+
+
+def steps(events: Sequence[StatementEvent]) -> list[Step]:
+    return [Step.of(event) for event in events]
+
+
+class Driver:
+    """One bare connection; ``replay`` runs steps in order and returns each one's rows."""
+
+    dialect: str
+
+    @staticmethod
+    async def open(db: Database, *, read_only: bool) -> Driver:
+        """A bare connection to the database ``db`` is connected to."""
+        if isinstance(db.backend, SqliteBackend):
+            return await SqliteDriver.connect(db.backend.path, read_only=read_only)
+        assert isinstance(db.backend, PostgresBackend)
+        return await PgDriver.connect(db.backend.dsn, read_only=read_only)
+
+    async def replay(self, plan: Sequence[Step]) -> list[list[dict[str, Any]]]:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+
+class PgDriver(Driver):
+    dialect = "postgresql"
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    @classmethod
+    async def connect(cls, dsn: str, *, read_only: bool) -> PgDriver:
+        settings = {"default_transaction_read_only": "on"} if read_only else {"plan_cache_mode": "force_generic_plan"}
+        return cls(await asyncpg.connect(dsn, server_settings=settings))
+
+    async def replay(self, plan: Sequence[Step]) -> list[list[dict[str, Any]]]:
+        out: list[list[dict[str, Any]]] = []
+        conn = self.conn
+        for step in plan:
+            if step.args:
+                out.append([dict(record.items()) for record in await conn.fetch(step.sql, *step.args)])
+            else:
+                await conn.execute(step.sql)  # BEGIN / COMMIT / SET LOCAL: simple protocol, as rawdb
+                out.append([])
+        return out
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+
+class SqliteDriver(Driver):
+    dialect = "sqlite"
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    @classmethod
+    async def connect(cls, path: str, *, read_only: bool) -> SqliteDriver:
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        await conn.execute("PRAGMA busy_timeout = 30000")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.execute("PRAGMA synchronous = FULL")
+        await conn.create_function("regexp", 2, _regexp, deterministic=True)
+        await conn.execute(f"PRAGMA query_only = {int(read_only)}")
+        return cls(conn)
+
+    async def replay(self, plan: Sequence[Step]) -> list[list[dict[str, Any]]]:
+        out: list[list[dict[str, Any]]] = []
+        conn = self.conn
+        for step in plan:
+            rows = await conn.execute_fetchall(step.sql, step.args)
+            out.append([dict(row) for row in rows])
+        return out
+
+    async def close(self) -> None:
+        await self.conn.close()
