@@ -134,8 +134,9 @@ class Context:
         """A read-only scope; joins the bound transaction if there is one.
 
         :param replica: read from a replica if one is configured (it may lag)
-        :param settings: PostgreSQL settings for the transaction (``SET LOCAL``, sent
-            with BEGIN); applied with an extra round trip when joining a scope
+        :param settings: PostgreSQL settings the statements run with (e.g. ``plan_cache_mode``):
+            a new reader takes a session that has them, from a pool per distinct settings;
+            a reader joining a scope applies them with ``SET LOCAL``; ignored on SQLite
         """
         return Scope(self, "replica" if replica else "reader", independent=False, settings=settings)
 
@@ -262,8 +263,8 @@ class Scope:
                     "cannot open a writer inside a reader scope: a read-only transaction cannot be "
                     "upgraded mid-transaction; open the writer first, or use writer(independent=True)"
                 )
-            if self._settings:
-                await outer.open_transaction(self._settings)
+            if self._settings and ctx.dialect == "postgresql":
+                await outer.open_transaction(self._settings)  # SET LOCAL (after BEGIN, if none yet)
             return ctx  # join: the outer scope owns the transaction
         if outer is not None and outer.mode == "writer" and ctx.db.single_writer:
             raise errors.ScopeError(

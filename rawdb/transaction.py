@@ -93,18 +93,16 @@ class Transaction:
         COMMITTED a transaction would give them no common snapshot anyway, and BEGIN and
         ROLLBACK would be two round trips more than the statement itself.
 
-        :param settings: PostgreSQL settings for this transaction only (``SET LOCAL``),
-            sent with BEGIN in the same round trip; a reader asking for them gets a
-            transaction (``BEGIN READ ONLY``); ignored on SQLite
+        :param settings: PostgreSQL settings a reader's statements run with: its connection
+            comes from a pool of sessions that have them; ignored on SQLite
         :param autocommit: a writer whose statements commit one by one until
             ``open_transaction()`` is called (for a single statement that is atomic on its own)
         """
         if self.db.closed:
             raise errors.DBConnectionError(f"cannot open a scope: {self.db!r} is closed")
-        self.conn = await self.db.backend.acquire(self.mode)
+        self.conn = await self.db.backend.acquire(self.mode, settings)
         self.state = TxState.STARTED
-        wants_settings = bool(settings) and self.db.backend.dialect == "postgresql"
-        if (self.mode == "writer" and not autocommit) or wants_settings:
+        if self.mode == "writer" and not autocommit:
             try:
                 await self.open_transaction(settings)
             except BaseException:

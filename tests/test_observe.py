@@ -174,19 +174,39 @@ async def test_reader_events_carry_reader_mode_and_no_transaction_control(db: ra
     assert [(e.name, e.mode) for e in counter.events] == [("test.one", "reader")]
 
 
-async def test_a_reader_asking_for_settings_runs_in_a_read_only_transaction_on_postgresql(
-    db: rawdb.Database,
+PLAN_CACHE_MODE = Statement.portable("test.plan_cache_mode", "SELECT current_setting('plan_cache_mode') AS mode")
+
+
+async def test_a_reader_asking_for_settings_runs_one_statement_on_a_session_that_has_them(
+    pg_db: rawdb.Database,
 ) -> None:
     counter = rawdb.StatementCounter(keep=True)
-    db.add_hook(counter)
-    async with db.reader(settings={"plan_cache_mode": "force_custom_plan"}) as tx:
+    pg_db.add_hook(counter)
+    async with pg_db.reader(settings={"plan_cache_mode": "force_custom_plan"}) as tx:
+        assert await tx.fetchval(PLAN_CACHE_MODE) == "force_custom_plan"
+    assert [e.name for e in counter.events] == ["test.plan_cache_mode"]
+    async with pg_db.reader() as tx:  # other readers keep the server's setting
+        assert await tx.fetchval(PLAN_CACHE_MODE) == "auto"
+    read_only = Statement.portable("test.read_only", "SELECT current_setting('default_transaction_read_only') AS ro")
+    async with pg_db.reader(settings={"plan_cache_mode": "force_custom_plan"}) as tx:
+        assert await tx.fetchval(read_only) == "on"  # still a reader's session
+    assert pg_db.stats()["in_use"] == 0
+
+
+async def test_a_reader_joining_a_writer_applies_settings_for_that_transaction(pg_db: rawdb.Database) -> None:
+    async with pg_db.writer() as tx:
+        async with tx.reader(settings={"plan_cache_mode": "force_custom_plan"}) as rx:
+            assert await rx.fetchval(PLAN_CACHE_MODE) == "force_custom_plan"
+    async with pg_db.writer() as tx:
+        assert await tx.fetchval(PLAN_CACHE_MODE) == "force_generic_plan"  # SET LOCAL ended with it
+
+
+async def test_sqlite_ignores_reader_settings(sqlite_db: rawdb.Database) -> None:
+    counter = rawdb.StatementCounter(keep=True)
+    sqlite_db.add_hook(counter)
+    async with sqlite_db.reader(settings={"plan_cache_mode": "force_custom_plan"}) as tx:
         await tx.fetch(ONE)
-    if db.dialect == "postgresql":
-        assert [e.name for e in counter.events] == ["BEGIN", "test.one", "ROLLBACK"]
-        assert counter.events[0].sql.startswith(db.backend.begin_reader)
-        assert counter.events[0].sql.endswith("SET LOCAL plan_cache_mode = 'force_custom_plan'")
-    else:  # settings are PostgreSQL's: ignored, so no transaction is needed for them
-        assert [e.name for e in counter.events] == ["test.one"]
+    assert [e.name for e in counter.events] == ["test.one"]
 
 
 async def test_counter_reset_forgets_everything(db: rawdb.Database) -> None:

@@ -68,8 +68,12 @@ class Backend(abc.ABC):
     begin_reader: str
 
     @abc.abstractmethod
-    async def acquire(self, mode: Mode) -> Connection:
-        """Return a connection for ``mode``; raise PoolTimeout when none comes in time."""
+    async def acquire(self, mode: Mode, settings: Mapping[str, str] | None = None) -> Connection:
+        """Return a connection for ``mode``; raise PoolTimeout when none comes in time.
+
+        ``settings`` (readers only): session settings the connection must have, where the
+        backend has any (PostgreSQL); others ignore them.
+        """
 
     @abc.abstractmethod
     async def release(self, conn: Connection) -> None:

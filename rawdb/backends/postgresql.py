@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -152,6 +152,8 @@ class PostgresBackend(Backend):
         self._readers = readers
         self._replicas = replicas
         self._next_replica = 0
+        self._pool_for: Callable[[str, bool, Mapping[str, str]], Pool[PgConnection]] | None = None
+        self._session_pools: dict[tuple[tuple[str, str], ...], Pool[PgConnection]] = {}
 
     @property
     def dsn(self) -> str:
@@ -187,11 +189,11 @@ class PostgresBackend(Backend):
         elif statement_cache_size is not None:
             kwargs["statement_cache_size"] = statement_cache_size
 
-        def pool_for(target: str, read_only: bool) -> Pool[PgConnection]:
+        def pool_for(target: str, read_only: bool, session: Mapping[str, str] = {}) -> Pool[PgConnection]:
             pool: Pool[PgConnection]
             if read_only:
                 # Readers run without BEGIN; the session refuses writes as BEGIN READ ONLY would.
-                settings = {**kwargs["server_settings"], "default_transaction_read_only": "on"}
+                settings = {**kwargs["server_settings"], **session, "default_transaction_read_only": "on"}
             else:
                 # Writers' statements are keyed updates whose best plan does not depend on the
                 # values; PostgreSQL kept re-planning the one-statement quota reserve for every
@@ -228,9 +230,20 @@ class PostgresBackend(Backend):
                 log.warning("read replica %s unreachable, reads go to the primary: %s", _safe(replica), exc)
                 continue
             pools.append(pool)
-        return cls(dsn, primary, readers, pools)
+        backend = cls(dsn, primary, readers, pools)
+        backend._pool_for = pool_for
+        return backend
 
-    async def acquire(self, mode: Mode) -> Connection:
+    async def acquire(self, mode: Mode, settings: Mapping[str, str] | None = None) -> Connection:
+        if settings and mode != "writer":
+            # A reader that needs settings (the listing's force_custom_plan) gets a session
+            # that has them, from a pool of its own: one statement, no BEGIN/SET LOCAL/ROLLBACK.
+            key = tuple(sorted(settings.items()))
+            pool = self._session_pools.get(key)
+            if pool is None:
+                assert self._pool_for is not None
+                pool = self._session_pools[key] = self._pool_for(self._dsn, True, dict(settings))
+            return await pool.acquire()
         if mode == "replica" and self._replicas:
             pool = self._replicas[self._next_replica % len(self._replicas)]
             self._next_replica += 1
@@ -245,11 +258,11 @@ class PostgresBackend(Backend):
         await conn.pool.release(conn, broken=conn.broken)
 
     async def close(self) -> None:
-        for pool in [self._primary, self._readers, *self._replicas]:
+        for pool in [self._primary, self._readers, *self._session_pools.values(), *self._replicas]:
             await pool.close()
 
     def stats(self) -> dict[str, Any]:
-        pools = (self._primary, self._readers)
+        pools = (self._primary, self._readers, *self._session_pools.values())
         return {
             "backend": self.dialect,
             "size": sum(p.opened for p in pools),

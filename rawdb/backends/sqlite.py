@@ -15,7 +15,7 @@ import os
 import re
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -318,7 +318,7 @@ class SqliteBackend(Backend):
         await backend._writer.release(conn)
         return backend
 
-    async def acquire(self, mode: Mode) -> Connection:
+    async def acquire(self, mode: Mode, settings: Mapping[str, str] | None = None) -> Connection:
         if self._closed:
             raise errors.DBConnectionError(f"SQLite database {self.path} is closed")
         pool = self._writer if mode == "writer" else self._readers
