@@ -29,10 +29,11 @@ class Step:
 
     sql: str
     args: tuple[Any, ...]
+    session: tuple[tuple[str, str], ...] = ()  # settings of the reader session it ran on
 
     @classmethod
     def of(cls, event: StatementEvent) -> Step:
-        return cls(event.sql, tuple(event.args))
+        return cls(event.sql, tuple(event.args), tuple(sorted((event.session or {}).items())))
 
 
 def steps(events: Sequence[StatementEvent]) -> list[Step]:
@@ -60,20 +61,31 @@ class Driver:
 
 
 class PgDriver(Driver):
+    """One connection per distinct session (a reader needing settings has a session of its own)."""
+
     dialect = "postgresql"
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
+    def __init__(self, dsn: str, settings: dict[str, str], conn: asyncpg.Connection) -> None:
+        self.dsn = dsn
+        self.settings = settings
+        self.conns: dict[tuple[tuple[str, str], ...], asyncpg.Connection] = {(): conn}
 
     @classmethod
     async def connect(cls, dsn: str, *, read_only: bool) -> PgDriver:
         settings = {"default_transaction_read_only": "on"} if read_only else {"plan_cache_mode": "force_generic_plan"}
-        return cls(await asyncpg.connect(dsn, server_settings=settings))
+        return cls(dsn, settings, await asyncpg.connect(dsn, server_settings=settings))
+
+    async def _conn(self, session: tuple[tuple[str, str], ...]) -> asyncpg.Connection:
+        conn = self.conns.get(session)
+        if conn is None:
+            settings = {**self.settings, **dict(session)}
+            conn = self.conns[session] = await asyncpg.connect(self.dsn, server_settings=settings)
+        return conn
 
     async def replay(self, plan: Sequence[Step]) -> list[list[dict[str, Any]]]:
         out: list[list[dict[str, Any]]] = []
-        conn = self.conn
         for step in plan:
+            conn = self.conns.get(step.session) or await self._conn(step.session)
             if step.args:
                 out.append([dict(record.items()) for record in await conn.fetch(step.sql, *step.args)])
             else:
@@ -82,7 +94,8 @@ class PgDriver(Driver):
         return out
 
     async def close(self) -> None:
-        await self.conn.close()
+        for conn in self.conns.values():
+            await conn.close()
 
 
 class SqliteDriver(Driver):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ class StatementEvent:
     scope: int
     mode: str
     error: BaseException | None = None
+    session: Mapping[str, str] | None = None  # settings of the reader session it ran on (PostgreSQL)
 
 
 Hook = Callable[[StatementEvent], None]
@@ -88,6 +89,7 @@ class Observer:
         scope: int,
         mode: str,
         error: BaseException | None = None,
+        session: Mapping[str, str] | None = None,
     ) -> None:
         """Log one round trip and pass it to every hook."""
         if elapsed_ms >= self.slow_ms:
@@ -106,7 +108,7 @@ class Observer:
             else:
                 log.debug("%s %s %.3fms %s", name, self.backend, elapsed_ms, outcome)
         if self.hooks:
-            event = StatementEvent(name, sql, args, self.backend, elapsed_ms, rows, scope, mode, error)
+            event = StatementEvent(name, sql, args, self.backend, elapsed_ms, rows, scope, mode, error, session)
             for hook in list(self.hooks):
                 hook(event)
 

@@ -53,7 +53,7 @@ _ids = itertools.count(1)
 class Transaction:
     """A transaction bound to one pooled connection, from BEGIN to COMMIT or ROLLBACK."""
 
-    __slots__ = ("_busy", "_failure", "_savepoints", "conn", "db", "id", "mode", "open", "state")
+    __slots__ = ("_busy", "_failure", "_savepoints", "conn", "db", "id", "mode", "open", "session", "state")
 
     def __init__(self, db: Database, mode: Mode) -> None:
         self.db = db
@@ -65,6 +65,7 @@ class Transaction:
         self._failure: BaseException | None = None
         self._savepoints = 0
         self.open = False  # whether BEGIN was sent (readers run without one unless asked)
+        self.session: Mapping[str, str] | None = None  # a reader's session settings (PostgreSQL)
 
     def __repr__(self) -> str:
         return f"<Transaction {self.id} {self.mode} {self.state.name} on {self.db.dialect}>"
@@ -102,6 +103,8 @@ class Transaction:
             raise errors.DBConnectionError(f"cannot open a scope: {self.db!r} is closed")
         self.conn = await self.db.backend.acquire(self.mode, settings)
         self.state = TxState.STARTED
+        if settings and self.mode != "writer" and self.db.dialect == "postgresql":
+            self.session = dict(settings)
         if self.mode == "writer" and not autocommit:
             try:
                 await self.open_transaction(settings)
@@ -165,7 +168,7 @@ class Transaction:
             translated = db.backend.translate(exc)
             elapsed = (time.perf_counter() - started) * 1000
             self._failure = translated or exc
-            db.observer.record(name, sql, args, elapsed, 0, self.id, self.mode, self._failure)
+            db.observer.record(name, sql, args, elapsed, 0, self.id, self.mode, self._failure, self.session)
             if translated is None:
                 raise
             if isinstance(translated, errors.DBError):
@@ -176,7 +179,7 @@ class Transaction:
             self._busy = False
         elapsed = (time.perf_counter() - started) * 1000
         rows = result if isinstance(result, int) else len(result)
-        db.observer.record(name, sql, args, elapsed, rows, self.id, self.mode)
+        db.observer.record(name, sql, args, elapsed, rows, self.id, self.mode, session=self.session)
         return result
 
     async def fetch(self, name: str, sql: str, args: list[Any]) -> list[Row]:
