@@ -8,6 +8,7 @@ result into the same comparable form, so results can be checked against each oth
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -71,7 +72,11 @@ def shape_image(image: Mapping[str, Any], with_tags: bool) -> dict[str, Any]:
     shaped: dict[str, Any] = {
         "id": image["id"],
         "properties": sorted((p["name"], p["value"]) for p in image.get("properties", []) if not p.get("deleted")),
-        "locations": [(loc["url"], loc["metadata"], loc["status"]) for loc in image.get("locations", [])],
+        # glance's SQL leaves the order of an image's locations to the plan (rawdb: id order)
+        "locations": sorted(
+            (loc["url"], json.dumps(loc["metadata"], sort_keys=True), loc["status"])
+            for loc in image.get("locations", [])
+        ),
     }
     if with_tags:
         shaped["tags"] = sorted(image.get("tags") or [])

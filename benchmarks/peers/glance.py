@@ -1,0 +1,191 @@
+"""The ``openstack`` target of the glance cases: glance 33's own DB API on rawdb's database.
+
+    peer = GlancePeer("postgresql://glance@db/glance")  # the database rawdb bootstrapped and seeded
+    images = peer.call(case, dataset)  # glance.db.sqlalchemy.api.image_get_all / image_get
+    peer.statements, peer.round_trips
+    peer.close()
+
+glance is configured as its service configures itself: ``[database] connection`` in
+oslo.config, and the enginefacade that ``glance.db.sqlalchemy.api`` builds from it (QueuePool
+with ``pool_pre_ping`` on PostgreSQL, NullPool on a SQLite file, ``sqlite_fk=True``).  Nothing
+creates or migrates tables: the schema is rawdb's.  Contexts are glance ``RequestContext``s
+with a stub policy enforcer, since policy is outside the DB API.
+
+glance keeps one engine per process in a module global; each peer builds its own and installs
+it there for the duration of a call, so peers on different databases can live side by side.
+glance is imported lazily: this module imports without it and ``available()`` says why not.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from benchmarks.cases import GlanceCase
+from benchmarks.seed import GlanceDataset
+from rawdb.database import _COMMON, _POSTGRESQL, _SQLITE
+
+__all__ = ["GLANCE_VERSION", "GlancePeer", "available", "sqlalchemy_url"]
+
+GLANCE_VERSION = "33.0.0"
+_INSTALL = f"pip install glance=={GLANCE_VERSION}"
+# What ImageRepo.list passes for a v2 listing without sort parameters; glance adds id itself.
+_SORT_KEY = ("created_at",)
+_SORT_DIR = ("desc",)
+_RAWDB_OPTIONS = frozenset({*_COMMON, *_POSTGRESQL, *_SQLITE, "replica"})
+
+
+def available() -> str | None:
+    """None when glance 33 can be imported; else a one-line reason."""
+    try:
+        version = importlib.metadata.version("glance")
+    except importlib.metadata.PackageNotFoundError:
+        return _INSTALL
+    if version.split(".")[0] != GLANCE_VERSION.split(".")[0]:
+        return f"glance {version} is installed, not {GLANCE_VERSION}: {_INSTALL}"
+    try:
+        importlib.import_module("glance.db.sqlalchemy.api")
+    except Exception as exc:  # a missing dependency, or any failure of glance's import-time setup
+        return f"glance.db.sqlalchemy.api does not import ({type(exc).__name__}: {exc}): {_INSTALL}"
+    return None
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The SQLAlchemy form of a rawdb URL, as glance's ``[database] connection`` takes it.
+
+    ``postgresql://…`` becomes ``postgresql+psycopg2://…`` without rawdb's own query options;
+    ``sqlite:///relative`` and ``sqlite:////absolute`` become ``sqlite:////absolute``.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    passthrough = urlencode([(k, v) for k, v in query if k not in _RAWDB_OPTIONS])
+    if scheme in ("postgresql", "postgres"):
+        return urlunsplit(("postgresql+psycopg2", parts.netloc, parts.path, passthrough, ""))
+    if scheme == "sqlite":
+        path = parts.path[1:] if parts.path.startswith("/") else parts.path
+        if parts.netloc not in ("", "localhost") or path in ("", ":memory:"):
+            raise ValueError(f"the glance peer needs a SQLite file rawdb also opens, not {url!r}")
+        return "sqlite:///" + os.path.abspath(path)
+    raise ValueError(f"unsupported database URL {url!r}: use postgresql://… or sqlite:///…")
+
+
+class _StubPolicy:
+    """Stands in for glance's policy enforcer: the DB API never consults policy."""
+
+    def check_is_admin(self, context: Any) -> bool:
+        return False
+
+
+class GlancePeer:
+    """glance's ``image_get_all`` / ``image_get`` on the database at a rawdb URL.
+
+    ``statements`` counts SQL statements sent (SQLAlchemy ``before_cursor_execute``, which
+    includes oslo.db's explicit ``BEGIN`` on SQLite); ``round_trips`` adds the pool pre-ping
+    at checkout, the driver's implicit ``BEGIN`` and every ``COMMIT``/``ROLLBACK``.  Connection
+    setup is in neither.  Both may be reset by assigning 0.
+    """
+
+    def __init__(self, url: str) -> None:
+        reason = available()
+        if reason is not None:
+            raise RuntimeError(reason)
+        self.url = url
+        self.connection = sqlalchemy_url(url)
+        self.statements = 0
+        self.round_trips = 0
+        self._contexts: dict[tuple[bool, str], Any] = {}
+        cfg = importlib.import_module("oslo_config.cfg")
+        db_options = importlib.import_module("oslo_db.options")
+        self._api: Any = importlib.import_module("glance.db.sqlalchemy.api")
+        self._context_class: Any = importlib.import_module("glance.context").RequestContext
+        self._policy = _StubPolicy()
+        api: Any = self._api
+        db_options.set_defaults(cfg.CONF)  # registers [database], as glance.db.migration does
+        previous = api._main_context_manager
+        cfg.CONF.set_override("connection", self.connection, group="database")
+        try:
+            api.clear_db_env()
+            self._manager: Any = api._get_main_context_manager()  # glance's own enginefacade setup
+            self._engine: Any = api.get_engine()  # starts the facade: reads [database] now
+        finally:
+            cfg.CONF.clear_override("connection", group="database")
+            api._main_context_manager = previous
+        self._count(self._engine)
+
+    def _count(self, engine: Any) -> None:
+        event = importlib.import_module("sqlalchemy.event")
+        sent = "rawdb_bench_in_transaction"  # the database knows about the transaction
+
+        def before_cursor_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            self.statements += 1
+            self.round_trips += 1
+            if not conn.info.get(sent):
+                conn.info[sent] = True
+                if statement.strip().upper() != "BEGIN":  # oslo.db sends BEGIN itself on SQLite
+                    self.round_trips += 1  # psycopg2 sends BEGIN before a transaction's first statement
+
+        def on_end(conn: Any) -> None:
+            if conn.info.pop(sent, False):
+                self.round_trips += 1
+
+        def on_reset(dbapi_connection: Any, record: Any, state: Any) -> None:
+            if not state.transaction_was_reset and record.info.pop(sent, False):
+                self.round_trips += 1
+
+        event.listen(engine, "before_cursor_execute", before_cursor_execute)
+        event.listen(engine, "commit", on_end)
+        event.listen(engine, "rollback", on_end)
+        event.listen(engine.pool, "reset", on_reset)
+        dialect = engine.dialect
+        ping = dialect.do_ping
+
+        def do_ping(dbapi_connection: Any) -> Any:
+            self.round_trips += 1
+            return ping(dbapi_connection)
+
+        dialect.do_ping = do_ping  # the pool's pre-ping at checkout calls the dialect's do_ping
+
+    def context(self, admin: bool, project_id: str) -> Any:
+        """glance's RequestContext for an admin or a member of ``project_id`` (one per pair)."""
+        key = (admin, project_id)
+        ctx = self._contexts.get(key)
+        if ctx is None:
+            ctx = self._context_class(
+                project_id=project_id,
+                is_admin=admin,
+                roles=["admin", "member", "reader"] if admin else ["member", "reader"],
+                policy_enforcer=self._policy,
+                overwrite=False,
+            )
+            self._contexts[key] = ctx
+        return ctx
+
+    def call(self, case: GlanceCase, dataset: GlanceDataset) -> Any:
+        """Run ``case``: a list of image dicts (``image_get_all``) or one (``image_get``)."""
+        api = self._api
+        api._main_context_manager = self._manager
+        ctx = self.context(case.admin, case.project(dataset))
+        if case.kind == "get":
+            return api.image_get(ctx, case.image_id(dataset))
+        return api.image_get_all(
+            ctx,
+            filters=case.listing_filters(),
+            marker=case.marker(dataset),
+            limit=case.limit,
+            sort_key=list(_SORT_KEY),
+            sort_dir=list(_SORT_DIR),
+            member_status="accepted",
+            return_tag=case.return_tag,
+        )
+
+    def close(self) -> None:
+        """Close the peer's connections; glance forgets its engine if it is this one."""
+        api = self._api
+        with api._main_context_lock:
+            if api._main_context_manager is self._manager:
+                api._main_context_manager = None
+        self._engine.dispose()
