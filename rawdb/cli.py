@@ -1,4 +1,4 @@
-"""The ``rawdb`` command: ``rawdb schema bootstrap|status|check``.
+"""The ``rawdb`` command: ``rawdb schema bootstrap|status|check`` and ``rawdb bench``.
 
 Errors are printed as one line saying what to do (``-v`` shows the traceback).
 Exit codes: 0 success, 1 drift found (``check``) or a database error, 2 bad usage.
@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rawdb", description="rawdb: OpenStack database APIs on raw SQL")
     parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("bench", help="time the hot paths against the raw driver and OpenStack (rawdb bench -h)")
     schema_parser = commands.add_parser("schema", help="bootstrap and inspect a service's schema")
     actions = schema_parser.add_subparsers(dest="action", required=True)
     for name, (_, help_text) in _SCHEMA_COMMANDS.items():
@@ -87,8 +88,24 @@ async def _run(args: argparse.Namespace) -> int:
         return await run(db, args)
 
 
+def _bench(argv: Sequence[str]) -> int:
+    try:
+        from benchmarks.runner import main as bench
+    except ImportError:
+        print(
+            "rawdb: the benchmark runner lives in the source tree: run `rawdb bench` from a checkout "
+            "installed with pip install -e '.[bench]' (or python -m benchmarks there)",
+            file=sys.stderr,
+        )
+        return 2
+    return bench(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rawdb`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        return _bench(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return asyncio.run(_run(args))

@@ -1,0 +1,7 @@
+"""``python -m benchmarks``: the same as ``rawdb bench``."""
+
+import sys
+
+from benchmarks.runner import main
+
+sys.exit(main())

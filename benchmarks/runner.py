@@ -1,0 +1,460 @@
+"""``rawdb bench`` / ``python -m benchmarks``: the hot paths, side by side, in one run.
+
+Seeds (or reuses) the deterministic glance dataset and the cinder quota dataset in one
+database, then times glance cases a to i and the quota scenarios on each target:
+
+- ``rawdb``: rawdb's public API;
+- ``driver``: the very statements rawdb sent, replayed on a bare asyncpg/aiosqlite
+  connection (what rawdb's own layer costs);
+- ``openstack``: glance 33's and cinder 29's own SQLAlchemy code on the same database, when
+  installed (``pip install -e '.[openstack]'``); every glance result is first compared
+  with rawdb's.
+
+It prints a table (median, p90, statements per call, ratios), and can write every figure
+as JSON (``--json``) and a plot (``--plot``, PNG or SVG).  ``--check`` compares statements
+per call and results with ``benchmarks/budgets.json`` and exits 1 on any excess,
+difference or quota violation; timings are reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import rawdb
+from benchmarks.cases import CASES_BY_NAME, GLANCE_CASES, GlanceCase
+from benchmarks.measure import TARGETS, Figure, speedup
+from benchmarks.seed import seed_glance
+from rawdb.database import DEFAULT_URL, resolve_url
+
+BUDGETS = Path(__file__).with_name("budgets.json")
+CHECK_IMAGES = 2000  # the dataset --check uses unless --images says otherwise
+QUOTA = "quota"
+
+
+@dataclass(slots=True)
+class Report:
+    """Everything one run measured and found."""
+
+    context: dict[str, Any]
+    figures: list[Figure] = field(default_factory=list)
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # fingerprint -> case -> shaped
+    problems: list[str] = field(default_factory=list)  # mismatches, violations, budget excesses
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "context": self.context,
+            "figures": [f.as_json() for f in self.figures],
+            "result_digests": {fp: {c: digest(r) for c, r in cases.items()} for fp, cases in self.results.items()},
+            "problems": self.problems,
+        }
+
+
+def digest(result: Any) -> str:
+    """A stable digest of a shaped result (JSON with sorted keys)."""
+    return hashlib.sha256(json.dumps(result, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+# --- command line -------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rawdb bench",
+        description="Time rawdb's hot paths next to the raw driver and OpenStack's own code.",
+    )
+    parser.add_argument("--url", help=f"database URL (default: $RAWDB_URL, else {DEFAULT_URL})")
+    parser.add_argument(
+        "--images",
+        default=None,
+        help=f"glance dataset size(s), comma-separated for growth (default 10000; {CHECK_IMAGES} with --check)",
+    )
+    parser.add_argument(
+        "--cases",
+        default="all",
+        help="comma-separated case names, 'glance', 'quota' or 'all' (default)",
+    )
+    parser.add_argument(
+        "--targets",
+        default=None,
+        help="comma-separated subset of rawdb,driver,openstack (default: all available)",
+    )
+    parser.add_argument("--rounds", type=int, default=None, help="rounds (default 3; 1 with --check)")
+    parser.add_argument("--calls", type=int, default=None, help="timed calls per case and round (default 30)")
+    parser.add_argument("--seconds", type=float, default=None, help="per quota throughput run (default 5)")
+    parser.add_argument("--json", metavar="FILE", help="write every figure and the run's context as JSON")
+    parser.add_argument("--plot", metavar="FILE", help="draw the figures (.png or .svg; needs matplotlib)")
+    parser.add_argument(
+        "--check",
+        nargs="?",
+        const=str(BUDGETS),
+        metavar="BUDGETS",
+        help="fail on statements over budget or results unlike the reference (default file: budgets.json)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    return parser
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    url: str
+    sizes: list[int]
+    glance: list[GlanceCase]
+    quota: bool
+    targets: list[str]
+    rounds: int
+    calls: int
+    seconds: float
+    callers: tuple[int, ...]
+    check: Path | None
+
+
+def plan_of(args: argparse.Namespace) -> Plan:
+    check = Path(args.check) if args.check else None
+    sizes_text = args.images or (str(CHECK_IMAGES) if check else "10000")
+    try:
+        sizes = [int(s.replace("_", "")) for s in sizes_text.split(",") if s.strip()]
+    except ValueError:
+        raise SystemExit(
+            f"rawdb bench: --images takes numbers, e.g. 10000 or 10000,100000 (got {sizes_text!r})"
+        ) from None
+    names = [n.strip() for n in args.cases.split(",") if n.strip()]
+    glance: list[GlanceCase] = []
+    quota = False
+    for name in names:
+        if name in ("all", "glance"):
+            glance += [c for c in GLANCE_CASES if c not in glance]
+        if name in ("all", QUOTA):
+            quota = True
+        if name not in ("all", "glance", QUOTA):
+            if name not in CASES_BY_NAME:
+                known = ", ".join([*CASES_BY_NAME, "glance", QUOTA, "all"])
+                raise SystemExit(f"rawdb bench: unknown case {name!r}; known: {known}")
+            if CASES_BY_NAME[name] not in glance:
+                glance.append(CASES_BY_NAME[name])
+    targets = [t.strip() for t in (args.targets or ",".join(TARGETS)).split(",") if t.strip()]
+    unknown = [t for t in targets if t not in TARGETS]
+    if unknown or "rawdb" not in targets:
+        raise SystemExit(f"rawdb bench: --targets is a subset of {','.join(TARGETS)} that includes rawdb")
+    rounds = args.rounds if args.rounds is not None else (1 if check else 3)
+    calls = args.calls if args.calls is not None else (5 if check else 30)
+    seconds = args.seconds if args.seconds is not None else (0.5 if check else 5.0)
+    if rounds < 1 or calls < 1 or seconds <= 0:
+        raise SystemExit("rawdb bench: --rounds, --calls and --seconds must be positive")
+    return Plan(
+        url=resolve_url(args.url),
+        sizes=sizes,
+        glance=glance,
+        quota=quota,
+        targets=targets,
+        rounds=rounds,
+        calls=calls,
+        seconds=seconds,
+        callers=(1, 8) if check else (1, 8, 32),
+        check=check,
+    )
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+
+def _say(quiet: bool) -> Any:
+    quiet = quiet or not sys.stderr.isatty()  # progress lines are for people watching a terminal
+
+    def say(text: str) -> None:
+        if not quiet:
+            print(f"  {text}".ljust(78), end="\r", file=sys.stderr, flush=True)
+
+    return say
+
+
+def _seed_progress(say: Any) -> Any:
+    def progress(stage: str, done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total if total else width
+        say(f"seeding {stage:<16} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+
+    return progress
+
+
+async def _context(db: rawdb.Database, plan: Plan) -> dict[str, Any]:
+    server = "sqlite " + __import__("sqlite3").sqlite_version
+    if db.dialect == "postgresql":
+        async with db.reader() as tx:
+            server = str(await tx.fetchval(rawdb.Statement.portable("bench.version", "SELECT version() AS v")))
+    versions = {}
+    for package in ("rawdb", "asyncpg", "aiosqlite", "glance", "cinder", "sqlalchemy", "oslo.db"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "url": db.url_safe,
+        "backend": db.dialect,
+        "server": server,
+        "python": platform.python_version(),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+        "versions": versions,
+        "sizes": plan.sizes,
+        "targets": plan.targets,
+        "rounds": plan.rounds,
+        "calls": plan.calls,
+        "seconds": plan.seconds,
+        "command": " ".join(["rawdb bench", *sys.argv[1:]]) if sys.argv else "rawdb bench",
+    }
+
+
+def _peers(plan: Plan, say: Any) -> tuple[Any, Any, list[str]]:
+    """The glance and cinder peers when asked for and installed; notes on what is missing."""
+    glance_peer = cinder_peer = None
+    notes: list[str] = []
+    if "openstack" not in plan.targets:
+        return None, None, notes
+    from benchmarks.peers import cinder as cinder_peers
+    from benchmarks.peers import glance as glance_peers
+
+    if plan.glance:
+        reason = glance_peers.available()
+        if reason is None:
+            glance_peer = glance_peers.GlancePeer(plan.url)
+        else:
+            notes.append(f"openstack glance target skipped: {reason}")
+    if plan.quota:
+        reason = cinder_peers.available()
+        if reason is not None:
+            notes.append(f"openstack cinder target skipped: {reason}")
+        else:
+            cinder_peer = True  # the quota scenarios open their own peer
+    return glance_peer, cinder_peer, notes
+
+
+async def run(plan: Plan, quiet: bool = False) -> Report:
+    from benchmarks.glance import run_glance
+
+    say = _say(quiet)
+    async with rawdb.connect(plan.url) as db:
+        report = Report(await _context(db, plan))
+        glance_peer, cinder_peer, notes = _peers(plan, say)
+        report.context["notes"] = notes
+        try:
+            for size in plan.sizes if plan.glance else []:
+                started = time.perf_counter()
+                dataset = await seed_glance(db, size, progress=_seed_progress(say))
+                report.context.setdefault("datasets", {})[dataset.fingerprint] = {
+                    "images": size,
+                    "reused": dataset.reused,
+                    "seconds": round(time.perf_counter() - started, 1),
+                    "probe_visible": dataset.probe_visible,
+                }
+                targets = [t for t in plan.targets if t != "openstack" or glance_peer is not None]
+                figures, found = await run_glance(
+                    db,
+                    dataset,
+                    plan.glance,
+                    targets=targets,
+                    rounds=plan.rounds,
+                    calls=plan.calls,
+                    peer=glance_peer,
+                    progress=say,
+                )
+                for figure in figures:
+                    figure.info["images"] = size
+                report.figures += figures
+                report.results[dataset.fingerprint] = found["results"]
+                report.problems += [
+                    f"{case} ({size} images): rawdb and glance disagree: {why}"
+                    for case, why in found["mismatches"].items()
+                ]
+        finally:
+            if glance_peer is not None:
+                glance_peer.close()
+        if plan.quota:
+            from benchmarks.quota import quota_check, run_quota
+
+            targets = [t for t in plan.targets if t != "openstack" or cinder_peer is not None]
+            figures = await run_quota(
+                db,
+                targets=targets,
+                rounds=plan.rounds,
+                seconds=plan.seconds,
+                callers=plan.callers,
+                single_ops=50 if plan.check else 200,
+                progress=say,
+            )
+            report.figures += figures
+            report.problems += quota_check(figures)
+    say("")
+    return report
+
+
+# --- budgets and references ----------------------------------------------------------------------
+
+
+def check(report: Report, budgets_file: Path) -> list[str]:
+    """Statements over budget, results unlike their reference, scenarios with no budget."""
+    budgets = json.loads(budgets_file.read_text())
+    backend = report.context["backend"]
+    limits: dict[str, float] = budgets["statements"][backend]
+    problems = []
+    for figure in report.figures:
+        if figure.target != "rawdb" or figure.statements is None:
+            continue
+        budget = limits.get(figure.scenario)
+        if budget is None:
+            problems.append(f"{figure.scenario}: no statement budget for {backend} in {budgets_file.name}")
+        elif figure.statements > budget:
+            problems.append(
+                f"{figure.scenario}: {figure.statements:g} statements per call on {backend}, budget {budget:g}"
+            )
+    references: dict[str, dict[str, str]] = budgets.get("references", {})
+    for fp, results in report.results.items():
+        expected = references.get(fp)
+        if expected is None:
+            problems.append(f"no reference results for dataset {fp} in {budgets_file.name}")
+            continue
+        for case, result in results.items():
+            if case not in expected:
+                problems.append(f"{case}: no reference result for dataset {fp}")
+            elif digest(result) != expected[case]:
+                problems.append(f"{case}: result differs from the reference for dataset {fp}")
+    return problems
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+def _fmt(value: float, unit: str) -> str:
+    if value != value:  # NaN
+        return "-"
+    if unit == "pairs/s":
+        return f"{value:,.0f}"
+    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
+
+
+def table(report: Report) -> str:
+    """The figures as a text table: one line per scenario (and dataset size)."""
+    by_key: dict[tuple[str, Any], dict[str, Figure]] = {}
+    for figure in report.figures:
+        by_key.setdefault((figure.scenario, figure.info.get("images")), {})[figure.target] = figure
+    header = (
+        f"{'scenario':<26}{'unit':>8}{'rawdb':>10}{'p90':>9}{'stmts':>6}"
+        f"{'driver':>10}{'rawdb/drv':>10}{'openstack':>11}{'stmts':>6}{'speedup':>9}"
+    )
+    lines = [header, "-" * len(header)]
+    for (scenario, size), targets in by_key.items():
+        ours = targets["rawdb"]
+        name = scenario if not size else f"{scenario} @{size // 1000}k" if size >= 1000 else f"{scenario} @{size}"
+        row = f"{name:<26}{ours.unit:>8}{_fmt(ours.median, ours.unit):>10}{_fmt(ours.p90, ours.unit):>9}"
+        row += f"{ours.statements:>6g}" if ours.statements is not None else f"{'-':>6}"
+        driver = targets.get("driver")
+        if driver is not None and driver.samples:
+            cost = ours.median / driver.median if ours.unit == "ms" else driver.median / ours.median
+            row += f"{_fmt(driver.median, driver.unit):>10}{cost:>9.2f}x"
+        else:
+            row += f"{'-':>10}{'-':>10}"
+        peer = targets.get("openstack")
+        if peer is not None and peer.samples:
+            row += f"{_fmt(peer.median, peer.unit):>11}"
+            row += f"{peer.statements:>6g}" if peer.statements is not None else f"{'-':>6}"
+            row += f"{speedup(ours, peer):>8.1f}x"
+        else:
+            row += f"{'-':>11}{'-':>6}{'-':>9}"
+        lines.append(row)
+    lines.append("ms: median per call (lower is better); pairs/s: reserve+commit pairs per second (higher is better).")
+    lines.append(
+        "rawdb/drv: rawdb's cost over replaying its own statements on the bare driver; "
+        "speedup: how many times faster rawdb is than OpenStack's code."
+    )
+    return "\n".join(lines)
+
+
+def plot(report: Report, path: Path) -> None:
+    """Bars per scenario for each target (log scale), and growth across dataset sizes."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise SystemExit(f"rawdb bench: --plot needs matplotlib: pip install -e '.[bench]' ({exc})") from exc
+    latency = [f for f in report.figures if f.unit == "ms" and f.samples]
+    sizes: list[int] = sorted({int(f.info["images"]) for f in latency if f.info.get("images")})
+    largest = sizes[-1] if sizes else None
+    shown = [f for f in latency if f.info.get("images") in (largest, None)]
+    scenarios = list(dict.fromkeys(f.scenario for f in shown))
+    panels = 2 if len(sizes) > 1 else 1
+    fig, axes = plt.subplots(1, panels, figsize=(7 * panels + 4, 5), squeeze=False)
+    ax = axes[0][0]
+    width = 0.8 / len(TARGETS)
+    for i, target in enumerate(TARGETS):
+        values = {f.scenario: f.median for f in shown if f.target == target}
+        if not values:
+            continue
+        xs = [k + i * width for k, s in enumerate(scenarios) if s in values]
+        ax.bar(xs, [values[s] for s in scenarios if s in values], width, label=target)
+    ax.set_xticks([k + width for k in range(len(scenarios))], scenarios, rotation=60, ha="right", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("median ms per call (log)")
+    title = f"{report.context['backend']}"
+    ax.set_title(f"{title}, {largest:,} images" if largest else title)
+    ax.legend()
+    if panels == 2:
+        ax = axes[0][1]
+        for scenario in dict.fromkeys(f.scenario for f in latency if f.target == "rawdb" and f.info.get("images")):
+            points = sorted(
+                (f.info["images"], f.median) for f in latency if f.scenario == scenario and f.target == "rawdb"
+            )
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=scenario)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("images")
+        ax.set_ylabel("rawdb median ms per call (log)")
+        ax.set_title("growth with the dataset")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; 0 when it ran (and, with --check, nothing failed), else 1."""
+    args = build_parser().parse_args(argv)
+    plan = plan_of(args)
+    try:
+        report = asyncio.run(run(plan, quiet=args.quiet))
+    except rawdb.errors.RawdbError as exc:
+        print(f"rawdb bench: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    if plan.check is not None:
+        report.problems += check(report, plan.check)
+    print(f"rawdb bench on {report.context['url']} ({report.context['backend']}; {report.context['server']})")
+    for note in report.context.get("notes", []):
+        print(f"note: {note}")
+    print(table(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.as_json(), indent=2, default=str))
+        print(f"figures written to {args.json}")
+    if args.plot:
+        plot(report, Path(args.plot))
+        print(f"plot written to {args.plot}")
+    for problem in report.problems:
+        print(f"PROBLEM: {problem}", file=sys.stderr)
+    if plan.check is not None:
+        print("check: " + ("FAILED" if report.problems else f"OK (budgets: {plan.check})"))
+        return 1 if report.problems else 0
+    return 0
