@@ -813,7 +813,7 @@ async def _insert(conn: SqliteConnection, plan: _Plan, progress: Progress | None
 
 # --- statements ---------------------------------------------------------------------------
 
-_DATASETS_DDL = {
+DATASETS_DDL = {
     "postgresql": """CREATE TABLE IF NOT EXISTS rawdb_bench_datasets (
         name        VARCHAR(64)  NOT NULL PRIMARY KEY,
         fingerprint VARCHAR(255) NOT NULL,
@@ -825,15 +825,15 @@ _DATASETS_DDL = {
         loaded_at   DATETIME     NOT NULL
     )""",
 }
-_RECORDED = Statement.portable(
+RECORDED = Statement.portable(
     "bench.seed.recorded",
     "SELECT fingerprint FROM rawdb_bench_datasets WHERE name = :name",
     "The fingerprint of the dataset loaded under a name, if any.",
 )
-_FORGET = Statement.portable(
+FORGET = Statement.portable(
     "bench.seed.forget", "DELETE FROM rawdb_bench_datasets WHERE name = :name", "Forget a dataset."
 )
-_RECORD = Statement.portable(
+RECORD = Statement.portable(
     "bench.seed.record",
     "INSERT INTO rawdb_bench_datasets (name, fingerprint, loaded_at) VALUES (:name, :fingerprint, :loaded_at)",
     "Record a loaded dataset.",
@@ -942,8 +942,8 @@ async def seed_glance(
     async with db.writer() as tx:
         # Concurrent seeders take turns (SQLite's BEGIN IMMEDIATE already serialises them).
         await tx.fetch("rawdb.schema.bootstrap_lock", key=zlib.crc32(b"rawdb-bench-seed:glance"))
-        await tx.script(_DATASETS_DDL[db.dialect], "rawdb_bench_datasets table")
-        recorded = await tx.fetchval(_RECORDED, name=DATASET)
+        await tx.script(DATASETS_DDL[db.dialect], "rawdb_bench_datasets table")
+        recorded = await tx.fetchval(RECORDED, name=DATASET)
         present = await _counts(tx)
         if recorded == dataset.fingerprint and present == dataset.counts:
             return replace(dataset, reused=True)
@@ -972,8 +972,8 @@ async def seed_glance(
                 raise
             raise translated from exc
         await _reattach(tx, rebuild, progress)
-        await tx.execute(_FORGET, name=DATASET)
-        await tx.execute(_RECORD, name=DATASET, fingerprint=dataset.fingerprint, loaded_at=utcnow())
+        await tx.execute(FORGET, name=DATASET)
+        await tx.execute(RECORD, name=DATASET, fingerprint=dataset.fingerprint, loaded_at=utcnow())
     if progress is not None:
         progress("analyze", 0, 1)
     async with db.writer() as tx:
