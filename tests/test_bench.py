@@ -170,3 +170,48 @@ async def test_check_run_fails_when_a_budget_is_exceeded(
     captured = capsys.readouterr()
     assert "check: FAILED" in captured.out
     assert f"PROBLEM: h_get_own: 1 statements per call on {backend}, budget 0" in captured.err
+
+
+def test_quota_check_reports_violations_imbalance_leftovers_and_errors() -> None:
+    from benchmarks.quota import quota_check
+
+    clean = Figure("quota_overlimit_tight1", "rawdb", "pairs/s", [10.0])
+    clean.info = {"violations": 0, "conserved": True, "final_ok": True, "errors": 0}
+    broken = Figure("quota_overlimit_tight1", "driver", "pairs/s", [10.0])
+    broken.info = {"violations": 2, "conserved": False, "final_ok": False, "errors": 1, "first_error": "boom"}
+    assert quota_check([clean]) == []
+    assert quota_check([clean, broken]) == [
+        "quota_overlimit_tight1 [driver]: the monitor saw 2 usages over their limit",
+        "quota_overlimit_tight1 [driver]: in_use is not the committed pairs times the deltas",
+        "quota_overlimit_tight1 [driver]: reservations or reserved amounts are left over, or a usage is over its limit",
+        "quota_overlimit_tight1 [driver]: 1 errors (first: boom)",
+    ]
+
+
+async def test_quota_check_run_fills_every_tight_limit_exactly_and_never_exceeds_one(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "quota.json"
+    argv = ["--url", url, "--check", "--cases", "quota", "--targets", "rawdb,driver", "--seconds", "0.2"]
+    argv += ["--json", str(out), "-q"]
+    assert await asyncio.to_thread(runner.main, argv) == 0
+    assert "check: OK" in capsys.readouterr().out
+    figures = json.loads(out.read_text())["figures"]
+    scenarios = {f["scenario"] for f in figures}
+    assert scenarios == {
+        "quota_single",
+        "quota_1_spread",
+        "quota_1_hot",
+        "quota_8_spread",
+        "quota_8_hot",
+        "quota_overlimit_tight10",
+        "quota_overlimit_tight1",
+    }
+    pushes = [f for f in figures if f["scenario"].startswith("quota_overlimit")]
+    assert len(pushes) == 4  # two layouts, two targets
+    for push in pushes:
+        info = push["info"]
+        assert info["committed"] == info["capacity"] > 0, push["scenario"]
+        assert (info["violations"], info["errors"], info["conserved"], info["final_ok"]) == (0, 0, True, True)
+    single = next(f for f in figures if f["scenario"] == "quota_single" and f["target"] == "rawdb")
+    assert single["statements"] == (2 if url.startswith("postgresql") else 10)
