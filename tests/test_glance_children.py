@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from sqltools import count_rows, execute, select
 
 import rawdb
 from rawdb import errors
@@ -51,22 +52,6 @@ def loc(url: str, status: str = "active", **metadata: Any) -> dict[str, Any]:
 async def make_image(db: rawdb.Database, owner: str | None = "p1", **values: Any) -> dict[str, Any]:
     values = {"status": "active", "owner": owner, **values}
     return await images.image_create(admin(db), values)
-
-
-async def select(db: rawdb.Database, sql: str, **params: Any) -> list[dict[str, Any]]:
-    statement = rawdb.Statement.portable(f"test.glance.q{abs(hash(sql))}", sql)
-    async with db.reader() as rx:
-        return [dict(row) for row in await rx.fetch(statement, **params)]
-
-
-async def execute(db: rawdb.Database, sql: str, **params: Any) -> int:
-    statement = rawdb.Statement.portable(f"test.glance.x{abs(hash(sql))}", sql)
-    async with db.writer() as tx:
-        return await tx.execute(statement, **params)
-
-
-async def count_rows(db: rawdb.Database, table: str) -> int:
-    return int((await select(db, f"SELECT count(*) AS n FROM {table}"))[0]["n"])
 
 
 async def age(db: rawdb.Database, table: str, when: datetime = LONG_AGO, **where: Any) -> None:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqltools import count_rows, select
 
 import rawdb
 from rawdb import errors
@@ -76,17 +77,6 @@ async def make_image(db: rawdb.Database, owner: str | None = "p1", **values: Any
     """An image created by an admin, so any owner and visibility can be set up."""
     values = {"status": "active", "owner": owner, **values}
     return await images.image_create(admin(db), values)
-
-
-async def select(db: rawdb.Database, sql: str, **params: Any) -> list[dict[str, Any]]:
-    statement = rawdb.Statement.portable(f"test.glance.q{abs(hash(sql))}", sql)
-    async with db.reader() as rx:
-        return [dict(row) for row in await rx.fetch(statement, **params)]
-
-
-async def count_rows(db: rawdb.Database, table: str) -> int:
-    rows = await select(db, f"SELECT count(*) AS n FROM {table}")
-    return int(rows[0]["n"])
 
 
 async def count_all(db: rawdb.Database) -> dict[str, int]:

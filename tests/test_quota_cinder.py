@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from sqltools import execute, select
 
 import rawdb
 from rawdb import errors, schema
@@ -31,20 +32,6 @@ SEEDED_DEFAULTS = {
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def stmt(sql: str) -> rawdb.Statement:
-    return rawdb.Statement.portable(f"test.quota_cinder.q{abs(hash(sql))}", sql)
-
-
-async def select(db: rawdb.Database, sql: str, **params: Any) -> list[dict[str, Any]]:
-    async with db.reader() as rx:
-        return [dict(row) for row in await rx.fetch(stmt(sql), **params)]
-
-
-async def execute(db: rawdb.Database, sql: str, **params: Any) -> int:
-    async with db.writer() as tx:
-        return await tx.execute(stmt(sql), **params)
 
 
 async def add_volume(

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from sqltools import execute, select
 
 import rawdb
 from rawdb import errors, schema
@@ -27,20 +28,6 @@ OpenDb = Callable[..., Awaitable[rawdb.Database]]
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def stmt(sql: str) -> rawdb.Statement:
-    return rawdb.Statement.portable(f"test.quota_nova.q{abs(hash(sql))}", sql)
-
-
-async def select(db: rawdb.Database, sql: str, **params: Any) -> list[dict[str, Any]]:
-    async with db.reader() as rx:
-        return [dict(row) for row in await rx.fetch(stmt(sql), **params)]
-
-
-async def execute(db: rawdb.Database, sql: str, **params: Any) -> int:
-    async with db.writer() as tx:
-        return await tx.execute(stmt(sql), **params)
 
 
 async def add_instance(

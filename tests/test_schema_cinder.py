@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from sqltools import execute, select, stmt
 
 import rawdb
 from rawdb import errors, schema
@@ -38,20 +39,6 @@ DEFAULT_QUOTA_CLASS = {
     "backups": 10,
     "backup_gigabytes": 1000,
 }
-
-
-def stmt(sql: str) -> rawdb.Statement:
-    return rawdb.Statement.portable(f"test.cinder.q{abs(hash(sql))}", sql)
-
-
-async def select(db: rawdb.Database, sql: str, **params: Any) -> list[dict[str, Any]]:
-    async with db.reader() as rx:
-        return [dict(row) for row in await rx.fetch(stmt(sql), **params)]
-
-
-async def execute(db: rawdb.Database, sql: str, **params: Any) -> int:
-    async with db.writer() as tx:
-        return await tx.execute(stmt(sql), **params)
 
 
 async def catalog(db: rawdb.Database) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
