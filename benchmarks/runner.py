@@ -424,7 +424,7 @@ def plot(report: Report, path: Path) -> None:
         ax.set_xlabel("images")
         ax.set_ylabel("rawdb median ms per call (log)")
         ax.set_title("growth with the dataset")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
