@@ -275,6 +275,33 @@ class ForbiddenPublicImage(Forbidden):
     msg_fmt = "You are not authorized to complete this action."
 
 
+# --- glance image cache ----------------------------------------------------------------
+
+
+class BadDriverConfiguration(Invalid):
+    """The image cache cannot work with its configuration (no directory, no node url, no tables)."""
+
+    msg_fmt = "Driver %(driver_name)s could not be configured correctly. Reason: %(reason)s"
+
+
+class NodeReferenceNotFound(NotFound):
+    """No image cache node is registered with this url."""
+
+    msg_fmt = "No node reference found with url %(node_reference_url)s."
+
+
+class ImageNotCached(NotFound):
+    """The image has no complete file in the cache."""
+
+    msg_fmt = "Image %(image_id)s is not cached."
+
+
+class ImageBeingCached(Conflict):
+    """Another writer is caching this image now (or a stalled write was not cleaned yet)."""
+
+    msg_fmt = "Image %(image_id)s is already being cached."
+
+
 class InvalidParameterValue(Invalid):
     """A filter or parameter value cannot be parsed."""
 

@@ -28,7 +28,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_bootstrap_status_and_check_on_a_fresh_database(cli_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "schema", "bootstrap", "--url", cli_url, "--service", "glance")
     assert code == 0
-    assert "applied 0001_glance_tables, 0002_rawdb_indexes" in out
+    assert "applied 0001_glance_tables, 0002_rawdb_indexes, 0003_image_cache_index" in out
 
     code, out, _ = run(capsys, "schema", "bootstrap", "--url", cli_url, "--service", "glance")
     assert (code, "up to date, nothing applied" in out) == (0, True)
