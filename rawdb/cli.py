@@ -1,4 +1,4 @@
-"""The ``rawdb`` command: ``rawdb schema bootstrap|status|check`` and ``rawdb bench``.
+"""The ``rawdb`` command: ``rawdb schema bootstrap|status|check``, ``rawdb cache …`` and ``rawdb bench``.
 
 Errors are printed as one line saying what to do (``-v`` shows the traceback).
 Exit codes: 0 success, 1 drift found (``check``) or a database error, 2 bad usage.
@@ -16,6 +16,7 @@ from typing import Any
 
 from rawdb import errors, schema
 from rawdb.database import DEFAULT_URL, Database, connect, resolve_url
+from rawdb.glance import cache_cli
 
 
 def _print(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("bench", help="time the hot paths against the raw driver and OpenStack (rawdb bench -h)")
+    cache_cli.add_parser(commands)
     schema_parser = commands.add_parser("schema", help="bootstrap and inspect a service's schema")
     actions = schema_parser.add_subparsers(dest="action", required=True)
     for name, (_, help_text) in _SCHEMA_COMMANDS.items():
@@ -83,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    if args.command == "cache":
+        return await cache_cli.run(args)
     run = _SCHEMA_COMMANDS[args.action][0]
     async with connect(resolve_url(args.url)) as db:
         return await run(db, args)
