@@ -7,6 +7,7 @@ import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from rawdb import errors, schema
 from rawdb.glance import cache_db
 from rawdb.glance.image_cache import Driver, delete_cached_file
 from tests.conftest import OpenDb
+from tests.sqltools import execute
 
 NODE_A = "http://node-a:9292"
 NODE_B = "http://node-b:9292"
@@ -373,6 +375,16 @@ async def test_least_recently_accessed_follows_reads(cache: Driver) -> None:
         await asyncio.sleep(0.01)
     assert await cache.get_least_recently_accessed() == ("a", 5)
     await read(cache, "a")
+    assert await cache.get_least_recently_accessed() == ("b", 5)
+
+
+async def test_ties_in_last_access_go_to_the_smallest_id(cache: Driver) -> None:
+    for image_id in ("c", "a", "b"):
+        await put(cache, image_id, b"12345")
+    same = 1_700_000_000.0 if not cache.shared else datetime(2023, 11, 14, 22, 13, 20)
+    await execute(cache._store.db, "UPDATE cached_images SET last_accessed = :same", same=same)  # type: ignore[attr-defined]
+    assert await cache.get_least_recently_accessed() == ("a", 5)
+    await cache.delete_cached_image("a")
     assert await cache.get_least_recently_accessed() == ("b", 5)
 
 
