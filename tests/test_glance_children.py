@@ -233,6 +233,25 @@ async def test_image_location_add_appends_with_metadata_round_trip(glance_db: ra
     assert isinstance(got[1]["id"], int)
 
 
+async def test_location_metadata_dicts_are_the_callers_own(glance_db: rawdb.Database) -> None:
+    flat, nested = {"store": "ceph"}, {"store": "ceph", "nested": {"l": [1]}}
+    first = await make_image(glance_db, locations=[loc("rbd://a", **flat), loc("rbd://b", **nested)])
+    second = await make_image(glance_db, locations=[loc("rbd://c", **flat)])
+    page = await images.image_get_all(admin(glance_db), {"deleted": False})
+    for image in page:  # a caller changing what it got ...
+        for location in image["locations"]:
+            location["metadata"]["store"] = "changed"
+            location["metadata"].get("nested", {}).setdefault("l", []).append(2)
+    # ... changes nothing for the next caller, on any path, however often a text repeats.
+    for image_id in (first["id"], second["id"], first["id"]):
+        got = (await images.image_get(user(glance_db), image_id))["locations"]
+        assert [x["metadata"] for x in got] == ([flat, nested] if image_id == first["id"] else [flat])
+    page = await images.image_get_all(admin(glance_db), {"deleted": False})
+    assert sorted(str(x["metadata"]) for image in page for x in image["locations"]) == sorted(
+        str(m) for m in (flat, nested, flat)
+    )
+
+
 @pytest.mark.parametrize("status", ["deleted", "pending_delete"])
 async def test_image_location_add_with_a_deleted_status_stores_a_deleted_row(
     glance_db: rawdb.Database, status: str
