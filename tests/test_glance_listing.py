@@ -409,6 +409,20 @@ async def test_property_filters_match_live_properties_with_and_semantics(with_pr
     assert await listed_set(ctx, filters={"properties": {}}) == {"x", "y", "z"}
 
 
+async def test_property_values_longer_than_the_indexed_prefix_match_exactly(glance_db: rawdb.Database) -> None:
+    prefix = "ü" * 100  # the index holds 100 characters, not bytes
+    s = Seed()
+    for image_id, value in (("long-a", prefix + "a"), ("long-b", prefix + "b"), ("short", prefix)):
+        s.image(image_id)
+        s.prop(image_id, "blob", value)
+    await s.insert(glance_db)
+    ctx = user(glance_db)
+    assert await listed_set(ctx, filters={"properties": {"blob": prefix + "a"}}) == {"long-a"}
+    assert await listed_set(ctx, filters={"properties": {"blob": prefix}}) == {"short"}
+    assert await listed_set(ctx, filters={"properties": {"blob": prefix[:99]}}) == set()
+    assert await listed_set(ctx, filters={"properties": {"blob": prefix + "c"}}) == set()
+
+
 async def test_a_deleted_property_row_never_matches_a_filter(with_properties: rawdb.Database) -> None:
     ctx = admin(with_properties)
     assert "z" not in await listed_set(ctx, filters={"properties": {"os": "linux"}})

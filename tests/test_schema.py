@@ -176,3 +176,12 @@ def test_each_dialect_has_the_same_glance_versions() -> None:
     pg = [(m.version, m.name) for m in schema.migrations("glance", "postgresql")]
     lite = [(m.version, m.name) for m in schema.migrations("glance", "sqlite")]
     assert pg == lite
+
+
+async def test_postgresql_knows_which_property_values_go_with_which_names(pg_db: rawdb.Database) -> None:
+    await schema.bootstrap(pg_db, "glance")
+    sql = "SELECT stxname, stxkeys::text AS keys, stxexprs IS NOT NULL AS has_expression FROM pg_statistic_ext"
+    async with pg_db.reader() as tx:
+        found = [dict(row) for row in await tx.fetch(Statement.portable("test.stats", sql))]
+    # name and value (columns 3 and 4 of image_properties), and the value's indexed prefix
+    assert found == [{"stxname": "st_image_properties_name_value", "keys": "3 4", "has_expression": True}]

@@ -159,14 +159,33 @@ def marker_visible(regular: bool) -> Criterion | None:
 
 # --- filters ------------------------------------------------------------------------------
 
+VALUE_PREFIX = 100  # characters of a property value in ix_image_properties_name_value_live (schema 0002)
+
+
+class _Prefix(Term):
+    """``substr(term, 1, VALUE_PREFIX)``, the expression the property-value index holds."""
+
+    is_aggregate: bool | None = None  # type: ignore[assignment]  # pypika's "neither"
+
+    def __init__(self, term: Term) -> None:
+        super().__init__()
+        self.term = term
+
+    def get_sql(self, **kwargs: Any) -> str:
+        return f"substr({self.term.get_sql(**kwargs)}, 1, {VALUE_PREFIX})"
+
 
 def _property(ref: str) -> Criterion:
     props = Table("image_properties").as_("pf")
+    value = Param(f"{ref}_value")
     where = (
         (props.image_id == IMAGES.id)
         & Raw("NOT pf.deleted")
         & (props.name == Param(f"{ref}_name"))
-        & (props.value == Param(f"{ref}_value"))
+        & (props.value == value)
+        # The value's prefix, as ix_image_properties_name_value_live holds it: a rare value
+        # is then found through the index instead of every row of the property's name.
+        & (_Prefix(props.value) == _Prefix(value))
     )
     return exists(Query.from_(props).select(Raw("1")).where(where))
 
