@@ -111,6 +111,16 @@ async def test_a_shared_cache_needs_the_glance_tables(url: str, tmp_path: Path, 
         await Driver(tmp_path / "cache", database=db, node_url=NODE_A).configure()
 
 
+async def test_a_failed_configure_leaves_nothing_open(url: str, tmp_path: Path, open_db: OpenDb) -> None:
+    await shared_db(url, open_db)
+    driver = Driver(tmp_path / "cache", database=url, node_url="http://\U0001f600:9292")  # 4-byte: Invalid
+    with pytest.raises(errors.Invalid, match="4 byte"):
+        await driver.configure()
+    assert driver._store._db is None  # type: ignore[attr-defined]  # the database it opened is closed
+    with pytest.raises(errors.BadDriverConfiguration, match="configure"):
+        await driver.get_cached_images()
+
+
 async def test_configuring_twice_and_a_second_driver_on_the_same_node_work(cache: Driver, store: str) -> None:
     await put(cache, "img", b"data")
     database = None if store == "local" else cache._store.db  # type: ignore[attr-defined]

@@ -352,10 +352,14 @@ class Driver:
         :raises BadDriverConfiguration: a directory cannot be created, or the store cannot be used
         """
         await self.set_paths()
-        await self.initialize_db()
-        self._configured = True
-        if self.shared and self.take_legacy_db:
-            await self.migrate_legacy()
+        try:
+            await self.initialize_db()
+            self._configured = True
+            if self.shared and self.take_legacy_db:
+                await self.migrate_legacy()
+        except BaseException:
+            await self.close()  # nothing stays open when configuring fails
+            raise
 
     async def set_paths(self) -> None:
         """Create the cache directory and its ``incomplete``, ``invalid`` and ``queue`` folders."""
