@@ -465,6 +465,7 @@ class Driver:
 
     async def delete_all_cached_images(self) -> int:
         """Delete every cached file and this node's rows; returns how many files were deleted."""
+        self._require()
         files = await self._cached_files()
         deleted = await _in_thread(_remove_all, [self.base_dir / f.name for f in files])
         await self._store.forget_all()
