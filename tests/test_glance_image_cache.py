@@ -185,6 +185,16 @@ async def test_reads_count_one_hit_each_and_only_when_they_succeed(cache: Driver
     assert await cache.get_hit_count("never-cached") == 0
 
 
+async def test_large_images_stream_in_chunks(cache: Driver) -> None:
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    await put(cache, "big", data, chunk=64 * 1024)
+    chunks = [chunk async for chunk in cache.read_chunks("big", chunk_size=256 * 1024)]
+    assert b"".join(chunks) == data
+    assert [len(c) for c in chunks[:-1]] == [256 * 1024] * (len(chunks) - 1) and 0 < len(chunks[-1]) <= 256 * 1024
+    [row] = await cache.get_cached_images()
+    assert (row["size"], row["hits"]) == (len(data), 1)
+
+
 async def test_reading_an_image_that_is_not_cached(cache: Driver) -> None:
     with pytest.raises(errors.ImageNotCached, match="img"):
         async with cache.open_for_read("img"):
