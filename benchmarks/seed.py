@@ -43,6 +43,7 @@ from rawdb.backends.postgresql import PgConnection
 from rawdb.backends.sqlite import SqliteConnection
 from rawdb.context import Context
 from rawdb.database import Database
+from rawdb.glance.validate import IMAGE_COLUMN_NAMES
 from rawdb.statement import Statement, convert
 from rawdb.timeutils import utcnow
 
@@ -78,28 +79,7 @@ Progress = Callable[[str, int, int], None]
 Row = tuple[Any, ...]
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "images": (
-        "id",
-        "name",
-        "disk_format",
-        "container_format",
-        "size",
-        "virtual_size",
-        "status",
-        "visibility",
-        "checksum",
-        "os_hash_algo",
-        "os_hash_value",
-        "min_disk",
-        "min_ram",
-        "owner",
-        "protected",
-        "os_hidden",
-        "created_at",
-        "updated_at",
-        "deleted_at",
-        "deleted",
-    ),
+    "images": IMAGE_COLUMN_NAMES,
     "image_properties": ("id", "image_id", "name", "value", "created_at", "updated_at", "deleted_at", "deleted"),
     "image_tags": ("id", "image_id", "value", "created_at", "updated_at", "deleted_at", "deleted"),
     "image_locations": (
