@@ -33,6 +33,10 @@ Targets:
   (``benchmarks.peers.cinder``); each caller is a thread.  On SQLite it runs the one-caller
   scenarios only: concurrent callers of cinder's quota code there fail with "database is locked".
 
+Before timing, every target makes the same 40 reservations on one tight project (``agree``);
+one that commits, rolls back or refuses a different one than rawdb, or ends with other usages,
+is reported as a problem.
+
 The dataset (``seed_quota``) is recorded in ``rawdb_bench_datasets`` and reused when present;
 usages and reservations of the test projects are reset before every target and round.  For
 fairness on a noisy machine, the targets take turns within each round of each scenario.
@@ -1084,6 +1088,66 @@ async def _open_targets(db: Database, names: Sequence[str], say: Progress) -> li
     return opened
 
 
+# --- the same outcome ---------------------------------------------------------------------
+
+AGREE_PROJECT = TIGHT[0]
+AGREE_ATTEMPTS = 40  # every fourth one rolled back: 25 commits fill the 250 gigabytes, the rest are refused
+
+
+async def _outcome(db: Database, target: _Target) -> dict[str, Any]:
+    """What one caller's fixed sequence on a tight project comes to: each reservation's fate
+    (committed, rolled back or refused) and the project's usages afterwards."""
+    await reset_quota(db)
+    (caller,) = await target.open(1)
+
+    async def call(method: Any, *args: Any) -> Any:
+        return await asyncio.to_thread(method, *args) if target.threaded else await method(*args)
+
+    fates: list[str] = []
+    try:
+        for attempt in range(AGREE_ATTEMPTS):
+            uuids = await call(caller.reserve, AGREE_PROJECT)
+            if uuids is None:
+                fates.append("refused")
+                continue
+            commit = attempt % 4 != 3
+            await call(caller.finish, AGREE_PROJECT, uuids, commit)
+            fates.append("committed" if commit else "rolled back")
+    finally:
+        await target.release()
+    rows = await _state(db, [AGREE_PROJECT])
+    usages = sorted((row["resource"], row["in_use"], row["reserved"]) for row in rows)
+    return {"fates": fates, "usages": [list(usage) for usage in usages]}
+
+
+async def agree(db: Database, targets: Sequence[_Target], say: Progress) -> tuple[str, dict[str, str]]:
+    """Run the fixed sequence on every target.
+
+    Returns rawdb's outcome in words and, per target, how its outcome differs from rawdb's.
+    """
+    outcomes = {target.name: await _outcome(db, target) for target in targets}
+    reference = outcomes.get("rawdb")
+    if reference is None:
+        return "", {}
+    differs = {}
+    for name, outcome in outcomes.items():
+        if outcome == reference:
+            continue
+        steps = [i for i, (a, b) in enumerate(zip(outcome["fates"], reference["fates"], strict=True)) if a != b]
+        differs[name] = (
+            f"reservation {steps[0] + 1} was {outcome['fates'][steps[0]]}, rawdb's {reference['fates'][steps[0]]}"
+            if steps
+            else f"usages {outcome['usages']}, rawdb's {reference['usages']}"
+        )
+    fates = reference["fates"]
+    summary = (
+        f"{AGREE_PROJECT}: {fates.count('committed')} committed, {fates.count('rolled back')} rolled back, "
+        f"{fates.count('refused')} refused"
+    )
+    say(f"quota outcome on {summary}; " + (f"differs: {differs}" if differs else f"{', '.join(outcomes)} agree"))
+    return summary, differs
+
+
 async def run_quota(
     db: Database,
     *,
@@ -1120,6 +1184,7 @@ async def run_quota(
     for target in opened:
         if target.single_only:
             say(f"{target.name}: only the scenarios with one caller: {target.single_only}")
+    outcome, differs = await agree(db, opened, say)
 
     def concurrent() -> list[_Target]:
         return [target for target in opened if not target.single_only]
@@ -1136,6 +1201,9 @@ async def run_quota(
                 single.add("reserve_ms", reserve_ms)
                 single.add("commit_ms", [pair - reserve for pair, reserve in zip(samples, reserve_ms, strict=True)])
                 single.conserved &= _balanced(rows, {HOT: pairs}) and not any(row["reserved"] for row in rows)
+                single.figure.info["outcome"] = outcome
+                if target.name in differs:
+                    single.figure.info["outcome_differs"] = differs[target.name]
                 say(f"quota_single {target.name} round {round_ + 1}/{rounds}: {_median(samples):.2f} ms per pair")
         for n in callers:
             for layout, projects in (("spread", SPREAD), ("hot", (HOT,))):
@@ -1205,4 +1273,6 @@ def quota_check(figures: list[Figure]) -> list[str]:
             problems.append(f"{name}: reservations or reserved amounts are left over, or a usage is over its limit")
         if info.get("errors"):
             problems.append(f"{name}: {info['errors']} errors (first: {info.get('first_error')})")
+        if info.get("outcome_differs"):
+            problems.append(f"{name}: the same reservations end differently than in rawdb: {info['outcome_differs']}")
     return problems

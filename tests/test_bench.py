@@ -186,6 +186,40 @@ def test_quota_check_reports_violations_imbalance_leftovers_and_errors() -> None
         "quota_overlimit_tight1 [driver]: reservations or reserved amounts are left over, or a usage is over its limit",
         "quota_overlimit_tight1 [driver]: 1 errors (first: boom)",
     ]
+    differing = Figure("quota_single", "openstack", "ms", [1.0])
+    differing.info = {"outcome_differs": "reservation 3 was refused, rawdb's committed"}
+    assert quota_check([differing]) == [
+        "quota_single [openstack]: the same reservations end differently than in rawdb: "
+        "reservation 3 was refused, rawdb's committed"
+    ]
+
+
+async def test_a_target_whose_reservations_end_differently_is_told_apart(db: rawdb.Database) -> None:
+    from benchmarks import quota
+
+    class Stingy:  # refuses from its third reservation on
+        def __init__(self, engine_caller: object) -> None:
+            self.inner, self.calls = engine_caller, 0
+
+        async def reserve(self, project: str) -> list[str] | None:
+            self.calls += 1
+            return None if self.calls >= 3 else await self.inner.reserve(project)  # type: ignore[attr-defined]
+
+        async def finish(self, project: str, uuids: list[str], commit: bool) -> None:
+            await self.inner.finish(project, uuids, commit)  # type: ignore[attr-defined]
+
+    class StingyTarget(quota._RawdbTarget):
+        name = "stingy"
+
+        async def open(self, n: int) -> list[object]:
+            return [Stingy(caller) for caller in await super().open(n)]
+
+    await quota.seed_quota(db)
+    said: list[str] = []
+    summary, differs = await quota.agree(db, [quota._RawdbTarget(db), StingyTarget(db)], said.append)
+    assert summary == "bench-quota-tight-00: 25 committed, 8 rolled back, 7 refused"  # 250 GB / 10 GB a pair
+    assert differs == {"stingy": "reservation 3 was refused, rawdb's committed"}
+    assert "differs" in said[0]
 
 
 async def test_quota_check_run_fills_every_tight_limit_exactly_and_never_exceeds_one(
@@ -215,3 +249,6 @@ async def test_quota_check_run_fills_every_tight_limit_exactly_and_never_exceeds
         assert (info["violations"], info["errors"], info["conserved"], info["final_ok"]) == (0, 0, True, True)
     single = next(f for f in figures if f["scenario"] == "quota_single" and f["target"] == "rawdb")
     assert single["statements"] == (2 if url.startswith("postgresql") else 10)
+    for figure in (f for f in figures if f["scenario"] == "quota_single"):  # rawdb and the replay agree
+        assert figure["info"]["outcome"] == "bench-quota-tight-00: 25 committed, 8 rolled back, 7 refused"
+        assert "outcome_differs" not in figure["info"]
