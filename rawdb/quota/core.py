@@ -277,13 +277,19 @@ def _first(*values: int | None) -> int:
     return -1
 
 
-async def _reserve_locked(tx: Context, request: Request, uuids: list[str], now: datetime) -> list[str]:
+async def _lock_all(tx: Context, request: Request, now: datetime) -> list[dict[str, Any]]:
+    """Lock the project and its usage rows of ``request.deltas``, creating the missing ones first."""
     await _project_lock(tx, request)
     rows = await _lock(tx, request)
     missing = [r for r in request.deltas if r not in _mine(request, rows)]
     if missing:
         await _create_missing(tx, request, missing, now)
         rows = await _lock(tx, request)
+    return rows
+
+
+async def _reserve_locked(tx: Context, request: Request, uuids: list[str], now: datetime) -> list[str]:
+    rows = await _lock_all(tx, request, now)
     mine = _mine(request, rows)
     await _refresh(tx, request, mine, now)
     for row in rows:  # the project totals see the refreshed counters too
@@ -401,13 +407,7 @@ async def refresh_usages(context: Context, request: Request) -> None:
     """Recount the usages of ``request.deltas``' resources now (nova-manage's quota refresh)."""
     async with context.writer() as tx:
         now = utcnow()
-        await _project_lock(tx, request)
-        rows = await _lock(tx, request)
-        missing = [r for r in request.deltas if r not in _mine(request, rows)]
-        if missing:
-            await _create_missing(tx, request, missing, now)
-            rows = await _lock(tx, request)
-        mine = _mine(request, rows)
+        mine = _mine(request, await _lock_all(tx, request, now))
         counted: dict[str, int] = {}
         for resource in request.deltas:
             await _sync(tx, request, resource, counted)
