@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from glancetools import admin, loc, make_image, now, user
 from sqltools import count_rows, execute, select
 
 import rawdb
@@ -31,27 +32,6 @@ LONG_AGO = datetime(2000, 1, 1)
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def admin(db: rawdb.Database, **kwargs: Any) -> rawdb.Context:
-    return rawdb.Context(db, is_admin=True, **kwargs)
-
-
-def user(db: rawdb.Database, project: str | None = "p1", **kwargs: Any) -> rawdb.Context:
-    return rawdb.Context(db, project_id=project, **kwargs)
-
-
-def now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def loc(url: str, status: str = "active", **metadata: Any) -> dict[str, Any]:
-    return {"url": url, "metadata": metadata, "status": status}
-
-
-async def make_image(db: rawdb.Database, owner: str | None = "p1", **values: Any) -> dict[str, Any]:
-    values = {"status": "active", "owner": owner, **values}
-    return await images.image_create(admin(db), values)
 
 
 async def age(db: rawdb.Database, table: str, when: datetime = LONG_AGO, **where: Any) -> None:

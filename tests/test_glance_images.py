@@ -13,10 +13,11 @@ import asyncio
 import copy
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from glancetools import admin, loc, make_image, now, user
 from sqltools import count_rows, select
 
 import rawdb
@@ -55,28 +56,6 @@ FOUR_BYTE = "\U0001f600"  # an emoji: 4 bytes in UTF-8
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def admin(db: rawdb.Database, **kwargs: Any) -> rawdb.Context:
-    return rawdb.Context(db, is_admin=True, **kwargs)
-
-
-def user(db: rawdb.Database, project: str | None = "p1", **kwargs: Any) -> rawdb.Context:
-    return rawdb.Context(db, project_id=project, **kwargs)
-
-
-def now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def loc(url: str, status: str = "active", **metadata: Any) -> dict[str, Any]:
-    return {"url": url, "metadata": metadata, "status": status}
-
-
-async def make_image(db: rawdb.Database, owner: str | None = "p1", **values: Any) -> dict[str, Any]:
-    """An image created by an admin, so any owner and visibility can be set up."""
-    values = {"status": "active", "owner": owner, **values}
-    return await images.image_create(admin(db), values)
 
 
 async def count_all(db: rawdb.Database) -> dict[str, int]:
