@@ -681,6 +681,13 @@ class _Tally:
     errors: int = 0
     first_error: str | None = None
 
+    def finished(self, project: str, committed: bool) -> None:
+        if committed:
+            self.committed[project] += 1
+            self.pairs += 1
+        else:
+            self.rollbacks += 1
+
     def error(self, exc: BaseException) -> None:
         self.errors += 1
         if self.first_error is None:
@@ -712,8 +719,7 @@ async def _pair_async(caller: AsyncCaller, project: str, tally: _Tally) -> None:
     except Exception as exc:
         tally.error(exc)
         return
-    tally.committed[project] += 1
-    tally.pairs += 1
+    tally.finished(project, True)
     tally.latencies.append((time.perf_counter() - started) * 1000)
 
 
@@ -729,8 +735,7 @@ def _pair_sync(caller: SyncCaller, project: str, tally: _Tally) -> None:
     except Exception as exc:
         tally.error(exc)
         return
-    tally.committed[project] += 1
-    tally.pairs += 1
+    tally.finished(project, True)
     tally.latencies.append((time.perf_counter() - started) * 1000)
 
 
@@ -759,11 +764,7 @@ async def _push_async(caller: AsyncCaller, project: str, rng: random.Random, tal
         except Exception as exc:
             tally.error(exc)
             continue
-        if commit:
-            tally.committed[project] += 1
-            tally.pairs += 1
-        else:
-            tally.rollbacks += 1
+        tally.finished(project, commit)
 
 
 def _push_sync(caller: SyncCaller, project: str, rng: random.Random, tally: _Tally) -> None:
@@ -779,11 +780,7 @@ def _push_sync(caller: SyncCaller, project: str, rng: random.Random, tally: _Tal
         except Exception as exc:
             tally.error(exc)
             continue
-        if commit:
-            tally.committed[project] += 1
-            tally.pairs += 1
-        else:
-            tally.rollbacks += 1
+        tally.finished(project, commit)
 
 
 async def _run_callers(

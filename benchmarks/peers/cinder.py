@@ -37,6 +37,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+from benchmarks.peers import count_round_trips
 from benchmarks.peers.glance import sqlalchemy_url
 from rawdb import errors
 
@@ -136,9 +137,6 @@ class CinderPeer:
             raise
 
     def _count(self, engine: Any) -> None:
-        event = importlib.import_module("sqlalchemy.event")
-        pending = "rawdb_bench_begin_pending"  # a transaction began; its BEGIN has not gone out yet
-        sent = "rawdb_bench_in_transaction"  # the database knows about the transaction
         counting = self._counting
 
         def add(statements: int, round_trips: int) -> None:
@@ -146,42 +144,7 @@ class CinderPeer:
                 self.statements += statements
                 self.round_trips += round_trips
 
-        def on_begin(conn: Any) -> None:
-            if not conn.info.get(sent):  # on SQLite, oslo.db's listener may have sent BEGIN already
-                conn.info[pending] = True
-
-        def before_cursor_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            trips = 1
-            if statement.strip().upper() == "BEGIN":  # oslo.db's explicit BEGIN on SQLite
-                conn.info.pop(pending, None)
-                conn.info[sent] = True
-            elif conn.info.pop(pending, False):  # psycopg2 sends BEGIN on its own first
-                conn.info[sent] = True
-                trips += 1
-            add(1, trips)
-
-        def on_end(conn: Any) -> None:
-            conn.info.pop(pending, None)
-            if conn.info.pop(sent, False):
-                add(0, 1)
-
-        def on_reset(dbapi_connection: Any, record: Any, state: Any) -> None:
-            if not state.transaction_was_reset and record.info.pop(sent, False):
-                add(0, 1)
-
-        event.listen(engine, "begin", on_begin)
-        event.listen(engine, "before_cursor_execute", before_cursor_execute)
-        event.listen(engine, "commit", on_end)
-        event.listen(engine, "rollback", on_end)
-        event.listen(engine.pool, "reset", on_reset)
-        dialect = engine.dialect
-        ping = dialect.do_ping
-
-        def do_ping(dbapi_connection: Any) -> Any:
-            add(0, 1)
-            return ping(dbapi_connection)
-
-        dialect.do_ping = do_ping  # the pool's pre-ping at checkout calls the dialect's do_ping
+        count_round_trips(engine, add)
 
     def reset_counts(self) -> None:
         with self._counting:

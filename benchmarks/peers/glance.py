@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from benchmarks.cases import GlanceCase
+from benchmarks.peers import count_round_trips
 from benchmarks.seed import GlanceDataset
 from rawdb.database import _COMMON, _POSTGRESQL, _SQLITE
 
@@ -117,37 +118,11 @@ class GlancePeer:
         self._count(self._engine)
 
     def _count(self, engine: Any) -> None:
-        event = importlib.import_module("sqlalchemy.event")
-        sent = "rawdb_bench_in_transaction"  # the database knows about the transaction
+        def add(statements: int, round_trips: int) -> None:
+            self.statements += statements
+            self.round_trips += round_trips
 
-        def before_cursor_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            self.statements += 1
-            self.round_trips += 1
-            if not conn.info.get(sent):
-                conn.info[sent] = True
-                if statement.strip().upper() != "BEGIN":  # oslo.db sends BEGIN itself on SQLite
-                    self.round_trips += 1  # psycopg2 sends BEGIN before a transaction's first statement
-
-        def on_end(conn: Any) -> None:
-            if conn.info.pop(sent, False):
-                self.round_trips += 1
-
-        def on_reset(dbapi_connection: Any, record: Any, state: Any) -> None:
-            if not state.transaction_was_reset and record.info.pop(sent, False):
-                self.round_trips += 1
-
-        event.listen(engine, "before_cursor_execute", before_cursor_execute)
-        event.listen(engine, "commit", on_end)
-        event.listen(engine, "rollback", on_end)
-        event.listen(engine.pool, "reset", on_reset)
-        dialect = engine.dialect
-        ping = dialect.do_ping
-
-        def do_ping(dbapi_connection: Any) -> Any:
-            self.round_trips += 1
-            return ping(dbapi_connection)
-
-        dialect.do_ping = do_ping  # the pool's pre-ping at checkout calls the dialect's do_ping
+        count_round_trips(engine, add)
 
     def context(self, admin: bool, project_id: str) -> Any:
         """glance's RequestContext for an admin or a member of ``project_id`` (one per pair)."""
