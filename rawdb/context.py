@@ -286,7 +286,19 @@ class Scope:
         if tx is None:
             return
         self._tx = None
-        await tx.finish(commit=exc_type is None and tx.mode == "writer")
+        if exc_type is None:
+            await tx.finish(commit=tx.mode == "writer")
+        elif exc_type is GeneratorExit:
+            # The coroutine inside the scope was closed unfinished (garbage-collected):
+            # nothing may be awaited any more.
+            tx.abandon("was left when its coroutine was closed before the scope ended")
+        else:
+            await tx.abort()  # rolled back even if the caller's cancellation goes on
+
+    def __del__(self) -> None:
+        tx = getattr(self, "_tx", None)
+        if tx is not None:
+            tx.abandon("was garbage-collected without its scope being exited (`async with` it)")
 
 
 class Savepoint:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import time
 import warnings
@@ -19,14 +21,20 @@ from rawdb.statement import Statement
 
 DEFAULT_URL = "sqlite:///rawdb.sqlite"
 
+log = logging.getLogger("rawdb")
+
 _TRUE = {"1", "true", "yes", "on"}
 
 # option -> (converter, default); URL query parameters are strings, keyword options need not be.
 _COMMON: dict[str, tuple[Any, Any]] = {
     "acquire_timeout": (float, 30.0),
+    "max_waiting": (int, None),
+    "connect_retries": (int, 0),
+    "connect_retry_interval": (float, 1.0),
     "slow_statement_ms": (float, 500.0),
     "log_parameters": (lambda v: v if isinstance(v, bool) else str(v).lower() in _TRUE, False),
 }
+_RETRY = {name: _COMMON[name] for name in ("connect_retries", "connect_retry_interval")}
 _POSTGRESQL: dict[str, tuple[Any, Any]] = {
     "pool_size": (int, 5),
     "min_size": (int, 1),
@@ -99,6 +107,7 @@ async def _open_backend(url: str, options: dict[str, Any]) -> tuple[Backend, dic
             busy_timeout=opts["busy_timeout"],
             acquire_timeout=opts["acquire_timeout"],
             synchronous=opts["synchronous"],
+            max_waiting=opts["max_waiting"],
         )
         return backend, opts
     if scheme in ("postgresql", "postgres"):
@@ -125,6 +134,7 @@ async def _open_backend(url: str, options: dict[str, Any]) -> tuple[Backend, dic
             server_settings=opts["server_settings"],
             command_timeout=opts["command_timeout"],
             writer_plan_cache_mode=opts["writer_plan_cache_mode"],
+            max_waiting=opts["max_waiting"],
         )
         return backend, opts
     raise errors.Invalid(f"unsupported database URL scheme {scheme!r}: use postgresql://… or sqlite:///…")
@@ -152,9 +162,6 @@ class Database:
         self.dialect = backend.dialect
         self.options = options
         self.observer = Observer(backend.dialect, options["slow_statement_ms"], options["log_parameters"])
-        # asyncpg cancels an interrupted query on the server and its connection state is
-        # then uncertain; aiosqlite finishes the statement in its thread, then rolls back.
-        self.cancel_breaks_connection = self.dialect == "postgresql"
         self.single_writer = self.dialect == "sqlite"
         self._statements = registry()
         self._closed = False
@@ -259,6 +266,7 @@ class Database:
     def __del__(self) -> None:
         if getattr(self, "_closed", True):
             return
+        self._closed = True
         try:
             warnings.warn(
                 f"{self!r} was garbage-collected without being closed; use `async with "
@@ -268,6 +276,9 @@ class Database:
             )
         except Exception:  # the interpreter may be shutting down: nothing left to warn through
             pass
+        # Its connections (and SQLite's worker threads, which would keep the process
+        # from exiting) are closed without the event loop, which may be gone.
+        self.backend.abandon()
 
 
 _PING = Statement.portable("rawdb.ping", "SELECT 1 AS ok", "Is the database there?")
@@ -284,8 +295,29 @@ class _Connecting:
         self._db: Database | None = None
 
     async def _open(self) -> Database:
-        backend, opts = await _open_backend(self._url, self._options)
-        return Database(self._url, backend, opts)
+        query = dict(parse_qsl(urlsplit(self._url).query, keep_blank_values=True))
+        given = {**query, **self._options}
+        retries = _options({}, {k: v for k, v in given.items() if k in _RETRY}, _RETRY)
+        if retries["connect_retries"] < 0 or retries["connect_retry_interval"] < 0:
+            raise errors.Invalid(f"connect_retries and connect_retry_interval must not be negative: {retries}")
+        attempt = 0
+        while True:
+            try:
+                backend, opts = await _open_backend(self._url, self._options)
+            except errors.DBConnectionError as exc:
+                if attempt >= retries["connect_retries"]:
+                    raise
+                attempt += 1
+                log.warning(
+                    "cannot connect to the database (attempt %d of %d), retrying in %.1f s: %s",
+                    attempt,
+                    retries["connect_retries"] + 1,
+                    retries["connect_retry_interval"],
+                    exc,
+                )
+                await asyncio.sleep(retries["connect_retry_interval"])
+                continue
+            return Database(self._url, backend, opts)
 
     def __await__(self) -> Generator[Any, None, Database]:
         return self._open().__await__()

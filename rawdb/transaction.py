@@ -6,6 +6,16 @@ records the statement for logging and hooks, and keeps the transaction's state:
 once a statement fails, the transaction is aborted on both backends (PostgreSQL would
 refuse further statements; SQLite would not, so rawdb refuses them for it), until a
 savepoint rolls the failure back or the scope ends.
+
+Faults it survives:
+
+- A connection found dead before the scope changed anything (it died idle in the
+  pool: a terminated backend, a restart, a failover) is replaced and the statement
+  re-sent, so the caller never sees it.  Later, a lost connection is a
+  ``DBConnectionError`` and nothing of the transaction is committed.
+- A cancelled scope (asyncio's cancellation, ``asyncio.timeout``, an anyio cancel
+  scope that keeps re-cancelling) is rolled back by a teardown the cancellation cannot
+  interrupt, and its connection goes back clean or is closed.
 """
 
 from __future__ import annotations
@@ -13,10 +23,14 @@ from __future__ import annotations
 import asyncio
 import enum
 import itertools
+import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+import warnings
+from collections.abc import Coroutine, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
 
 from rawdb import errors
 from rawdb.backends.base import Connection, Mode, Row
@@ -48,12 +62,53 @@ class TxState(enum.Enum):
 
 
 _ids = itertools.count(1)
+log = logging.getLogger("rawdb")
+T = TypeVar("T")
+
+# Dead connections replaced, in a row, before the statement's error is given up on.
+_REPLACEMENTS = 3
+# Seconds a teardown ROLLBACK may take before its connection is closed instead.
+TEARDOWN_TIMEOUT = 10.0
+
+
+async def shielded(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to its end even if the caller is cancelled meanwhile, then re-raise that.
+
+    Works for asyncio cancellation (``task.cancel()``, ``asyncio.timeout``) and for anyio
+    cancel scopes, which cancel every await of a cancelled scope again and again.
+    """
+    task = asyncio.get_running_loop().create_task(coro)
+    cancelled: BaseException | None = None
+    with anyio.CancelScope(shield=True):
+        while not task.done():
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError as exc:
+                cancelled = exc
+    if cancelled is not None:
+        if not task.cancelled() and task.exception() is not None:
+            cancelled.__context__ = task.exception()
+        raise cancelled
+    return task.result()
 
 
 class Transaction:
     """A transaction bound to one pooled connection, from BEGIN to COMMIT or ROLLBACK."""
 
-    __slots__ = ("_busy", "_failure", "_savepoints", "conn", "db", "id", "mode", "open", "session", "state")
+    __slots__ = (
+        "_begin_sql",
+        "_busy",
+        "_failure",
+        "_replaceable",
+        "_savepoints",
+        "_settings",
+        "conn",
+        "db",
+        "id",
+        "mode",
+        "session",
+        "state",
+    )
 
     def __init__(self, db: Database, mode: Mode) -> None:
         self.db = db
@@ -64,11 +119,22 @@ class Transaction:
         self._busy = False
         self._failure: BaseException | None = None
         self._savepoints = 0
-        self.open = False  # whether BEGIN was sent (readers run without one unless asked)
         self.session: Mapping[str, str] | None = None  # a reader's session settings (PostgreSQL)
+        self._settings: Mapping[str, str] | None = None  # what the connection was acquired with
+        # BEGIN (and SET LOCAL) once sent: the scope's end must make sure no transaction
+        # stays open, and a replacement connection starts over with it.
+        self._begin_sql: str | None = None
+        # Whether the transaction could start over on a new connection: nothing of it has
+        # run yet (a writer's first statement after BEGIN clears it).
+        self._replaceable = True
 
     def __repr__(self) -> str:
         return f"<Transaction {self.id} {self.mode} {self.state.name} on {self.db.dialect}>"
+
+    @property
+    def open(self) -> bool:
+        """Whether BEGIN was sent (readers run without one unless asked)."""
+        return self._begin_sql is not None
 
     @property
     def failure(self) -> BaseException | None:
@@ -101,7 +167,10 @@ class Transaction:
         """
         if self.db.closed:
             raise errors.DBConnectionError(f"cannot open a scope: {self.db!r} is closed")
-        self.conn = await self.db.backend.acquire(self.mode, settings)
+        self._settings = settings
+        conn = await self.db.backend.acquire(self.mode, settings)
+        conn.owner = self
+        self.conn = conn
         self.state = TxState.STARTED
         if settings and self.mode != "writer" and self.db.dialect == "postgresql":
             self.session = dict(settings)
@@ -109,8 +178,7 @@ class Transaction:
             try:
                 await self.open_transaction(settings)
             except BaseException:
-                self.state = TxState.FAILED
-                await self._release()
+                await self.abort()
                 raise
 
     async def open_transaction(self, settings: Mapping[str, str] | None = None) -> None:
@@ -118,23 +186,35 @@ class Transaction:
         backend = self.db.backend
         if self.open:
             if settings and backend.dialect == "postgresql":
-                await self.send("SET LOCAL", "; ".join(set_local(settings)), [], fetch=None)
+                set_sql = "; ".join(set_local(settings))
+                await self.send("SET LOCAL", set_sql, [], fetch=None, control=True)
+                self._begin_sql = f"{self._begin_sql}; {set_sql}"
             return
         begin = backend.begin_writer if self.mode == "writer" else backend.begin_reader
         if settings and backend.dialect == "postgresql":
             begin = "; ".join([begin, *set_local(settings)])
         assert self.conn is not None
+        self._begin_sql = begin
         if self.conn.defer(begin):
             # SQLite: BEGIN goes to the worker thread with the first statement (one hop less)
             self.db.observer.record("BEGIN", begin, [], 0.0, 0, self.id, self.mode)
         else:
-            await self.send("BEGIN", begin, [], fetch=False)
-        self.open = True
+            await self.send("BEGIN", begin, [], fetch=False, control=True)
 
-    async def send(self, name: str, sql: str, args: list[Any], *, fetch: bool | None, records: bool = False) -> Any:
+    async def send(
+        self,
+        name: str,
+        sql: str,
+        args: list[Any],
+        *,
+        fetch: bool | None,
+        records: bool = False,
+        control: bool = False,
+    ) -> Any:
         """Run one round trip; return rows (``fetch``), the affected row count, or None (a script).
 
         :param records: with ``fetch``, the driver's read-only row mappings instead of dicts
+        :param control: BEGIN or SET LOCAL: not a statement of the transaction's own
         """
         self.check(f"{name}()")
         if self._failure is not None:
@@ -143,44 +223,99 @@ class Transaction:
                 f"({type(self._failure).__name__}: {self._failure}); end the scope, or catch such "
                 "errors outside a tx.savepoint() block"
             ) from self._failure
-        conn = self.conn
-        assert conn is not None
         db = self.db
         self._busy = True
         started = time.perf_counter()
+        replaced = 0
+        restart: str | None = None
         try:
-            result: Sequence[Mapping[str, Any]] | int
-            if fetch is None:
-                await conn.script(sql)
-                result = 0
-            elif fetch:
-                result = await (conn.fetch_records(sql, args) if records else conn.fetch(sql, args))
-            else:
-                result = await conn.execute(sql, args)
-        except asyncio.CancelledError:
-            self._failure = errors.DBError(f"statement {name} was cancelled")
-            if db.cancel_breaks_connection:
-                conn.mark_broken()
-            raise
-        except Exception as exc:
-            if getattr(exc, "rawdb_deferred_failed", False):
-                self.open = False  # the deferred BEGIN failed: there is no transaction to end
-            translated = db.backend.translate(exc)
-            elapsed = (time.perf_counter() - started) * 1000
-            self._failure = translated or exc
-            db.observer.record(name, sql, args, elapsed, 0, self.id, self.mode, self._failure, self.session)
-            if translated is None:
-                raise
-            if isinstance(translated, errors.DBError):
-                translated.statement = name
-            translated.add_note(f"in statement {name} ({db.statement_source(name)})")
-            raise translated from exc
+            while True:
+                conn = self.conn
+                assert conn is not None
+                try:
+                    if restart is not None:
+                        if not conn.defer(restart):
+                            await conn.execute(restart, [])
+                        restart = None
+                    result: Sequence[Mapping[str, Any]] | int
+                    if fetch is None:
+                        await conn.script(sql)
+                        result = 0
+                    elif fetch:
+                        result = await (conn.fetch_records(sql, args) if records else conn.fetch(sql, args))
+                    else:
+                        result = await conn.execute(sql, args)
+                    break
+                except asyncio.CancelledError:
+                    self._failure = errors.DBError(f"statement {name} was cancelled")
+                    conn.interrupt()
+                    raise
+                except Exception as exc:
+                    if conn.broken and replaced < _REPLACEMENTS and self._may_replace(conn):
+                        replaced += 1
+                        await self._replace(name, exc)
+                        # start the transaction over, unless this statement is its BEGIN
+                        restart = self._begin_sql if sql != self._begin_sql else None
+                        continue
+                    raise self._failed(name, sql, args, started, exc) from exc
         finally:
             self._busy = False
+        if not control:
+            self._replaceable = False
         elapsed = (time.perf_counter() - started) * 1000
         rows = result if isinstance(result, int) else len(result)
         db.observer.record(name, sql, args, elapsed, rows, self.id, self.mode, session=self.session)
         return result
+
+    def _may_replace(self, conn: Connection) -> bool:
+        """Whether the statement that found ``conn`` dead may run again on a new connection.
+
+        A reader's statements change nothing.  A writer's transaction is never committed
+        by a connection that died, so it can start over as long as nothing of it ran yet.
+        An autocommit writer's statement may have committed before the connection died,
+        unless the driver refused it before sending.
+        """
+        if self.mode != "writer":
+            return True
+        if self.open:
+            return self._replaceable
+        return conn.failed_before_sending
+
+    async def _replace(self, name: str, exc: Exception) -> None:
+        """Swap the dead connection for a new one."""
+        dead = self.conn
+        assert dead is not None
+        log.info("%s: connection lost before anything ran (%s: %s); on a new one", name, type(exc).__name__, exc)
+        self.conn = None
+        dead.owner = None
+        self.db.backend.release(dead)
+        try:
+            conn = await self.db.backend.acquire(self.mode, self._settings)
+        except BaseException as err:
+            self._failure = err
+            raise
+        conn.owner = self
+        self.conn = conn
+
+    def _failed(self, name: str, sql: str, args: list[Any], started: float, exc: Exception) -> errors.RawdbError:
+        """Record a failed statement and return the rawdb error to raise for it."""
+        db = self.db
+        if getattr(exc, "rawdb_deferred_failed", False):
+            self._begin_sql = None  # the deferred BEGIN failed: there is no transaction to end
+        translated = exc if isinstance(exc, errors.RawdbError) else db.backend.translate(exc)
+        if translated is None:
+            # A driver error no table knows: still a rawdb error, never the driver's class.
+            cls = errors.DBDataError if isinstance(exc, (TypeError, ValueError, OverflowError)) else errors.DBError
+            translated = cls(f"{cls.msg_fmt} ({type(exc).__name__}: {exc})")
+        if self.conn is not None and self.conn.broken and not isinstance(translated, errors.DBConnectionError):
+            translated = errors.DBConnectionError(f"Connection to the database was lost: {type(exc).__name__}: {exc}")
+        self._failure = translated
+        elapsed = (time.perf_counter() - started) * 1000
+        db.observer.record(name, sql, args, elapsed, 0, self.id, self.mode, translated, self.session)
+        if isinstance(translated, errors.DBError):
+            translated.statement = name
+        translated.add_note(f"in statement {name} ({db.statement_source(name)})")
+        return translated
 
     async def fetch(self, name: str, sql: str, args: list[Any]) -> list[Row]:
         rows: list[Row] = await self.send(name, sql, args, fetch=True)
@@ -204,9 +339,9 @@ class Transaction:
         try:
             await self.conn.prepare(sql, nargs)
         except Exception as exc:
-            translated = self.db.backend.translate(exc)
+            translated = exc if isinstance(exc, errors.RawdbError) else self.db.backend.translate(exc)
             if translated is None:
-                raise
+                translated = errors.DBError(f"{errors.DBError.msg_fmt} ({type(exc).__name__}: {exc})")
             translated.add_note(f"preparing {name} ({self.db.statement_source(name)})")
             raise translated from exc
 
@@ -239,20 +374,20 @@ class Transaction:
     async def finish(self, commit: bool) -> None:
         """COMMIT (``commit``) or ROLLBACK, then give the connection back.
 
-        A cancellation that arrives meanwhile marks the connection broken, so it is
-        closed rather than reused halfway through ending its transaction; the pool's
-        bookkeeping never waits, so the connection's slot is always returned.
-        """
-        await self._finish(commit)
+        The pool's bookkeeping never waits, so the connection's slot is always returned;
+        a connection whose transaction could not be ended cleanly is closed, not reused.
+        A cancellation that arrives during COMMIT leaves the outcome to the server, as
+        with any driver: the connection is closed.
 
-    async def _finish(self, commit: bool) -> None:
+        :raises DBConnectionError: ``commit`` was asked but the connection was lost first
+        :raises DBInvalidTransaction: ``commit`` was asked but a statement had failed
+        """
         if self.state is not TxState.STARTED:
             return
         conn = self.conn
-        assert conn is not None
         failure, self._failure = self._failure, None
         try:
-            if conn.broken:
+            if conn is None or conn.broken:
                 self.state = TxState.FAILED
             elif not self.open:
                 self.state = TxState.ROLLEDBACK  # nothing to end: its statements ran on their own
@@ -268,7 +403,7 @@ class Transaction:
         finally:
             if self.state is TxState.STARTED:
                 self.state = TxState.FAILED
-            await self._release()
+            self._release()
         if commit and failure is None and self.state is TxState.FAILED:
             raise errors.DBConnectionError("the transaction was not committed: its connection was lost before COMMIT")
         if commit and failure is not None:
@@ -277,24 +412,64 @@ class Transaction:
                 f"({type(failure).__name__}: {failure}) and the error was caught without a savepoint"
             ) from failure
 
+    async def abort(self) -> None:
+        """Roll back and give the connection back, whatever cancels the caller meanwhile.
+
+        What must be sent (a ROLLBACK) runs in a teardown the caller's cancellation cannot
+        interrupt; without anything to send, nothing is awaited.
+        """
+        conn = self.conn
+        if self.state is not TxState.STARTED or conn is None or conn.broken or not self.open:
+            await self.finish(commit=False)  # returns without suspending
+            return
+        await shielded(self._teardown())
+
+    async def _teardown(self) -> None:
+        try:
+            async with asyncio.timeout(TEARDOWN_TIMEOUT):
+                await self.finish(commit=False)
+        except TimeoutError:
+            log.warning("%r: ROLLBACK took over %s s; its connection is closed instead", self, TEARDOWN_TIMEOUT)
+        except errors.RawdbError as exc:
+            log.info("%r: ROLLBACK failed (%s); its connection is closed instead", self, exc)
+
+    def abandon(self, why: str) -> None:
+        """End the transaction without awaiting anything: its connection is closed, not reused."""
+        if self.state is not TxState.STARTED:
+            return
+        warnings.warn(f"{self!r} {why}; its connection is closed and the transaction rolled back", ResourceWarning, 2)
+        self.state = TxState.FAILED
+        if self.conn is not None:
+            self.conn.mark_broken()
+        self._release()
+
     async def _end(self, verb: str) -> None:
         conn = self.conn
         assert conn is not None
+        started = time.perf_counter()
         try:
-            await self.send(verb, verb, [], fetch=False)
+            await conn.end(verb)
         except BaseException as exc:
-            if isinstance(exc, errors.DBError) and not isinstance(exc, errors.DBConnectionError):
+            translated = exc if isinstance(exc, errors.RawdbError) else self.db.backend.translate(exc)
+            elapsed = (time.perf_counter() - started) * 1000
+            self.db.observer.record(verb, verb, [], elapsed, 0, self.id, self.mode, translated or exc)
+            if isinstance(translated, errors.DBError) and not isinstance(translated, errors.DBConnectionError):
                 # The server refused to end the transaction (a serialization failure at
                 # COMMIT, say): make sure nothing stays open before the connection goes back.
                 try:
-                    await conn.execute("ROLLBACK", [])
-                except Exception:
+                    await conn.end("ROLLBACK")
+                except BaseException:
                     conn.mark_broken()
+                    raise
             else:
-                conn.mark_broken()
-            raise
+                conn.mark_broken()  # cancelled or lost halfway: the outcome is the server's
+            if translated is None or translated is exc:
+                raise
+            raise translated from exc
+        self.db.observer.record(verb, verb, [], (time.perf_counter() - started) * 1000, 0, self.id, self.mode)
 
-    async def _release(self) -> None:
+    def _release(self) -> None:
         conn, self.conn = self.conn, None
         if conn is not None:
-            await self.db.backend.release(conn)
+            conn.owner = None
+            self.db.backend.release(conn)

@@ -3,53 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 import pytest
+from faulttools import INSERT, PID, TERMINATE, OpenDb, assert_healthy, committed_ids, make_items, slow
 
 import rawdb
 from rawdb import errors
-
-OpenDb = Callable[..., Awaitable[rawdb.Database]]
-
-CREATE = "CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL)"
-INSERT = rawdb.Statement.portable("test.items.insert", "INSERT INTO items (id, name) VALUES (:id, :name)")
-IDS = rawdb.Statement.portable("test.items.ids", "SELECT id FROM items ORDER BY id")
-PG_SLOW = rawdb.Statement.portable("test.slow.pg", "SELECT 1 AS done FROM pg_sleep(:seconds)")
-SQLITE_SLOW = rawdb.Statement.portable(
-    "test.slow.sqlite",
-    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < :n) SELECT count(*) AS n FROM c",
-)
-PID = rawdb.Statement.portable("test.pg.pid", "SELECT pg_backend_pid() AS pid")
-TERMINATE = rawdb.Statement.portable("test.pg.terminate", "SELECT pg_terminate_backend(:pid) AS ok")
-
-
-async def make_items(db: rawdb.Database) -> rawdb.Context:
-    async with db.writer() as tx:
-        await tx.script(CREATE)
-    return rawdb.Context(db, project_id="p1", user_id="u1")
-
-
-async def committed_ids(db: rawdb.Database) -> list[int]:
-    async with db.reader() as tx:
-        return [row["id"] for row in await tx.fetch(IDS)]
-
-
-async def slow(tx: rawdb.Context) -> object:
-    """A statement that runs for a while (~0.5 s on PostgreSQL, ~0.3 s on SQLite)."""
-    if tx.dialect == "postgresql":
-        return await tx.fetchval(PG_SLOW, seconds=0.5)
-    return await tx.fetchval(SQLITE_SLOW, n=1_500_000)
-
-
-async def assert_healthy(db: rawdb.Database, ctx: rawdb.Context, first_id: int, scopes: int = 3) -> None:
-    """Several writers and readers in a row work, and every connection goes back to the pool."""
-    for i in range(scopes):
-        async with ctx.writer() as tx:
-            await tx.execute(INSERT, id=first_id + i, name="after")
-        async with ctx.reader() as rx:
-            assert first_id + i in [row["id"] for row in await rx.fetch(IDS)]
-    assert db.stats()["in_use"] == 0
 
 
 async def test_task_cancelled_while_awaiting_inside_writer_leaves_no_row(db: rawdb.Database) -> None:

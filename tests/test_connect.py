@@ -226,7 +226,7 @@ async def _statement_cache_size(db: rawdb.Database) -> int:
         size: int = conn.raw._stmt_cache.get_max_size()  # type: ignore[attr-defined]
         return size
     finally:
-        await db.backend.release(conn)
+        db.backend.release(conn)
 
 
 async def test_pgbouncer_disables_the_statement_cache(pg_url: str, open_db: OpenDb) -> None:

@@ -18,9 +18,17 @@ Row = dict[str, Any]
 
 
 class Connection(abc.ABC):
-    """One driver connection, used by one scope at a time."""
+    """One driver connection, used by one scope at a time.
 
-    __slots__ = ()
+    Adapters keep two plain attributes: ``owner`` (the transaction holding it, for
+    messages about leaks) and ``failed_before_sending`` (the last failure happened before
+    the statement was written, so the server never saw it).
+    """
+
+    __slots__ = ("failed_before_sending", "owner")
+
+    failed_before_sending: bool
+    owner: object
 
     @abc.abstractmethod
     async def fetch(self, sql: str, args: list[Any]) -> list[Row]:
@@ -46,6 +54,17 @@ class Connection(abc.ABC):
     @abc.abstractmethod
     def broken(self) -> bool:
         """True when the connection must not go back to the pool."""
+
+    async def end(self, verb: str) -> None:
+        """Send COMMIT or ROLLBACK."""
+        await self.execute(verb, [])
+
+    def interrupt(self) -> None:  # noqa: B027  (most drivers stop a cancelled statement themselves)
+        """The caller of the running statement was cancelled: stop it, where the driver does not."""
+
+    @abc.abstractmethod
+    def alive(self) -> bool:
+        """A cheap check, without a round trip, that an idle connection can be handed out."""
 
     def defer(self, sql: str) -> bool:
         """Send a parameterless ``sql`` with the next statement, if the driver can; False if not."""
@@ -76,12 +95,16 @@ class Backend(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def release(self, conn: Connection) -> None:
-        """Give ``conn`` back (or drop it, when it is broken)."""
+    def release(self, conn: Connection) -> None:
+        """Give ``conn`` back (or drop it, when it is broken); never awaits."""
 
     @abc.abstractmethod
     async def close(self) -> None:
         """Close every connection."""
+
+    @abc.abstractmethod
+    def abandon(self) -> None:
+        """Drop every connection without awaiting (a Database garbage-collected unclosed)."""
 
     @abc.abstractmethod
     def stats(self) -> dict[str, Any]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+import select
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -77,34 +79,63 @@ def _server_error(exc: asyncpg.PostgresError) -> errors.DBError:
 class PgConnection(Connection):
     """An asyncpg connection from one of the backend's pools."""
 
-    __slots__ = ("_broken", "pool", "raw")
+    __slots__ = ("_broken", "_fileno", "pool", "raw")
 
     def __init__(self, raw: asyncpg.Connection, pool: Pool[PgConnection]) -> None:
         self.raw = raw
         self.pool = pool
+        self.owner: object = None
         self._broken = False
+        self.failed_before_sending = False
+        sock = raw._transport.get_extra_info("socket") if raw._transport is not None else None
+        self._fileno: int = sock.fileno() if sock is not None else -1
+
+    def __repr__(self) -> str:
+        held = f" held by {self.owner!r}" if self.owner is not None else ""
+        state = "broken" if self.broken else "open"
+        return f"<PgConnection pid={self.raw.get_server_pid()} {state} of {self.pool.name}{held}>"
+
+    def _failed(self, exc: BaseException) -> None:
+        """Decide from a driver error whether the connection can still be used."""
+        if isinstance(exc, asyncpg.PostgresError):
+            # The server answered: the session lives on, unless it was ended (57P0x) or lost.
+            if self.raw.is_closed() or (exc.sqlstate or "").startswith(("57P0", "08")):
+                self._broken = True
+            return
+        if isinstance(exc, (asyncpg_base.DataError, asyncpg_base.OutdatedSchemaCacheError, asyncio.CancelledError)):
+            # An argument asyncpg could not encode, a stale type cache, or a cancelled call:
+            # asyncpg cancels the statement on the server and waits for that before the
+            # connection's next statement, so it stays usable.
+            return
+        # Anything else (the socket went away, the protocol is out of step) leaves the
+        # connection unusable.  A protocol out of step, or a connection already closed,
+        # refuses before writing anything: the statement never reached the server.
+        self._broken = True
+        self.failed_before_sending = isinstance(exc, asyncpg_base.InternalClientError) or (
+            isinstance(exc, asyncpg.InterfaceError) and self.raw.is_closed()
+        )
 
     async def fetch(self, sql: str, args: list[Any]) -> list[Row]:
         try:
             records = await self.raw.fetch(sql, *args)
-        except _LOST:
-            self._broken = True
+        except BaseException as exc:
+            self._failed(exc)
             raise
         return [dict(r.items()) for r in records]
 
     async def fetch_records(self, sql: str, args: list[Any]) -> Sequence[Mapping[str, Any]]:
         try:
             records: list[asyncpg.Record] = await self.raw.fetch(sql, *args)
-        except _LOST:
-            self._broken = True
+        except BaseException as exc:
+            self._failed(exc)
             raise
         return records
 
     async def execute(self, sql: str, args: list[Any]) -> int:
         try:
             status = await self.raw.execute(sql, *args)
-        except _LOST:
-            self._broken = True
+        except BaseException as exc:
+            self._failed(exc)
             raise
         last = status.rpartition(" ")[2]
         return int(last) if last.isdigit() else 0
@@ -112,12 +143,16 @@ class PgConnection(Connection):
     async def script(self, sql: str) -> None:
         try:
             await self.raw.execute(sql)
-        except _LOST:
-            self._broken = True
+        except BaseException as exc:
+            self._failed(exc)
             raise
 
     async def prepare(self, sql: str, nargs: int) -> None:
-        await self.raw.prepare(sql)
+        try:
+            await self.raw.prepare(sql)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
 
     def mark_broken(self) -> None:
         self._broken = True
@@ -126,8 +161,21 @@ class PgConnection(Connection):
     def broken(self) -> bool:
         return self._broken or self.raw.is_closed()
 
+    def alive(self) -> bool:
+        """Whether an idle connection can be handed out: open, and the server has said nothing.
 
-_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
+        A server that ends an idle session (pg_terminate_backend, idle_session_timeout,
+        a shutdown or failover) sends an error and closes the socket; the event loop may
+        not have read either yet.  An idle session otherwise receives nothing, so a
+        readable socket means a dead one.  One poll of the socket, no round trip.
+        """
+        if self._broken or self.raw.is_closed():
+            return False
+        try:
+            readable, _, _ = select.select([self._fileno], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
 
 
 class PostgresBackend(Backend):
@@ -175,8 +223,12 @@ class PostgresBackend(Backend):
         server_settings: dict[str, str] | None = None,
         command_timeout: float | None = None,
         writer_plan_cache_mode: str | None = "force_generic_plan",
+        max_waiting: int | None = None,
     ) -> PostgresBackend:
-        """Open the pools; raise DBConnectionError when the primary cannot be reached."""
+        """Open the pools; raise DBConnectionError when the primary cannot be reached.
+
+        Whatever fails, every connection opened so far is closed before the error is raised.
+        """
         kwargs: dict[str, Any] = {
             "timeout": connect_timeout,
             "server_settings": dict(server_settings or {}),
@@ -207,31 +259,37 @@ class PostgresBackend(Backend):
             async def open_connection() -> PgConnection:
                 return PgConnection(await _connect(target, options), pool)
 
+            role = "writer" if not read_only else "reader" if not session else f"reader {dict(session)}"
             pool = Pool(
                 open_connection,
                 _close,
                 pool_size,
                 acquire_timeout,
                 lambda: errors.PoolTimeout(timeout=acquire_timeout),
-                usable=lambda conn: not conn.broken,
+                alive=PgConnection.alive,
+                drop_connection=_drop,
                 max_idle=300.0,
+                max_waiting=max_waiting,
+                name=f"{role} pool of {_safe(target)}",
             )
             return pool
 
         primary = pool_for(dsn, read_only=False)
-        await _warm(primary, min(min_size, pool_size))
-        readers = pool_for(dsn, read_only=True)
-        pools: list[Pool[PgConnection]] = []
-        for replica in replicas:
-            pool = pool_for(replica, read_only=True)
-            try:
-                await _warm(pool, min(min_size, pool_size))
-            except errors.DBConnectionError as exc:
-                log.warning("read replica %s unreachable, reads go to the primary: %s", _safe(replica), exc)
-                continue
-            pools.append(pool)
-        backend = cls(dsn, primary, readers, pools)
+        backend = cls(dsn, primary, pool_for(dsn, read_only=True), [])
         backend._pool_for = pool_for
+        try:
+            await _warm(primary, min(min_size, pool_size))
+            for replica in replicas:
+                pool = pool_for(replica, read_only=True)
+                try:
+                    await _warm(pool, min(min_size, pool_size))
+                except errors.DBConnectionError as exc:
+                    log.warning("read replica %s unreachable, reads go to the primary: %s", _safe(replica), exc)
+                    continue
+                backend._replicas.append(pool)
+        except BaseException:
+            await backend.close()
+            raise
         return backend
 
     async def acquire(self, mode: Mode, settings: Mapping[str, str] | None = None) -> Connection:
@@ -253,23 +311,28 @@ class PostgresBackend(Backend):
                 log.warning("read replica unavailable, reading from the primary: %s", exc)
         return await (self._primary if mode == "writer" else self._readers).acquire()
 
-    async def release(self, conn: Connection) -> None:
+    def release(self, conn: Connection) -> None:
         assert isinstance(conn, PgConnection)
-        await conn.pool.release(conn, broken=conn.broken)
+        conn.pool.release(conn, broken=conn.broken)
+
+    def _pools(self) -> list[Pool[PgConnection]]:
+        return [self._primary, self._readers, *self._session_pools.values(), *self._replicas]
 
     async def close(self) -> None:
-        for pool in [self._primary, self._readers, *self._session_pools.values(), *self._replicas]:
+        for pool in self._pools():
             await pool.close()
+
+    def abandon(self) -> None:
+        for pool in self._pools():
+            pool.abandon()
 
     def stats(self) -> dict[str, Any]:
         pools = (self._primary, self._readers, *self._session_pools.values())
+        figures = [p.stats() for p in pools]
         return {
             "backend": self.dialect,
-            "size": sum(p.opened for p in pools),
+            **{key: sum(f[key] for f in figures) for key in ("size", "in_use", "idle", "waiting")},
             "max_size": sum(p.size for p in pools),
-            "in_use": sum(p.in_use for p in pools),
-            "idle": sum(p.idle for p in pools),
-            "waiting": sum(p.waiting for p in pools),
             "writers_waiting": self._primary.waiting,
             "replicas": len(self._replicas),
         }
@@ -279,10 +342,10 @@ class PostgresBackend(Backend):
             return _server_error(exc)
         if isinstance(exc, asyncpg_base.DataError):
             return errors.DBDataError(detail=str(exc))
-        if isinstance(exc, (asyncpg.InterfaceError, OSError, ConnectionError)):
-            if isinstance(exc, OSError) or "closed" in str(exc) or "connection" in str(exc):
-                return errors.DBConnectionError(f"Connection to the database failed: {exc}")
-            return errors.DBError(f"Driver refused the call: {exc}")
+        if isinstance(exc, (asyncpg.InterfaceError, asyncpg_base.InternalClientError, OSError)):
+            # asyncpg refused the call or lost the socket; PgConnection has already marked
+            # the connection broken where its state is unknown.
+            return errors.DBConnectionError(f"Connection to the database failed: {type(exc).__name__}: {exc}")
         return None
 
     def describe(self) -> str:
@@ -292,8 +355,10 @@ class PostgresBackend(Backend):
 async def _connect(dsn: str, kwargs: dict[str, Any]) -> asyncpg.Connection:
     try:
         return await asyncpg.connect(dsn, **kwargs)
-    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (TimeoutError, OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise errors.DBConnectionError(f"Cannot connect to {_safe(dsn)}: {exc}") from exc
+    except asyncpg_base.InternalClientError as exc:
+        raise errors.DBConnectionError(f"Cannot connect to {_safe(dsn)}: {type(exc).__name__}: {exc}") from exc
 
 
 async def _close(conn: PgConnection) -> None:
@@ -304,7 +369,13 @@ async def _close(conn: PgConnection) -> None:
         return
     try:
         await asyncio.wait_for(conn.raw.close(), timeout=5)
-    except (TimeoutError, OSError, asyncpg.InterfaceError):
+    except BaseException:
+        conn.raw.terminate()
+        raise
+
+
+def _drop(conn: PgConnection) -> None:
+    with contextlib.suppress(Exception):  # the event loop may be closed already
         conn.raw.terminate()
 
 
@@ -314,13 +385,9 @@ async def _warm(pool: Pool[PgConnection], count: int) -> None:
     try:
         for _ in range(count):
             conns.append(await pool.acquire())
-    except BaseException:
+    finally:
         for conn in conns:
-            await pool.release(conn)
-        await pool.close()
-        raise
-    for conn in conns:
-        await pool.release(conn)
+            pool.release(conn)
 
 
 def _safe(dsn: str) -> str:

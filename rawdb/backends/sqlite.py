@@ -15,11 +15,14 @@ import os
 import re
 import sqlite3
 import tempfile
+import threading
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
+from aiosqlite.core import _STOP_RUNNING_SENTINEL as _STOP_RUNNING
 
 from rawdb import errors
 from rawdb.backends.base import Backend, Connection, Mode, Row
@@ -92,7 +95,18 @@ def _sqlite_error(exc: sqlite3.Error) -> errors.DBError:
 
 
 def _adapt(value: Any) -> Any:
-    """Store datetimes as SQLAlchemy does: naive UTC, always six fractional digits."""
+    """Store datetimes as SQLAlchemy does (naive UTC, six fractional digits); refuse bad text.
+
+    SQLite would store a string holding a lone surrogate as invalid UTF-8 (every later
+    read of it fails) and a NUL as part of the text; PostgreSQL refuses both, and so
+    does rawdb here, so the backends accept the same values.
+    """
+    if isinstance(value, str):
+        if not value.isascii():
+            value.encode()  # UnicodeEncodeError for a lone surrogate
+        if "\x00" in value:
+            raise ValueError("a string holds a NUL character (0x00), which text columns cannot store")
+        return value
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(UTC).replace(tzinfo=None)
@@ -154,6 +168,13 @@ def _script(raw: sqlite3.Connection, sql: str) -> None:
         raw.execute(statement)
 
 
+def _end(raw: sqlite3.Connection, verb: str) -> None:
+    # An interrupted write statement rolls its transaction back by itself: ROLLBACK
+    # would then fail with "no transaction is active".
+    if verb == "COMMIT" or raw.in_transaction:
+        raw.execute(verb)
+
+
 def _prepare(raw: sqlite3.Connection, sql: str, nargs: int) -> None:
     # EXPLAIN compiles the statement (names, types, syntax) without running it.
     raw.execute(f"EXPLAIN {sql}", [None] * nargs).fetchall()
@@ -188,8 +209,14 @@ class SqliteConnection(Connection):
     def __init__(self, raw: aiosqlite.Connection, pool: Pool[SqliteConnection]) -> None:
         self.raw = raw
         self.pool = pool
+        self.owner: object = None
         self._broken = False
         self._deferred: str | None = None
+        self.failed_before_sending = False
+
+    def __repr__(self) -> str:
+        held = f" held by {self.owner!r}" if self.owner is not None else ""
+        return f"<SqliteConnection {'broken' if self.broken else 'open'} of {self.pool.name}{held}>"
 
     def defer(self, sql: str) -> bool:
         """Send ``sql`` (a BEGIN) in the same thread hop as the next statement."""
@@ -202,14 +229,16 @@ class SqliteConnection(Connection):
         return deferred is not None
 
     async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        deferred, self._deferred = self._deferred, None
-        try:
-            # One hop to the worker thread per statement (a deferred BEGIN rides along):
-            # the rows come back as dicts.
-            return await self.raw._execute(_with_deferred, self.raw._conn, deferred, fn, *args)  # type: ignore[no-untyped-call]
-        except ValueError as exc:  # aiosqlite: "Connection closed" / "no active connection"
+        raw = self.raw
+        sqlite = raw._connection
+        if sqlite is None or not raw._running:
             self._broken = True
-            raise errors.DBConnectionError(f"SQLite connection is closed: {exc}") from exc
+            self.failed_before_sending = True
+            raise errors.DBConnectionError(f"the SQLite connection of {self.pool.name} is closed")
+        deferred, self._deferred = self._deferred, None
+        # One hop to the worker thread per statement (a deferred BEGIN rides along):
+        # the rows come back as dicts.
+        return await raw._execute(_with_deferred, sqlite, deferred, fn, *args)  # type: ignore[no-untyped-call]
 
     async def fetch(self, sql: str, args: list[Any]) -> list[Row]:
         rows: list[Row] = await self._call(_fetch, sql, args)
@@ -225,6 +254,20 @@ class SqliteConnection(Connection):
     async def prepare(self, sql: str, nargs: int) -> None:
         await self._call(_prepare, sql, nargs)
 
+    async def end(self, verb: str) -> None:
+        await self._call(_end, verb)
+
+    def interrupt(self) -> None:
+        """Stop the statement running in the worker thread (its caller was cancelled).
+
+        sqlite3_interrupt is safe from any thread and does nothing when no statement
+        runs; the statements queued after it (the scope's ROLLBACK) are not affected.
+        """
+        sqlite = self.raw._connection
+        if sqlite is not None:
+            with contextlib.suppress(sqlite3.Error):
+                sqlite.interrupt()
+
     def mark_broken(self) -> None:
         self._broken = True
 
@@ -232,11 +275,81 @@ class SqliteConnection(Connection):
     def broken(self) -> bool:
         return self._broken
 
+    def alive(self) -> bool:
+        return not self._broken and self.raw._running and self.raw._connection is not None
+
+
+# Worker threads of connections still open, stopped at interpreter exit: aiosqlite's
+# threads are not daemons, so one left by a Database nobody closed would keep the
+# process from ever exiting.
+_open_threads: weakref.WeakSet[aiosqlite.Connection] = weakref.WeakSet()
+
+
+def _stop_threads() -> None:
+    for raw in list(_open_threads):
+        _stop(raw)
+
+
+def _stop(raw: aiosqlite.Connection, closed: Callable[[], None] | None = None) -> None:
+    """Close a connection in its worker thread and end the thread, without an event loop.
+
+    aiosqlite's own close() reports back through the event loop, and fails noisily in
+    the thread if the loop has been closed by then (a pool closed at shutdown, a
+    Database garbage-collected late).  ``closed`` is called in the thread once done.
+    """
+    _open_threads.discard(raw)
+
+    def close_and_stop() -> object:
+        try:
+            if raw._connection is not None:
+                raw._connection.close()
+        finally:
+            raw._connection = None
+            if closed is not None:
+                closed()
+        return _STOP_RUNNING
+
+    raw._running = False
+    raw._tx.put_nowait((None, close_and_stop))
+
+
+threading._register_atexit(_stop_threads)  # type: ignore[attr-defined]  # runs before non-daemon threads are joined
+
+
+async def _open(path: str, busy_ms: int, synchronous: str, read_only: bool) -> aiosqlite.Connection:
+    """Open and set up one connection; on any failure, close what was opened."""
+    raw = aiosqlite.connect(path, isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES)
+    try:
+        await raw
+        _open_threads.add(raw)
+        await raw._execute(_setup, raw._conn, busy_ms, synchronous, read_only)  # type: ignore[no-untyped-call]
+    except BaseException as exc:
+        _stop(raw)
+        if isinstance(exc, sqlite3.Error):
+            raise _sqlite_error(exc) from exc
+        raise
+    return raw
+
 
 async def _close(conn: SqliteConnection) -> None:
-    # Shielded: an aiosqlite connection whose close() is interrupted keeps its worker
-    # thread alive, and the interpreter then waits for it at exit.
-    await asyncio.shield(conn.raw.close())
+    """Close ``conn`` and wait until its thread has closed the database file."""
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+
+    def wake() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    def closed() -> None:
+        with contextlib.suppress(RuntimeError):  # the event loop is gone: nobody waits any more
+            loop.call_soon_threadsafe(wake)
+
+    _stop(conn.raw, closed)
+    await done
+
+
+def _drop(conn: SqliteConnection) -> None:
+    _stop(conn.raw)
 
 
 class SqliteBackend(Backend):
@@ -255,6 +368,7 @@ class SqliteBackend(Backend):
         acquire_timeout: float,
         synchronous: str,
         temporary: bool,
+        max_waiting: int | None = None,
     ) -> None:
         self.path = path
         self._temporary = temporary
@@ -267,14 +381,19 @@ class SqliteBackend(Backend):
             created: Pool[SqliteConnection]
 
             async def open_connection() -> SqliteConnection:
-                try:
-                    raw = await aiosqlite.connect(path, isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES)
-                    await raw._execute(_setup, raw._conn, busy_ms, synchronous, read_only)  # type: ignore[no-untyped-call]
-                except sqlite3.Error as exc:
-                    raise _sqlite_error(exc) from exc
-                return SqliteConnection(raw, created)
+                return SqliteConnection(await _open(path, busy_ms, synchronous, read_only), created)
 
-            created = Pool(open_connection, _close, size, timeout, on_timeout)
+            created = Pool(
+                open_connection,
+                _close,
+                size,
+                timeout,
+                on_timeout,
+                alive=SqliteConnection.alive,
+                drop_connection=_drop,
+                max_waiting=max_waiting,
+                name=f"{'reader' if read_only else 'writer'} pool of sqlite:///{path}",
+            )
             return created
 
         # Waiting for the writer connection is waiting for SQLite's write lock: a busy
@@ -297,8 +416,12 @@ class SqliteBackend(Backend):
         busy_timeout: float,
         acquire_timeout: float,
         synchronous: str,
+        max_waiting: int | None = None,
     ) -> SqliteBackend:
-        """Open (or create) the database file and check that it can be written."""
+        """Open (or create) the database file and check that it can be written.
+
+        Whatever fails, the connection opened (and a temporary file) is removed first.
+        """
         temporary = path in ("", ":memory:")
         if temporary:
             # SQLite's own in-memory databases are private to one connection (or, with
@@ -313,9 +436,14 @@ class SqliteBackend(Backend):
             acquire_timeout=acquire_timeout,
             synchronous=synchronous,
             temporary=temporary,
+            max_waiting=max_waiting,
         )
-        conn = await backend._writer.acquire()  # opens the file, sets WAL
-        await backend._writer.release(conn)
+        try:
+            conn = await backend._writer.acquire()  # opens the file, sets WAL
+            backend._writer.release(conn)
+        except BaseException:
+            await backend.close()
+            raise
         return backend
 
     async def acquire(self, mode: Mode, settings: Mapping[str, str] | None = None) -> Connection:
@@ -324,28 +452,35 @@ class SqliteBackend(Backend):
         pool = self._writer if mode == "writer" else self._readers
         return await pool.acquire()
 
-    async def release(self, conn: Connection) -> None:
+    def release(self, conn: Connection) -> None:
         assert isinstance(conn, SqliteConnection)
-        await conn.pool.release(conn, broken=conn.broken)
+        conn.pool.release(conn, broken=conn.broken)
 
     async def close(self) -> None:
         self._closed = True
         await self._writer.close()
         await self._readers.close()
+        self._remove_temporary()
+
+    def abandon(self) -> None:
+        self._closed = True
+        for pool in (self._writer, self._readers):
+            pool.abandon()
+        self._remove_temporary()
+
+    def _remove_temporary(self) -> None:
         if self._temporary:
             for suffix in ("", "-wal", "-shm"):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self.path + suffix)
 
     def stats(self) -> dict[str, Any]:
+        writer, readers = self._writer.stats(), self._readers.stats()
         return {
             "backend": self.dialect,
-            "size": self._writer.opened + self._readers.opened,
+            **{key: writer[key] + readers[key] for key in ("size", "in_use", "idle", "waiting")},
             "max_size": self._writer.size + self._readers.size,
-            "in_use": self._writer.in_use + self._readers.in_use,
-            "idle": (self._writer.opened - self._writer.in_use) + (self._readers.opened - self._readers.in_use),
-            "waiting": self._writer.waiting + self._readers.waiting,
-            "writers_waiting": self._writer.waiting,
+            "writers_waiting": writer["waiting"],
         }
 
     def translate(self, exc: BaseException) -> errors.RawdbError | None:
@@ -355,7 +490,7 @@ class SqliteBackend(Backend):
             return errors.DBDataError(detail=str(exc))
         if isinstance(exc, sqlite3.Error):
             return _sqlite_error(exc)
-        if isinstance(exc, OverflowError):
+        if isinstance(exc, (OverflowError, ValueError)):  # a value sqlite3 cannot store (UnicodeError too)
             return errors.DBDataError(detail=str(exc))
         return None
 
