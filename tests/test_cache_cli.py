@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import time
@@ -132,13 +133,29 @@ def test_prune_and_clean(where: list[str], capsys: pytest.CaptureFixture[str]) -
 
     directory = Path(where[1])
     (directory / "invalid" / "broken").write_bytes(b"x")
-    (directory / "incomplete" / "stalled").write_bytes(b"x")
-    (directory / "incomplete" / "busy").write_bytes(b"x")
+    (directory / "incomplete" / "abandoned").write_bytes(b"x")  # no writer holds its lock
+    (directory / "stray").write_bytes(b"x" * 10)  # a cached file whose row a crash lost
+    writers = []
+    for name in ("stalled", "busy"):  # writers alive: this process holds their locks
+        writers.append(open(directory / "incomplete" / name, "wb"))
+        fcntl.flock(writers[-1], fcntl.LOCK_EX)
     os.utime(directory / "incomplete" / "stalled", (time.time() - 7200, time.time() - 7200))
-    code, out, _ = run(capsys, "clean", *where, "--stall-time", "3600", "--json")
-    assert (code, json.loads(out)) == (0, {"invalid": 1, "stalled": 1})
-    assert os.listdir(directory / "incomplete") == ["busy"]
-    assert [i["image_id"] for i in json.loads(run(capsys, "list", *where, "--json")[1])["images"]] == ["a", "d"]
+    try:
+        code, out, _ = run(capsys, "clean", *where, "--stall-time", "3600", "--json")
+        assert (code, json.loads(out)) == (0, {"invalid": 1, "stalled": 2, "adopted": 1, "forgotten": 0})
+        assert os.listdir(directory / "incomplete") == ["busy"]
+        code, out, _ = run(capsys, "clean", *where)
+        assert out.strip() == (
+            "deleted 0 invalid and 0 stalled file(s); adopted 0 file(s) without a row, forgot 0 row(s) without a file"
+        )
+    finally:
+        for file in writers:
+            file.close()
+    assert [i["image_id"] for i in json.loads(run(capsys, "list", *where, "--json")[1])["images"]] == [
+        "a",
+        "d",
+        "stray",
+    ]
 
 
 def test_nodes(where: list[str], capsys: pytest.CaptureFixture[str]) -> None:

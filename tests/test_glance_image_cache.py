@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sqlite3
+import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -130,8 +132,19 @@ async def test_configuring_twice_and_a_second_driver_on_the_same_node_work(cache
 
 @pytest.mark.parametrize("image_id", ["", ".hidden", "../escape", "a/b", "x" * 37, "nul\x00", 5, None])
 async def test_ids_that_are_not_safe_file_names_are_invalid(cache: Driver, image_id: Any) -> None:
-    for call in (cache.is_cached, cache.is_queued, cache.queue_image, cache.delete_cached_image, cache.get_hit_count):
-        with pytest.raises(errors.Invalid):
+    calls = [
+        cache.is_cached,
+        cache.is_being_cached,
+        cache.is_queued,
+        cache.is_cacheable,
+        cache.queue_image,
+        cache.delete_cached_image,
+        cache.delete_queued_image,
+        cache.get_hit_count,
+        cache.get_cached_nodes,
+    ]
+    for call in calls:
+        with pytest.raises(errors.Invalid, match="image_id"):
             await call(image_id)
     with pytest.raises(errors.Invalid):
         async with cache.open_for_write(image_id):
@@ -371,21 +384,19 @@ async def test_deleting_cached_images(cache: Driver, store: str) -> None:
     assert await delete_cached_file(cache.base_dir / "a") is False
 
 
-async def test_clean_removes_invalid_and_stalled_files_only(cache: Driver) -> None:
+async def test_clean_removes_invalid_and_abandoned_files_only(cache: Driver) -> None:
     await put(cache, "cached", b"keep me")
     with pytest.raises(RuntimeError):
         async with cache.open_for_write("failed"):
             raise RuntimeError("boom")
-    (cache.incomplete_dir / "stalled").write_bytes(b"old")
-    (cache.incomplete_dir / "active").write_bytes(b"new")
-    two_days_ago = time.time() - 2 * 86400
-    os.utime(cache.incomplete_dir / "stalled", (two_days_ago, two_days_ago))
-    assert await cache.clean() == {"invalid": 1, "stalled": 1}
-    assert files(cache.invalid_dir) == [] and files(cache.incomplete_dir) == ["active"]
-    assert await cache.is_cached("cached") and await cache.get_hit_count("cached") == 0
-    assert await cache.clean(stall_time=0) == {"invalid": 0, "stalled": 1}
-    assert files(cache.incomplete_dir) == []
-    assert [row["image_id"] for row in await cache.get_cached_images()] == ["cached"]
+    (cache.incomplete_dir / "abandoned").write_bytes(b"no writer holds its lock")
+    async with cache.open_for_write("active") as f:
+        await f.write(b"new")
+        assert await cache.clean() == {"invalid": 1, "stalled": 1, "adopted": 0, "forgotten": 0}
+        assert files(cache.invalid_dir) == [] and files(cache.incomplete_dir) == ["active"]
+        assert await cache.is_cached("cached") and await cache.get_hit_count("cached") == 0
+    assert await cache.clean() == {"invalid": 0, "stalled": 0, "adopted": 0, "forgotten": 0}
+    assert [row["image_id"] for row in await cache.get_cached_images()] == ["active", "cached"]
 
 
 async def test_least_recently_accessed_follows_reads(cache: Driver) -> None:
@@ -431,8 +442,8 @@ async def test_prune_ends_with_files_without_rows_and_rows_without_files(cache: 
     (cache.base_dir / "stray").write_bytes(b"s" * 100)  # a file without a row
     old = time.time() - 3600
     os.utime(cache.base_dir / "stray", (old, old))
-    assert await cache.get_cache_size() == 300
-    assert await cache.prune(150) == {"deleted": 2, "freed": 200, "size": 100}
+    assert await cache.get_cache_size() == 200  # the half-known images are not counted ...
+    assert await cache.prune(150) == {"deleted": 2, "freed": 200, "size": 100}  # ... until prune repairs them
     assert files(cache.invalid_dir) == []
     assert [row["image_id"] for row in await cache.get_cached_images()] == ["c"]
     assert await cache.prune(0) == {"deleted": 1, "freed": 100, "size": 0}
@@ -442,7 +453,8 @@ async def test_prune_ends_with_files_without_rows_and_rows_without_files(cache: 
 
 async def test_prune_stops_when_only_files_it_cannot_own_are_left(cache: Driver) -> None:
     (cache.base_dir / ".not-an-image").write_bytes(b"n" * 50)
-    assert await cache.prune(0) == {"deleted": 0, "freed": 0, "size": 50}
+    assert await cache.prune(0) == {"deleted": 0, "freed": 0, "size": 0}  # not an image: not counted
+    assert (cache.base_dir / ".not-an-image").read_bytes() == b"n" * 50
 
 
 # --- shared tables: nodes, errors, migration ------------------------------------------------
@@ -520,6 +532,8 @@ async def test_a_legacy_cache_db_moves_into_the_shared_tables_once(url: str, tmp
         directory / "cache.db",
         [("old-1", 1_600_000_000.5, 1_500_000_000.25, 10, 3), ("old-2", 1_700_000_000.0, 1_700_000_000.0, 20, 0)],
     )
+    (directory / "old-1").write_bytes(b"o" * 10)
+    (directory / "old-2").write_bytes(b"o" * 99)
     async with db.writer() as tx:  # this node already knows old-2: its own row wins
         await cache_db.node_reference_create(tx, NODE_A)
         await cache_db.insert_cache_details(tx, NODE_A, "old-2", 99, hits=7)
@@ -536,7 +550,7 @@ async def test_a_legacy_cache_db_moves_into_the_shared_tables_once(url: str, tmp
         assert (found["old-2"]["size"], found["old-2"]["hits"]) == (99, 7)
         assert _legacy_rows(directory / "cache.db") == []
         assert await cache.migrate_legacy() == 0
-        assert await cache.get_cache_files(directory) == []  # cache.db is no image
+        assert await cache.get_cache_files(directory) == [str(directory / "old-1"), str(directory / "old-2")]
     async with Driver(directory) as local:  # the local driver still opens the emptied file
         assert await local.get_cached_images() == []
 
@@ -553,3 +567,362 @@ async def test_the_local_driver_uses_a_cache_db_glance_wrote(tmp_path: Path) -> 
     with pytest.raises(errors.BadDriverConfiguration, match="shared"):
         async with Driver(directory) as cache:
             await cache.migrate_legacy()
+
+
+# --- the cache's own names are never image ids ------------------------------------------------
+
+# Every name the directory keeps for itself, in the case a hostile id may use (a case-insensitive
+# file system would resolve them to the same file): the metadata file and SQLite's companions,
+# the sub-directories, and the lock files glance's own drivers leave in the directory.
+OWN_NAMES = [
+    "cache.db",
+    "cache.db-wal",
+    "cache.db-shm",
+    "cache.db-journal",
+    "cache.db-mj0a1b2c3d",
+    "incomplete",
+    "invalid",
+    "queue",
+    "CACHE.DB",
+    "Cache.db-WAL",
+    "Queue",
+    "INVALID",
+    "image_cache_db_init",
+    "sqlite_centralized_migrate",
+]
+
+
+def tree(directory: Path) -> dict[str, tuple[bool, int, int, int]]:
+    """Every entry under the directory: (is a directory, inode, size, mtime in ns)."""
+    found = {}
+    for path in sorted(directory.rglob("*")):
+        st = path.stat()
+        found[str(path.relative_to(directory))] = (path.is_dir(), st.st_ino, st.st_size, st.st_mtime_ns)
+    return found
+
+
+async def test_the_cache_own_names_are_refused_by_every_method_that_takes_an_id(cache: Driver) -> None:
+    await put(cache, "img", b"image data")
+    await cache.queue_image("queued")
+    (cache.invalid_dir / "failed").write_bytes(b"x")
+    rows, before = await cache.get_cached_images(), tree(cache.base_dir)
+    calls = [
+        cache.is_cached,
+        cache.is_being_cached,
+        cache.is_queued,
+        cache.is_cacheable,
+        cache.queue_image,
+        cache.delete_cached_image,
+        cache.delete_queued_image,
+        cache.get_hit_count,
+        cache.get_cached_nodes,
+    ]
+    for name in OWN_NAMES:
+        for call in calls:
+            with pytest.raises(errors.Invalid, match="image_id"):
+                await call(name)
+        with pytest.raises(errors.Invalid, match="image_id"):
+            async with cache.open_for_write(name) as f:
+                await f.write(b"overwrites the metadata")
+        with pytest.raises(errors.Invalid, match="image_id"):
+            async with cache.open_for_read(name):
+                pass
+        with pytest.raises(errors.Invalid, match="image_id"):
+            [chunk async for chunk in cache.read_chunks(name)]
+    assert tree(cache.base_dir) == before
+    assert await cache.get_cached_images() == rows
+    assert await read(cache, "img") == b"image data"
+
+
+async def test_a_shared_cache_also_keeps_every_db_file_name(url: str, tmp_path: Path, open_db: OpenDb) -> None:
+    db = await shared_db(url, open_db)
+    async with Driver(tmp_path / "shared", database=db, node_url=NODE_A) as shared:
+        with pytest.raises(errors.Invalid, match="image_id"):
+            await put(shared, "legacy.db", b"data")
+        assert files(shared.base_dir) == files(shared.incomplete_dir) == []
+    async with Driver(tmp_path / "local") as local:  # a local cache only keeps its own cache.db
+        await put(local, "image.db", b"data")
+        assert [row["image_id"] for row in await local.get_cached_images()] == ["image.db"]
+
+
+async def test_listings_never_report_or_count_the_cache_own_names(cache: Driver) -> None:
+    await put(cache, "img", b"0123456789")
+    planted = ["image_cache_db_init", "Queue", "cache.db-mj0a1b2c3d"]
+    if cache.shared:
+        planted += ["cache.db", "cache.db-journal", "other.db"]
+    for name in planted:
+        (cache.base_dir / name).write_bytes(b"not an image")
+    (cache.queue_dir / "cache.db").write_bytes(b"")
+    for name in ("queue", "cache.db", "INVALID"):  # rows no image can have: written behind the API's back
+        await cache._store.record(name, 5)
+    assert [row["image_id"] for row in await cache.get_cached_images()] == ["img"]
+    assert await cache.get_cache_size() == 10
+    assert await cache.get_cache_files(cache.base_dir) == [str(cache.base_dir / "img")]
+    assert await cache.get_queued_images() == []
+    assert (await cache.clean())["forgotten"] == 3
+    assert await cache.prune(0) == {"deleted": 1, "freed": 10, "size": 0}
+    assert await cache.delete_all_cached_images() == 0
+    assert sorted(p.name for p in cache.base_dir.iterdir() if p.name in planted) == sorted(planted)
+    assert await cache.get_cached_images() == []
+
+
+# --- crashes: real writer processes, killed with SIGKILL ---------------------------------------
+
+# A writer process on the test's cache directory (and shared database).  Modes: ``write`` writes
+# some bytes and reports "ready" while its write is open; ``record`` reports "ready" from inside
+# the row write, after the file was renamed into place; ``race`` waits for "go" on stdin, tries to
+# write, reports "won" or "busy", and a winner commits when "finish" arrives.
+WRITER = """
+import asyncio, sys
+from rawdb import errors
+from rawdb.glance.image_cache import Driver
+
+async def main(directory, url, node_url, image_id, mode, payload):
+    async with Driver(directory, database=url or None, node_url=node_url or None) as cache:
+        if mode == "record":
+            async def stuck(image_id, size):
+                print("ready", flush=True)
+                await asyncio.sleep(3600)
+            cache._store.record = stuck
+        if mode == "race":
+            print("ready", flush=True)
+            await asyncio.to_thread(sys.stdin.readline)
+        try:
+            async with cache.open_for_write(image_id) as f:
+                await f.write(payload.encode())
+                await f.flush()
+                if mode == "write":
+                    print("ready", flush=True)
+                    await asyncio.sleep(3600)
+                if mode == "race":
+                    print("won", flush=True)
+                    await asyncio.to_thread(sys.stdin.readline)
+        except errors.ImageBeingCached:
+            print("busy", flush=True)
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+
+
+class Writer:
+    """A writer process (see WRITER); killed with SIGKILL at the end of the test if still alive."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    async def line(self) -> str:
+        assert self.proc.stdout is not None
+        try:
+            text = await asyncio.wait_for(self.proc.stdout.readline(), 60)
+        except TimeoutError:
+            text = b""
+        if not text:
+            await self.kill()
+            assert self.proc.stderr is not None
+            pytest.fail(f"the writer process said nothing: {(await self.proc.stderr.read()).decode()}")
+        return text.decode().strip()
+
+    async def send(self, text: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(text.encode() + b"\n")
+        await self.proc.stdin.drain()
+
+    async def kill(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGKILL)
+        await self.proc.wait()
+
+
+@pytest.fixture
+async def writer(cache: Driver, store_url: str | None) -> AsyncIterator[Callable[..., Awaitable[Writer]]]:
+    """``await writer(image_id, mode, payload)``: a writer process on the cache's directory and store."""
+    started: list[Writer] = []
+
+    async def start(image_id: str, mode: str, payload: str = "written by a process") -> Writer:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            WRITER,
+            str(cache.base_dir),
+            store_url or "",
+            NODE_A if store_url else "",
+            image_id,
+            mode,
+            payload,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=Path(__file__).parent.parent,
+        )
+        started.append(Writer(proc))
+        return started[-1]
+
+    yield start
+    for proc in started:
+        await proc.kill()
+
+
+async def killed_mid_write(writer: Callable[..., Awaitable[Writer]], image_id: str) -> None:
+    """A writer process that dies with SIGKILL while its write is open."""
+    child = await writer(image_id, "write")
+    assert await child.line() == "ready"
+    await child.kill()
+    assert child.proc.returncode == -signal.SIGKILL
+
+
+async def test_an_image_whose_writer_was_killed_can_be_cached_again_at_once(
+    cache: Driver, writer: Callable[..., Awaitable[Writer]]
+) -> None:
+    await killed_mid_write(writer, "img")
+    assert (cache.incomplete_dir / "img").read_bytes() == b"written by a process"  # the dead writer's leftover
+    assert not await cache.is_being_cached("img") and await cache.is_cacheable("img")
+    assert await cache.queue_image("img") is True
+    await put(cache, "img", b"a complete copy")
+    assert await read(cache, "img") == b"a complete copy"
+    assert files(cache.incomplete_dir) == files(cache.invalid_dir) == []
+    assert [row["size"] for row in await cache.get_cached_images()] == [15]
+
+
+async def test_clean_removes_a_dead_writers_file_without_waiting_for_the_stall_time(
+    cache: Driver, writer: Callable[..., Awaitable[Writer]]
+) -> None:
+    await killed_mid_write(writer, "img")
+    assert files(cache.incomplete_dir) == ["img"]
+    assert (await cache.clean())["stalled"] == 1  # the default stall time is a day
+    assert files(cache.incomplete_dir) == []
+    await killed_mid_write(writer, "other")
+    assert await cache.delete_stalled_files(older_than=0) == 1  # whatever its age
+    assert files(cache.incomplete_dir) == []
+
+
+async def test_a_live_writers_file_is_being_cached_and_survives_clean(
+    cache: Driver, writer: Callable[..., Awaitable[Writer]]
+) -> None:
+    child = await writer("img", "write")
+    assert await child.line() == "ready"
+    assert await cache.is_being_cached("img") and not await cache.is_cacheable("img")
+    with pytest.raises(errors.ImageBeingCached):
+        await put(cache, "img", b"a second writer")
+    assert (await cache.clean())["stalled"] == 0
+    assert (cache.incomplete_dir / "img").read_bytes() == b"written by a process"
+    async with cache.open_for_write("own") as f:  # a writer of this process is just as alive
+        await f.write(b"in progress")
+        assert (await cache.clean())["stalled"] == 0
+        with pytest.raises(errors.ImageBeingCached):
+            await put(cache, "own", b"a second writer")
+    assert await read(cache, "own") == b"in progress"
+    await child.kill()
+    assert not await cache.is_being_cached("img")
+    await put(cache, "img", b"now it can")
+    assert await read(cache, "img") == b"now it can"
+
+
+async def test_a_live_writer_stalled_past_the_stall_time_is_removed_and_its_commit_fails(cache: Driver) -> None:
+    with pytest.raises(errors.Conflict, match="img"):
+        async with cache.open_for_write("img") as f:
+            await f.write(b"stuck for two days")
+            two_days_ago = time.time() - 2 * 86400
+            os.utime(cache.incomplete_dir / "img", (two_days_ago, two_days_ago))
+            assert (await cache.clean())["stalled"] == 1  # glance's rule for a writer that may be hung
+            assert not await cache.is_being_cached("img")
+            async with cache.open_for_write("img") as newer:  # the name is free for a new writer ...
+                await newer.write(b"a newer copy")
+                assert await cache.is_being_cached("img")
+    assert await read(cache, "img") == b"a newer copy"  # ... whose copy the stalled one never replaces
+    assert files(cache.invalid_dir) == [] and files(cache.incomplete_dir) == []
+
+
+async def test_writers_reclaiming_one_dead_writers_file_at_once_exactly_one_wins(
+    cache: Driver, writer: Callable[..., Awaitable[Writer]]
+) -> None:
+    await killed_mid_write(writer, "img")
+    racers = [await writer("img", "race", f"payload {n}") for n in range(4)]
+    for racer in racers:
+        assert await racer.line() == "ready"
+    for racer in racers:
+        await racer.send("go")
+    outcomes = [await racer.line() for racer in racers]
+    assert sorted(outcomes) == ["busy", "busy", "busy", "won"]
+    await racers[outcomes.index("won")].send("finish")
+    for racer in racers:
+        assert await racer.proc.wait() == 0
+    assert await read(cache, "img") == f"payload {outcomes.index('won')}".encode()
+    assert files(cache.incomplete_dir) == files(cache.invalid_dir) == []
+
+
+async def test_tasks_reclaiming_one_dead_writers_file_at_once_exactly_one_wins(cache: Driver) -> None:
+    (cache.incomplete_dir / "img").write_bytes(b"left by a writer that died")  # no one holds its lock
+    start = asyncio.Event()
+
+    async def write(n: int) -> int:
+        await start.wait()
+        try:
+            async with cache.open_for_write("img") as f:
+                await f.write(bytes([n]) * 1000)
+                await asyncio.sleep(0.05)
+        except errors.ImageBeingCached:
+            return -1
+        return n
+
+    tasks = [asyncio.create_task(write(n)) for n in range(8)]
+    start.set()
+    [winner] = [n for n in await asyncio.gather(*tasks) if n >= 0]
+    assert await read(cache, "img") == bytes([winner]) * 1000
+
+
+async def test_probing_a_dead_writers_file_never_makes_its_next_writer_fail(cache: Driver) -> None:
+    for attempt in range(40):
+        (cache.incomplete_dir / "img").write_bytes(b"left by a writer that died")
+        probes = [cache.is_being_cached("img") for _ in range(4)] + [cache.clean()]
+        await asyncio.gather(*probes, put(cache, "img", str(attempt).encode()))
+        assert await read(cache, "img") == str(attempt).encode()
+
+
+# --- crashes between the file and its row ------------------------------------------------------
+
+
+async def test_a_writer_killed_between_its_file_and_its_row_leaves_nothing_half_served(
+    cache: Driver, writer: Callable[..., Awaitable[Writer]]
+) -> None:
+    await put(cache, "img", b"the old copy, longer")
+    child = await writer("img", "record", "new copy")
+    assert await child.line() == "ready"  # its file is in place, its row not written yet
+    await child.kill()
+    assert (cache.base_dir / "img").read_bytes() == b"new copy"
+    assert not await cache.is_cached("img") and await cache.get_hit_count("img") == 0
+    with pytest.raises(errors.ImageNotCached):
+        await read(cache, "img")
+    assert await cache.get_cached_images() == [] and await cache.get_cache_size() == 0
+    assert await cache.get_cached_nodes("img") == []
+    mtime = (cache.base_dir / "img").stat().st_mtime
+    assert await cache.clean() == {"invalid": 0, "stalled": 0, "adopted": 1, "forgotten": 0}
+    [row] = await cache.get_cached_images()
+    assert (row["image_id"], row["size"], row["hits"]) == ("img", 8, 0)  # the file's size, not the old row's
+    assert abs(row["last_accessed"] - mtime) < 1e-3
+    assert await read(cache, "img") == b"new copy" and await cache.get_cache_size() == 8
+
+
+async def test_a_file_without_a_row_and_a_row_without_a_file_are_not_cached_until_clean_repairs_them(
+    cache: Driver,
+) -> None:
+    for image_id in ("no-row", "no-file", "whole"):
+        await put(cache, image_id, image_id.encode())
+    await cache._store.forget("no-row")  # as a crash before the row leaves it
+    (cache.base_dir / "no-file").unlink()  # as a crash in delete_cached_image leaves it
+    old = time.time() - 3600
+    os.utime(cache.base_dir / "no-row", (old, old))
+    for image_id in ("no-row", "no-file"):
+        assert not await cache.is_cached(image_id) and await cache.is_cacheable(image_id)
+        assert await cache.get_hit_count(image_id) == 0 and await cache.get_cached_nodes(image_id) == []
+        with pytest.raises(errors.ImageNotCached):
+            await read(cache, image_id)
+    assert [row["image_id"] for row in await cache.get_cached_images()] == ["whole"]
+    assert await cache.get_cache_size() == 5
+    assert await cache.get_least_recently_accessed() is not None
+    assert await cache.clean() == {"invalid": 0, "stalled": 0, "adopted": 1, "forgotten": 1}
+    assert await cache.clean() == {"invalid": 0, "stalled": 0, "adopted": 0, "forgotten": 0}
+    rows = {row["image_id"]: row for row in await cache.get_cached_images()}
+    assert sorted(rows) == ["no-row", "whole"]
+    assert (rows["no-row"]["size"], rows["no-row"]["last_accessed"]) == (6, pytest.approx(old, abs=1e-3))
+    assert await cache.get_least_recently_accessed() == ("no-row", 6)
+    assert await read(cache, "no-row") == b"no-row" and await cache.get_cache_size() == 11

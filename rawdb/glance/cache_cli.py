@@ -126,7 +126,12 @@ async def _prune(cache: Driver, args: argparse.Namespace) -> int:
 
 async def _clean(cache: Driver, args: argparse.Namespace) -> int:
     result = await cache.clean(args.stall_time)
-    _emit(args, result, f"deleted {result['invalid']} invalid and {result['stalled']} stalled file(s)")
+    _emit(
+        args,
+        result,
+        f"deleted {result['invalid']} invalid and {result['stalled']} stalled file(s); "
+        f"adopted {result['adopted']} file(s) without a row, forgot {result['forgotten']} row(s) without a file",
+    )
     return 0
 
 
@@ -150,7 +155,7 @@ _COMMANDS: dict[str, tuple[Command, str]] = {
     "delete": (_delete, "delete one cached image, or --all"),
     "dequeue": (_dequeue, "take one image off the queue, or --all"),
     "prune": (_prune, "delete least-recently-read images down to a size"),
-    "clean": (_clean, "delete failed and stalled writes"),
+    "clean": (_clean, "delete failed and abandoned writes, repair files without rows and rows without files"),
     "nodes": (_nodes, "list the nodes that cache an image"),
     "migrate": (_migrate, "move a legacy cache.db into the shared tables (needs --url)"),
 }
@@ -182,7 +187,9 @@ def add_parser(commands: Any) -> None:
         elif name == "prune":
             action.add_argument("--max-size", type=parse_size, help="e.g. 10G, 500M (default: 10G)")
         elif name == "clean":
-            action.add_argument("--stall-time", type=float, help="seconds (default: 86400)")
+            action.add_argument(
+                "--stall-time", type=float, help="seconds before a live writer's write is deleted (default: 86400)"
+            )
 
 
 async def run(args: argparse.Namespace) -> int:

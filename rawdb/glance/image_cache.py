@@ -12,14 +12,24 @@ node (glance's centralized_db driver)::
             async for chunk in source:
                 await f.write(chunk)
 
-A cached image is ``<dir>/<id>``; ``incomplete/<id>`` is being written, ``invalid/<id>`` is a
-write that failed, ``queue/<id>`` an empty marker for the prefetcher.  File-system work runs
-in worker threads.  Unlike glance, database errors are raised, never logged and swallowed;
-``get_least_recently_accessed`` answers None when there is nothing, and ``prune`` reconciles
-files without rows and rows without files, so it always ends; a second write of an image
-refreshes its row; concurrent writers of one image cannot interleave (the second one gets
-:class:`~rawdb.errors.ImageBeingCached`); a failed or cancelled write leaves the cached copy
-and its row as they were; timestamps are epoch seconds, right whatever the time zone.
+A cached image is ``<dir>/<id>`` and its row; ``incomplete/<id>`` is being written,
+``invalid/<id>`` is a write that failed, ``queue/<id>`` an empty marker for the prefetcher.
+File-system work runs in worker threads.  Unlike glance:
+
+* an id is refused (``Invalid``) unless it can only name an image's files: never the
+  directory's own names (``cache.db`` and SQLite's companions, the folders, glance's lock
+  files), and no listing reports or counts those names;
+* a writer holds an exclusive ``flock`` on its incomplete file while it writes, so a second
+  writer of the image gets :class:`~rawdb.errors.ImageBeingCached` only while the first one
+  lives: the file of a writer that died is taken over at once, and ``clean()`` deletes it
+  whatever its age (glance blocked the image for ``stall_time``, a day);
+* an image is cached when its file and its row are both there.  A crash between the two
+  leaves a half-known image, which is not cached (not served, listed or counted) until
+  ``clean()`` or ``prune()`` adopt the file or forget the row;
+* database errors are raised, never logged and swallowed; ``get_least_recently_accessed``
+  answers None when there is nothing, and ``prune`` always ends; a second write of an image
+  refreshes its row; a failed or cancelled write leaves the cached copy and its row as they
+  were; timestamps are epoch seconds, right whatever the time zone.
 """
 
 from __future__ import annotations
@@ -28,258 +38,47 @@ import contextlib
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Protocol, TypeVar
+from typing import Any, BinaryIO
 
 import anyio
-import anyio.to_thread
 from anyio import AsyncFile
 
 from rawdb import errors
-from rawdb.context import Context
-from rawdb.database import Database, connect
-from rawdb.glance import cache_db
+from rawdb.database import Database
+from rawdb.glance._cache_files import (
+    _claim,
+    _delete_stalled,
+    _File,
+    _has_live_writer,
+    _in_thread,
+    _move,
+    _owns,
+    _remove,
+    _remove_all,
+    _scan,
+    _sync,
+)
+from rawdb.glance._cache_stores import LocalStore, SharedStore, _Store
 
 CACHE_DB = "cache.db"
-DEFAULT_STALL_TIME = 86400  # seconds an incomplete file may sit before clean() removes it
+DEFAULT_STALL_TIME = 86400  # seconds a live writer may leave its file unwritten before clean() removes it
 DEFAULT_MAX_SIZE = 10 * 1024**3  # glance's image_cache_max_size
 CHUNK_SIZE = 64 * 1024
 
 # An id becomes a file name: no separators, no leading dot, at most glance's 36 characters.
 _IMAGE_ID = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,35}")
-T = TypeVar("T")
-
-
-def check_image_id(image_id: Any) -> str:
-    """An id that is safe as a file name in the cache, or Invalid."""
-    if not isinstance(image_id, str) or not _IMAGE_ID.fullmatch(image_id):
-        raise errors.Invalid(
-            f"Image id {image_id!r} cannot be cached: 1-36 characters of letters, digits, '-', '_' or '.', "
-            "not starting with '.'."
-        )
-    return image_id
-
-
-async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
-    return await anyio.to_thread.run_sync(fn, *args)
-
-
-def _remove(path: Path) -> bool:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        return False
-    return True
+# Names in the directory that are never images, besides the metadata file and its companions:
+# the folders, and the lock files glance's drivers leave here (oslo lockutils, lock_path = the
+# cache directory).  Compared case-folded: on a case-insensitive file system, QUEUE is queue.
+_OWN_NAMES = frozenset({"incomplete", "invalid", "queue", "image_cache_db_init", "sqlite_centralized_migrate"})
 
 
 async def delete_cached_file(path: str | os.PathLike[str]) -> bool:
     """Delete a file if it exists (glance's ``delete_cached_file``); True when one was deleted."""
     return await _in_thread(_remove, Path(path))
-
-
-@dataclass(frozen=True)
-class _File:
-    name: str
-    size: int
-    mtime: float
-
-
-def _scan(directory: Path, skip: Callable[[str], bool] = lambda name: False) -> list[_File]:
-    """The regular files directly in ``directory``, by name."""
-    found = []
-    with os.scandir(directory) as entries:
-        for entry in entries:
-            if skip(entry.name):
-                continue
-            try:
-                if not entry.is_file(follow_symlinks=False):
-                    continue
-                stat = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:  # removed while we looked
-                continue
-            found.append(_File(entry.name, stat.st_size, stat.st_mtime))
-    return sorted(found, key=lambda f: f.name)
-
-
-def _sync(file: BinaryIO) -> None:
-    file.flush()
-    os.fsync(file.fileno())
-
-
-def _remove_all(paths: list[Path]) -> int:
-    return sum(_remove(path) for path in paths)
-
-
-# --- metadata stores ---------------------------------------------------------------------
-
-
-class _Store(Protocol):
-    """Where the cache keeps its rows; every method is one statement."""
-
-    async def open(self) -> None: ...
-    async def close(self) -> None: ...
-    async def images(self) -> list[dict[str, Any]]: ...
-    async def hit_count(self, image_id: str) -> int: ...
-    async def record(self, image_id: str, size: int) -> None: ...
-    async def adopt(self, image_id: str, size: int, mtime: float) -> None: ...
-    async def hit(self, image_id: str) -> None: ...
-    async def forget(self, image_id: str) -> None: ...
-    async def forget_all(self) -> None: ...
-    async def least_recently_accessed(self) -> str | None: ...
-    async def nodes(self, image_id: str) -> list[str]: ...
-
-
-class _Opened:
-    _db: Database | None
-
-    @property
-    def db(self) -> Database:
-        """The store's database (BadDriverConfiguration before ``open()``)."""
-        if self._db is None:
-            raise errors.BadDriverConfiguration(driver_name="image cache", reason="the driver is not configured")
-        return self._db
-
-
-class LocalStore(_Opened):
-    """Rows in ``<cache dir>/cache.db``, in glance's sqlite driver schema (a file it made is reused)."""
-
-    def __init__(self, path: Path, node_url: str | None = None) -> None:
-        self.path = path
-        self.node_url = node_url or path.parent.as_uri()
-        self._db: Database | None = None
-
-    async def open(self) -> None:
-        if self._db is not None:
-            return
-        try:
-            self._db = await connect(f"sqlite:///{self.path}", readers=2)
-            async with self._db.writer() as ctx:
-                await ctx.execute("glance.cache_local.create_table")
-        except errors.DBError as exc:
-            await self.close()
-            raise errors.BadDriverConfiguration(driver_name="image cache", reason=f"{self.path}: {exc}") from exc
-
-    async def close(self) -> None:
-        if self._db is not None:
-            db, self._db = self._db, None
-            await db.close()
-
-    async def images(self) -> list[dict[str, Any]]:
-        async with self.db.reader() as ctx:
-            return [dict(row) for row in await ctx.fetch("glance.cache_local.images")]
-
-    async def hit_count(self, image_id: str) -> int:
-        async with self.db.reader() as ctx:
-            return int(await ctx.fetchval("glance.cache_local.hit_count", image_id=image_id) or 0)
-
-    async def record(self, image_id: str, size: int) -> None:
-        now = time.time()
-        async with self.db.writer() as ctx:
-            await ctx.execute(
-                "glance.cache_local.record",
-                image_id=image_id,
-                last_accessed=now,
-                last_modified=now,
-                size=size,
-                hits=0,
-                checksum=None,
-            )
-
-    async def adopt(self, image_id: str, size: int, mtime: float) -> None:
-        async with self.db.writer() as ctx:
-            await ctx.execute(
-                "glance.cache_local.adopt", image_id=image_id, last_accessed=mtime, last_modified=mtime, size=size
-            )
-
-    async def hit(self, image_id: str) -> None:
-        async with self.db.writer() as ctx:
-            await ctx.execute("glance.cache_local.hit", image_id=image_id, now=time.time())
-
-    async def forget(self, image_id: str) -> None:
-        async with self.db.writer() as ctx:
-            await ctx.execute("glance.cache_local.forget", image_id=image_id)
-
-    async def forget_all(self) -> None:
-        async with self.db.writer() as ctx:
-            await ctx.execute("glance.cache_local.forget_all")
-
-    async def least_recently_accessed(self) -> str | None:
-        async with self.db.reader() as ctx:
-            found: str | None = await ctx.fetchval("glance.cache_local.least_recently_accessed")
-            return found
-
-    async def nodes(self, image_id: str) -> list[str]:
-        async with self.db.reader() as ctx:
-            cached = await ctx.fetchval("glance.cache_local.hit_count", image_id=image_id) is not None
-        return [self.node_url] if cached else []
-
-
-class SharedStore(_Opened):
-    """Rows in the glance database's ``cached_images``, under this node's ``node_reference``."""
-
-    def __init__(self, database: Database | str, node_url: str) -> None:
-        self._url = database if isinstance(database, str) else None
-        self._db = database if isinstance(database, Database) else None
-        self.node_url = node_url
-
-    async def open(self) -> None:
-        if self._db is None:
-            assert self._url is not None
-            self._db = await connect(self._url)
-        try:
-            await cache_db.node_reference_create(self.db.context(is_admin=True), self.node_url)
-        except errors.Duplicate:
-            pass  # registered earlier, by this node or by glance
-        except errors.DBNonExistentTable as exc:
-            await self.close()
-            raise errors.BadDriverConfiguration(
-                driver_name="image cache",
-                reason=f"the database has no glance tables: run `rawdb schema bootstrap --service glance` ({exc})",
-            ) from exc
-
-    async def close(self) -> None:
-        if self._url is not None and self._db is not None:  # only a database we opened ourselves
-            db, self._db = self._db, None
-            await db.close()
-
-    def _ctx(self) -> Context:
-        return self.db.context(is_admin=True)
-
-    async def images(self) -> list[dict[str, Any]]:
-        rows = await cache_db.get_cached_images(self._ctx(), self.node_url)
-        return [{key: row[key] for key in _IMAGE_KEYS} for row in rows]
-
-    async def hit_count(self, image_id: str) -> int:
-        return await cache_db.get_hit_count(self._ctx(), image_id, self.node_url)
-
-    async def record(self, image_id: str, size: int) -> None:
-        await cache_db.insert_cache_details(self._ctx(), self.node_url, image_id, size)
-
-    async def adopt(self, image_id: str, size: int, mtime: float) -> None:
-        await cache_db.insert_cache_details(
-            self._ctx(), self.node_url, image_id, size, last_accessed=mtime, last_modified=mtime, replace=False
-        )
-
-    async def hit(self, image_id: str) -> None:
-        await cache_db.update_hit_count(self._ctx(), image_id, self.node_url)
-
-    async def forget(self, image_id: str) -> None:
-        await cache_db.delete_cached_image(self._ctx(), image_id, self.node_url)
-
-    async def forget_all(self) -> None:
-        await cache_db.delete_all_cached_images(self._ctx(), self.node_url)
-
-    async def least_recently_accessed(self) -> str | None:
-        return await cache_db.get_least_recently_accessed(self._ctx(), self.node_url)
-
-    async def nodes(self, image_id: str) -> list[str]:
-        return await cache_db.get_cached_nodes(self._ctx(), image_id)
-
-
-_IMAGE_KEYS = ("image_id", "last_accessed", "last_modified", "size", "hits", "checksum")
 
 
 # --- the driver --------------------------------------------------------------------------
@@ -293,7 +92,8 @@ class Driver:
         its shared tables, for this node; without it, in ``<cache_dir>/<sqlite_db>``
     :param node_url: this node's url (glance's ``worker_self_reference_url``); required with
         a database
-    :param stall_time: seconds before ``clean()`` removes an incomplete file
+    :param stall_time: seconds without a write before ``clean()`` removes an incomplete file
+        whose writer may still be alive (a dead writer's file goes at once)
     :param max_size: the size ``prune()`` brings the cache down to, in bytes
     :param take_legacy_db: a shared cache's ``configure()`` moves the rows of a legacy
         ``cache.db`` in the directory into the shared tables (glance does so at start)
@@ -388,44 +188,93 @@ class Driver:
                 driver_name="image cache", reason="configure() the driver (or use it with `async with`) first"
             )
 
-    def _is_db_file(self, name: str) -> bool:
-        db = self.db_path.name
-        return name == db or name.startswith(db + "-") or (self.shared and name.endswith(".db"))
+    def _is_image(self, name: Any) -> bool:
+        """Whether ``name`` can be an image id here, so the cache may see a file of that name:
+        1-36 letters, digits, '-', '_' or '.', not starting with '.', and none of the
+        directory's own names, case-folded: the metadata file and every ``<it>-…`` (SQLite's
+        -wal, -shm, -journal, -mj…), the folders, glance's lock files; in a shared cache also
+        every ``*.db`` (glance's centralized_db driver takes them for legacy cache files)."""
+        if not isinstance(name, str) or not _IMAGE_ID.fullmatch(name):
+            return False
+        folded, db = name.casefold(), self.db_path.name.casefold()
+        return not (
+            folded in _OWN_NAMES
+            or folded == db
+            or folded.startswith(db + "-")
+            or (self.shared and folded.endswith(".db"))
+        )
 
-    async def _cached_files(self) -> list[_File]:
-        return await _in_thread(_scan, self.base_dir, self._is_db_file)
+    def _check(self, image_id: Any) -> str:
+        """The id, when the driver is configured and the id can be an image's file name.
+
+        :raises BadDriverConfiguration: the driver is not configured
+        :raises Invalid: the id is not one ``_is_image`` accepts; nothing is touched
+        """
+        self._require()
+        if not isinstance(image_id, str) or not _IMAGE_ID.fullmatch(image_id):
+            raise errors.Invalid(
+                f"image_id {image_id!r:.80} cannot be cached: 1-36 characters of letters, digits, '-', '_' "
+                "or '.', not starting with '.'."
+            )
+        if not self._is_image(image_id):
+            raise errors.Invalid(
+                f"image_id {image_id!r} cannot be cached: the cache directory keeps that name for its own "
+                "files (its database and SQLite's companions, its folders, glance's lock files)."
+            )
+        return image_id
+
+    async def _image_files(self) -> dict[str, _File]:
+        """The files in the directory whose names can be image ids (cached or half-known)."""
+        return {f.name: f for f in await _in_thread(_scan, self.base_dir, self._is_image)}
+
+    async def _cached(self) -> tuple[list[dict[str, Any]], dict[str, _File]]:
+        """The rows of the cached images (those with a file) and the files.  The rows are read
+        first: a commit puts its file in place before it writes its row."""
+        self._require()
+        rows = await self._store.images()
+        found = await self._image_files()
+        return [row for row in rows if row["image_id"] in found], found
 
     # --- sizes and listings ----------------------------------------------------------
+    # An image is cached when it has both its file and its row.  A half-known image (a file
+    # without a row or a row without a file, what a crash leaves) is not cached: it is not
+    # served, listed or counted until clean() or prune() repair it.
 
     async def get_cache_size(self) -> int:
-        """Bytes of the files in the cache directory (the metadata file excluded)."""
-        self._require()
-        return sum(f.size for f in await self._cached_files())
+        """Bytes of the cached images' files (half-known images and other files not counted)."""
+        rows, found = await self._cached()
+        return sum(found[row["image_id"]].size for row in rows)
 
     async def get_cache_files(self, basepath: str | os.PathLike[str]) -> list[str]:
-        """Paths of the regular files directly in ``basepath``, the metadata file excluded."""
+        """Paths of the regular files directly in ``basepath`` whose names can be image ids
+        (the cache's own files left out; in the cache directory, half-known images included)."""
         self._require()
-        return [os.path.join(basepath, f.name) for f in await _in_thread(_scan, Path(basepath), self._is_db_file)]
+        return [os.path.join(basepath, f.name) for f in await _in_thread(_scan, Path(basepath), self._is_image)]
 
     async def get_cached_images(self) -> list[dict[str, Any]]:
         """Every cached image's row, by id: ``image_id, last_accessed, last_modified, size,
-        hits, checksum`` (timestamps as epoch seconds)."""
-        self._require()
-        return await self._store.images()
+        hits, checksum`` (timestamps as epoch seconds).  Half-known images are left out."""
+        rows, _ = await self._cached()
+        return rows
 
     async def get_hit_count(self, image_id: str) -> int:
-        """How often the cached image was read (0 when it is not cached)."""
+        """How often the cached image was read (0 when it is not cached, or half-known)."""
         if not await self.is_cached(image_id):
             return 0
         return await self._store.hit_count(image_id)
 
     async def get_cached_nodes(self, image_id: str) -> list[str]:
-        """The urls of the nodes that cache the image (this one alone, for a local cache)."""
-        self._require()
-        return await self._store.nodes(check_image_id(image_id))
+        """The urls of the nodes that cache the image, from the rows (this one alone, for a
+        local cache); this node is left out while its copy is half-known."""
+        nodes = await self._store.nodes(self._check(image_id))
+        here = self._store.node_url
+        if here in nodes and not await _in_thread((self.base_dir / image_id).is_file):
+            nodes.remove(here)
+        return nodes
 
     async def get_least_recently_accessed(self) -> tuple[str, int] | None:
-        """``(image_id, file size)`` of the image read longest ago, or None when no row is left."""
+        """``(image_id, file size)`` of the row read longest ago, or None when no row is left.
+        The rows alone decide: a row without its file answers a size of 0."""
         self._require()
         image_id = await self._store.least_recently_accessed()
         if image_id is None:
@@ -433,7 +282,7 @@ class Driver:
 
         def size() -> int:
             try:
-                return (self.base_dir / image_id).stat().st_size
+                return (self.base_dir / image_id).stat().st_size if self._is_image(image_id) else 0
             except FileNotFoundError:
                 return 0
 
@@ -441,40 +290,43 @@ class Driver:
 
     # --- states ----------------------------------------------------------------------
 
-    async def _exists(self, path: Path) -> bool:
-        self._require()
-        return await _in_thread(path.exists)
-
     async def is_cached(self, image_id: str) -> bool:
-        """Whether the image has a complete file in the cache."""
-        return await self._exists(self.base_dir / check_image_id(image_id))
+        """Whether the image is cached: its file and its row are both there."""
+        path = self.base_dir / self._check(image_id)
+        return await _in_thread(path.is_file) and await self._store.has(image_id)
 
     async def is_being_cached(self, image_id: str) -> bool:
-        """Whether a write of the image is under way (or stalled)."""
-        return await self._exists(self.incomplete_dir / check_image_id(image_id))
+        """Whether a live writer is writing the image (a dead writer's file is not: the next
+        writer takes it over, ``clean()`` deletes it)."""
+        path = self.incomplete_dir / self._check(image_id)
+        return await _in_thread(_has_live_writer, self.incomplete_dir, path)
 
     async def is_queued(self, image_id: str) -> bool:
         """Whether the image waits for the prefetcher."""
-        return await self._exists(self.queue_dir / check_image_id(image_id))
+        return await _in_thread((self.queue_dir / self._check(image_id)).exists)
 
     async def is_cacheable(self, image_id: str) -> bool:
-        """Neither cached nor being cached."""
+        """Neither cached nor being cached (a half-known image is cacheable: writing it heals it)."""
         return not (await self.is_cached(image_id) or await self.is_being_cached(image_id))
 
     # --- deleting --------------------------------------------------------------------
 
     async def delete_all_cached_images(self) -> int:
-        """Delete every cached file and this node's rows; returns how many files were deleted."""
+        """Delete every image file (cached or half-known) and this node's rows; returns how
+        many files were deleted.  The cache's own files and other names are left alone."""
         self._require()
-        files = await self._cached_files()
-        deleted = await _in_thread(_remove_all, [self.base_dir / f.name for f in files])
+        files = await self._image_files()
+        deleted = await _in_thread(_remove_all, [self.base_dir / name for name in files])
         await self._store.forget_all()
         return deleted
 
     async def delete_cached_image(self, image_id: str) -> None:
-        """Delete the image's cached file and its row."""
-        self._require()
-        await delete_cached_file(self.base_dir / check_image_id(image_id))
+        """Delete the image's cached file and its row (whichever of them is there)."""
+        await self._drop(self._check(image_id))
+
+    async def _drop(self, image_id: str) -> None:
+        if self._is_image(image_id):  # a row named like the cache's own files has no file to delete
+            await delete_cached_file(self.base_dir / image_id)
         await self._store.forget(image_id)
 
     async def delete_all_queued_images(self) -> int:
@@ -483,111 +335,134 @@ class Driver:
 
     async def delete_queued_image(self, image_id: str) -> bool:
         """Take the image off the queue; True when it was queued."""
-        self._require()
-        return await delete_cached_file(self.queue_dir / check_image_id(image_id))
+        return await delete_cached_file(self.queue_dir / self._check(image_id))
 
     async def delete_invalid_files(self) -> int:
         """Delete every file of a failed write; returns how many."""
         return await self._delete_files(self.invalid_dir)
 
-    async def delete_stalled_files(self, older_than: float) -> int:
-        """Delete incomplete files last written before ``older_than`` (epoch seconds); returns how many."""
-        return await self._delete_files(self.incomplete_dir, older_than)
-
-    async def _delete_files(self, directory: Path, older_than: float | None = None) -> int:
+    async def _delete_files(self, directory: Path) -> int:
         self._require()
+        return await _in_thread(lambda: _remove_all([directory / f.name for f in _scan(directory)]))
 
-        def delete() -> int:
-            doomed = [f for f in _scan(directory) if older_than is None or f.mtime < older_than]
-            return _remove_all([directory / f.name for f in doomed])
-
-        return await _in_thread(delete)
+    async def delete_stalled_files(self, older_than: float) -> int:
+        """Delete the incomplete files whose writer died, whatever their age, and those of live
+        writers last written before ``older_than`` (epoch seconds: glance's rule for a writer
+        that may be hung, whose commit then fails); returns how many."""
+        self._require()
+        return await _in_thread(_delete_stalled, self.incomplete_dir, older_than)
 
     async def clean(self, stall_time: float | None = None) -> dict[str, int]:
-        """Delete failed writes and writes stalled for ``stall_time`` seconds (default: the
-        driver's); cached files are never touched.  Returns the counts of each."""
+        """Repair what failed writes and crashes leave; safe alongside readers and writers.
+
+        Deletes the failed writes (``invalid``) and the incomplete files of dead writers, or
+        of live ones after ``stall_time`` seconds without a write (``stalled``; default: the
+        driver's stall time), then makes rows and files agree: a file without a row is
+        adopted (size from the file, last read and modified = its mtime; ``adopted``) and a
+        row without a file deleted (``forgotten``).  Cached images are never deleted.
+        Returns the four counts.
+        """
         invalid = await self.delete_invalid_files()
         stall = self.stall_time if stall_time is None else stall_time
         stalled = await self.delete_stalled_files(time.time() - stall)
-        return {"invalid": invalid, "stalled": stalled}
+        adopted, forgotten = await self._reconcile()
+        return {"invalid": invalid, "stalled": stalled, "adopted": adopted, "forgotten": forgotten}
 
     async def prune(self, max_size: int | None = None) -> dict[str, int]:
         """Delete least-recently-read images until the cache is at most ``max_size`` bytes.
 
-        Files without rows are recorded first (last read = their mtime) and rows without files
-        dropped, so the loop only meets images it can delete, and ends when none is left.
+        Half-known images are repaired first, as ``clean()`` does, so the loop only meets
+        images it can delete, and ends when none is left.
         Returns ``{"deleted": images, "freed": bytes, "size": bytes left}``.
         """
         limit = self.max_size if max_size is None else max_size
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
             raise errors.Invalid(f"max_size must be a non-negative number of bytes, not {limit!r}")
-        files = await self._cached_files()
-        size = sum(f.size for f in files)
+        await self._reconcile()
+        size = await self.get_cache_size()
         deleted = freed = 0
-        if size <= limit:
-            return {"deleted": 0, "freed": 0, "size": size}
-        await self._reconcile(files)
         while size > limit:
             lru = await self.get_least_recently_accessed()
             if lru is None:
                 break
-            await self.delete_cached_image(lru[0])
+            await self._drop(lru[0])
             deleted, freed, size = deleted + 1, freed + lru[1], size - lru[1]
         return {"deleted": deleted, "freed": freed, "size": await self.get_cache_size()}
 
-    async def _reconcile(self, files: list[_File]) -> None:
+    async def _reconcile(self) -> tuple[int, int]:
+        """Forget rows without a file, then adopt files without a row; ``(adopted, forgotten)``.
+
+        Each pass reads the rows before the files.  A commit puts its file in place before it
+        writes its row, so a row seen without a file is one whose file is gone; and a commit
+        whose fresh row the first pass forgot has its file seen, and adopted, by the second.
+        """
+        self._require()
         rows = {row["image_id"] for row in await self._store.images()}
-        on_disk = {f.name: f for f in files}
-        for image_id in sorted(rows - on_disk.keys()):
+        forgotten = sorted(rows - (await self._image_files()).keys())
+        for image_id in forgotten:
             await self._store.forget(image_id)
-        for name in sorted(on_disk.keys() - rows):
-            if _cacheable(name):
-                await self._store.adopt(name, on_disk[name].size, on_disk[name].mtime)
+        rows = {row["image_id"] for row in await self._store.images()}
+        found = await self._image_files()
+        adopted = sorted(found.keys() - rows)
+        for name in adopted:
+            await self._store.adopt(name, found[name].size, found[name].mtime)
+        return len(adopted), len(forgotten)
 
     # --- reading and writing ---------------------------------------------------------
 
     @contextlib.asynccontextmanager
     async def open_for_write(self, image_id: str) -> AsyncIterator[AsyncFile[bytes]]:
-        """Write the image into the cache: a file in ``incomplete/`` that becomes the cached
-        copy when the block succeeds, and its row is written then.  On an error or a
-        cancellation the file goes to ``invalid/`` and a previous copy stays as it was.
+        """Write the image into the cache: a file in ``incomplete/``, locked while it is open,
+        that becomes the cached copy when the block succeeds, and its row is written then.
+        On an error or a cancellation the file goes to ``invalid/`` and a previous copy stays
+        as it was.  The file of a writer that died is taken over.
 
-        :raises ImageBeingCached: another write of this image is under way (or stalled)
+        :raises ImageBeingCached: a live writer is writing this image
+        :raises Conflict: at the end, when ``clean()`` deleted this write as stalled
         """
-        self._require()
-        incomplete = self.incomplete_dir / check_image_id(image_id)
-        try:
-            file = await anyio.open_file(incomplete, "xb")
-        except FileExistsError:
-            raise errors.ImageBeingCached(image_id=image_id) from None
+        self._check(image_id)
+        with anyio.CancelScope(shield=True):  # a claimed file must not be lost: its lock would block the image
+            raw = await _in_thread(_claim, self.incomplete_dir, image_id)
+        file = AsyncFile(raw)
         try:
             try:
                 yield file
                 with anyio.CancelScope(shield=True):
-                    await _in_thread(_sync, file.wrapped)
-            finally:
+                    await _in_thread(_sync, raw)
+            except BaseException:
                 with anyio.CancelScope(shield=True):
-                    await file.aclose()
-        except BaseException:
+                    await _in_thread(
+                        _move, self.incomplete_dir, raw, self.incomplete_dir / image_id, self.invalid_dir / image_id
+                    )
+                raise
             with anyio.CancelScope(shield=True):
-                await _in_thread(os.replace, incomplete, self.invalid_dir / image_id)
-            raise
-        with anyio.CancelScope(shield=True):
-            await self._commit(image_id, incomplete)
+                await self._commit(image_id, raw)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await file.aclose()  # releases the lock, once the file has left incomplete/
 
-    async def _commit(self, image_id: str, incomplete: Path) -> None:
-        cached = self.base_dir / image_id
-
-        def put_in_place() -> int:
-            size = incomplete.stat().st_size
-            os.replace(incomplete, cached)
-            return size
-
-        size = await _in_thread(put_in_place)
+    async def _commit(self, image_id: str, file: BinaryIO) -> None:
+        incomplete, cached = self.incomplete_dir / image_id, self.base_dir / image_id
+        size = os.fstat(file.fileno()).st_size
+        where = incomplete
         try:
+            # The old row goes before the file comes: a crash in between leaves a file without a
+            # row, which clean() adopts with the file's own size, never a row describing a replaced
+            # file.  Unless clean() deleted this write as stalled: then the row may be a newer
+            # writer's, and stays.
+            if await _in_thread(_owns, self.incomplete_dir, file, incomplete):
+                await self._store.forget(image_id)
+            if not await _in_thread(_move, self.incomplete_dir, file, incomplete, cached):
+                raise errors.Conflict(
+                    f"The write of image {image_id} was deleted by clean() after stalling for the stall time; "
+                    "write the image again.",
+                    image_id=image_id,
+                )
+            where = cached
             await self._store.record(image_id, size)
         except BaseException:
-            await _in_thread(os.replace, cached, self.invalid_dir / image_id)  # no untracked cached file
+            # no untracked cached file
+            await _in_thread(_move, self.incomplete_dir, file, where, self.invalid_dir / image_id)
             raise
         await delete_cached_file(self.queue_dir / image_id)
 
@@ -595,14 +470,15 @@ class Driver:
     async def open_for_read(self, image_id: str) -> AsyncIterator[AsyncFile[bytes]]:
         """Read the cached image; a read that ends without an error counts one hit.
 
-        :raises ImageNotCached: the image has no cached file
+        :raises ImageNotCached: the image is not cached (no file, or a half-known one)
         """
-        self._require()
         try:
-            file = await anyio.open_file(self.base_dir / check_image_id(image_id), "rb")
+            file = await anyio.open_file(self.base_dir / self._check(image_id), "rb")
         except FileNotFoundError:
             raise errors.ImageNotCached(image_id=image_id) from None
         try:
+            if not await self._store.has(image_id):
+                raise errors.ImageNotCached(image_id=image_id)
             yield file
         finally:
             with anyio.CancelScope(shield=True):
@@ -634,7 +510,7 @@ class Driver:
     async def get_queued_images(self) -> list[str]:
         """The queued image ids, oldest first."""
         self._require()
-        files = await _in_thread(_scan, self.queue_dir)
+        files = await _in_thread(_scan, self.queue_dir, self._is_image)
         return [f.name for f in sorted(files, key=lambda f: (f.mtime, f.name))]
 
     # --- the one-time migration ------------------------------------------------------
@@ -654,27 +530,4 @@ class Driver:
         if not await _in_thread(self.db_path.is_file):
             return 0
         assert isinstance(self._store, SharedStore)
-        async with await connect(f"sqlite:///{self.db_path}", readers=1) as legacy, legacy.writer() as local:
-            if not await local.fetchval("glance.cache_local.table_exists"):
-                return 0
-            rows = [row for row in await local.fetch("glance.cache_local.images") if _cacheable(row["image_id"])]
-            copied = 0
-            async with self._store.db.writer() as shared:
-                for row in rows:
-                    copied += await cache_db.insert_cache_details(
-                        shared,
-                        self._store.node_url,
-                        row["image_id"],
-                        int(row["size"] or 0),
-                        row["checksum"],
-                        last_accessed=float(row["last_accessed"] or 0.0),
-                        last_modified=float(row["last_modified"] or 0.0),
-                        hits=int(row["hits"] or 0),
-                        replace=False,
-                    )
-            await local.execute("glance.cache_local.forget_all")
-            return copied
-
-
-def _cacheable(image_id: Any) -> bool:
-    return isinstance(image_id, str) and _IMAGE_ID.fullmatch(image_id) is not None
+        return await self._store.take_legacy(self.db_path, self._is_image)

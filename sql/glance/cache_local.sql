@@ -54,3 +54,7 @@ DELETE FROM cached_images
 -- name: least_recently_accessed (sqlite only)
 -- The image read longest ago; ties go to the smallest id.
 SELECT image_id FROM cached_images ORDER BY last_accessed, image_id LIMIT 1
+
+-- name: has (sqlite only)
+-- Whether the image has a row.
+SELECT count(*) FROM cached_images WHERE image_id = :image_id
