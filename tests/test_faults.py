@@ -431,6 +431,28 @@ async def test_retry_on_disconnect_reruns_a_scope_whose_connection_died_mid_tran
     assert await committed_ids(db) == [1, 2]
 
 
+async def test_retry_on_disconnect_sees_only_rawdb_errors_when_every_idle_connection_died(
+    pg_url: str, open_db: OpenDb
+) -> None:
+    app = app_name()
+    db = await open_db(pg_url, pool_size=3, min_size=3, server_settings={"application_name": app})
+    ctx = await make_items(db)
+    await asyncio.gather(*(_use_every_kind_of_scope(db, ctx, 10 * i) for i in range(1, 4)))
+    _blocking_kill(pg_url, app)  # every pooled session: the driver has read nothing of it yet
+    attempts = 0
+
+    @rawdb.retry_on_deadlock(retry_on_disconnect=True, interval=0.01)
+    @rawdb.writer
+    async def insert(context: rawdb.Context) -> None:
+        nonlocal attempts
+        attempts += 1
+        await context.execute(INSERT, id=1, name="one")
+
+    await insert(ctx)
+    assert attempts == 1  # the dead connections were replaced before the scope began
+    assert 1 in await committed_ids(db)
+
+
 # --- leaks ------------------------------------------------------------------------------------------
 
 
