@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from rawdb import errors
 from rawdb.backends.base import Row
+from rawdb.conventions import check_bool, check_identity
 from rawdb.statement import Statement
 from rawdb.transaction import Transaction, TxState
 
@@ -39,7 +40,8 @@ class Context:
     :param read_deleted: ``no``, ``yes`` or ``only`` (nova's soft-delete visibility)
     :param show_deleted: glance's flag to show deleted images
     :param quota_class: the project's quota class (nova and cinder), if it has one
-    :raises Invalid: on a bad ``read_deleted`` value
+    :raises Invalid: on a bad ``read_deleted`` value, an id that is not a string (or None)
+        a database could hold, or a flag that is not a boolean (oslo's strings are parsed)
     """
 
     __slots__ = (
@@ -66,17 +68,17 @@ class Context:
         quota_class: str | None = None,
     ) -> None:
         if read_deleted not in READ_DELETED:
-            raise errors.Invalid(f"read_deleted must be one of {READ_DELETED}, not {read_deleted!r}")
+            raise errors.Invalid(f"read_deleted must be one of {READ_DELETED}, not {read_deleted!r:.80}")
         if isinstance(roles, str):
             raise errors.Invalid("roles must be a list of role names, not a string")
         self.db = db
-        self.project_id = project_id
-        self.user_id = user_id
-        self.is_admin = bool(is_admin)
+        self.project_id = check_identity(project_id, "project_id")
+        self.user_id = check_identity(user_id, "user_id")
+        self.is_admin = check_bool(is_admin, "is_admin")  # is_admin='false' must never be an admin
         self.roles = list(roles)
         self.read_deleted = read_deleted
-        self.show_deleted = bool(show_deleted)
-        self.quota_class = quota_class
+        self.show_deleted = check_bool(show_deleted, "show_deleted")
+        self.quota_class = check_identity(quota_class, "quota_class")
         self._tx: Transaction | None = None
 
     def __repr__(self) -> str:

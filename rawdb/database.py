@@ -342,13 +342,16 @@ def connect(url: str | None = None, **options: Any) -> _Connecting:
     :param url: ``postgresql://user@host:port/db`` or ``sqlite:///path``; defaults to
         ``RAWDB_URL``, then ``sqlite:///rawdb.sqlite``.  ``sqlite:///:memory:`` is a
         temporary file removed on close.  Options may also come as URL query parameters.
-    :param options: ``acquire_timeout`` (s, 30), ``slow_statement_ms`` (500),
+    :param options: ``acquire_timeout`` (s, 30), ``max_waiting`` (callers that may queue
+        for a connection; None), ``connect_retries`` (0) and ``connect_retry_interval`` (s, 1)
+        while the database cannot be reached, ``slow_statement_ms`` (500),
         ``log_parameters`` (False); PostgreSQL: ``pool_size`` (5), ``min_size`` (1),
         ``pgbouncer`` (False: statement cache off), ``replicas`` (URLs, or ``?replica=host:port``),
         ``connect_timeout`` (10), ``statement_cache_size``, ``command_timeout``,
         ``server_settings``, ``writer_plan_cache_mode`` (force_generic_plan); SQLite:
         ``readers`` (4), ``busy_timeout`` (s, 30), ``synchronous`` (FULL).
     :raises Invalid: on an unknown scheme or option
-    :raises DBConnectionError: when the database cannot be reached
+    :raises DBConnectionError: when the database cannot be reached (after the retries);
+        whatever failed, every connection opened meanwhile is closed
     """
     return _Connecting(resolve_url(url), options)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import asyncpg
@@ -163,6 +164,31 @@ async def test_value_the_driver_cannot_bind_is_data_error(tables: rawdb.Database
     assert info.value.statement == "test.insert_parent"
     assert "dict" in str(info.value)
     assert info.value.__cause__ is not None
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["lone \ud800 surrogate", "nul \x00 inside"],
+    ids=["surrogate", "nul"],
+)
+async def test_text_no_database_can_store_is_data_error_and_writes_nothing_on_every_backend(
+    tables: rawdb.Database, name: str
+) -> None:
+    with pytest.raises(errors.DBDataError):
+        async with tables.writer() as tx:
+            await tx.execute(INSERT_PARENT, id=2, name=name)
+    async with tables.reader() as rx:
+        assert await rx.fetchval(COUNT_PARENTS) == 1
+
+
+async def test_an_aware_datetime_is_refused_on_every_backend(db: rawdb.Database) -> None:
+    aware = datetime(2024, 1, 1, tzinfo=timezone(timedelta(hours=2)))
+    stamp = Statement.portable("test.stamp", "SELECT CAST(:t AS TIMESTAMP) AS t")
+    with pytest.raises(errors.DBDataError, match=r"aware|offset"):
+        async with db.reader() as rx:
+            await rx.fetchval(stamp, t=aware)
+    async with db.reader() as rx:  # naive UTC is how timestamps are stored
+        assert await rx.fetchval(stamp, t=aware.replace(tzinfo=None)) is not None
 
 
 async def test_oversized_varchar_is_data_error_on_postgresql(pg_db: rawdb.Database) -> None:

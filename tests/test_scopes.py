@@ -410,6 +410,24 @@ async def test_bad_read_deleted_or_roles_is_invalid(db: rawdb.Database) -> None:
         assert rawdb.Context(db, read_deleted=value).read_deleted == value
 
 
+async def test_context_flags_given_as_strings_are_parsed_as_oslo_does_never_truthy_cast(db: rawdb.Database) -> None:
+    assert rawdb.Context(db, is_admin="false").is_admin is False
+    assert rawdb.Context(db, is_admin="True").is_admin is True
+    assert rawdb.Context(db, show_deleted="0").show_deleted is False
+    for bad in ("maybe", 2, [], None):
+        with pytest.raises(errors.Invalid, match="is_admin"):
+            rawdb.Context(db, is_admin=bad)
+
+
+@pytest.mark.parametrize("field", ["project_id", "user_id", "quota_class"])
+@pytest.mark.parametrize("value", [5, b"p1", "p\x00", "\ud800", "x" * 256], ids=["int", "bytes", "nul", "lone", "long"])
+async def test_context_ids_no_database_could_hold_are_invalid_at_once(
+    db: rawdb.Database, field: str, value: object
+) -> None:
+    with pytest.raises(errors.Invalid, match=field):
+        rawdb.Context(db, **{field: value})  # type: ignore[arg-type]
+
+
 async def test_bound_context_is_a_new_object_and_the_original_stays_unbound(db: rawdb.Database) -> None:
     ctx = rawdb.Context(db, project_id="p1", user_id="u1", is_admin=False, roles=["member"])
     async with ctx.reader() as rx:

@@ -18,7 +18,7 @@ import tempfile
 import threading
 import weakref
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import aiosqlite
@@ -95,11 +95,12 @@ def _sqlite_error(exc: sqlite3.Error) -> errors.DBError:
 
 
 def _adapt(value: Any) -> Any:
-    """Store datetimes as SQLAlchemy does (naive UTC, six fractional digits); refuse bad text.
+    """Store datetimes as SQLAlchemy does (naive UTC, six fractional digits); refuse what
+    PostgreSQL refuses, so that the backends accept the same values.
 
     SQLite would store a string holding a lone surrogate as invalid UTF-8 (every later
-    read of it fails) and a NUL as part of the text; PostgreSQL refuses both, and so
-    does rawdb here, so the backends accept the same values.
+    read of it fails), a NUL as part of the text, and an aware datetime converted; the
+    timestamp columns are naive UTC, and asyncpg refuses an aware datetime for them.
     """
     if isinstance(value, str):
         if not value.isascii():
@@ -109,7 +110,7 @@ def _adapt(value: Any) -> Any:
         return value
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
+            raise ValueError(f"{value!r} is aware: timestamps are stored as naive UTC datetimes")
         return value.isoformat(" ", "microseconds")
     return value
 

@@ -1,0 +1,59 @@
+"""OpenStack's shared rules, once: how its services read the values callers pass.
+
+``check_bool`` is oslo's ``strutils.bool_from_string`` made strict: glance, nova and
+cinder parse boolean strings with it, and a string it does not know is refused rather
+than taken for True.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rawdb import errors
+
+# oslo's strutils.bool_from_string
+TRUE_STRINGS = ("1", "t", "true", "on", "y", "yes")
+FALSE_STRINGS = ("0", "f", "false", "off", "n", "no")
+
+
+def check_bool(value: Any, what: str) -> bool:
+    """A boolean argument: True or False, or 0/1 or a string as oslo parses them (``'false'`` is False).
+
+    :raises Invalid: anything else; a truthy value is never taken for True
+    """
+    if isinstance(value, bool):
+        return value
+    if type(value) is int and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in TRUE_STRINGS:
+            return True
+        if lowered in FALSE_STRINGS:
+            return False
+    raise errors.Invalid(f"{what} must be True or False (or one of {TRUE_STRINGS + FALSE_STRINGS}), not {value!r:.80}.")
+
+
+def check_identity(value: Any, what: str) -> str | None:
+    """A project, user or quota class id as a Context carries it: a string, or None.
+
+    :raises Invalid: another type, or a string no database column can hold (NUL, a lone
+        surrogate, over 255 characters)
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise errors.Invalid(f"{what} must be a string or None, not {type(value).__name__}")
+    if len(value) > 255 or "\x00" in value or not _encodable(value):
+        raise errors.Invalid(f"{what} {value!r:.80} cannot be an id: NUL, a lone surrogate or over 255 characters")
+    return value
+
+
+def _encodable(value: str) -> bool:
+    if value.isascii():
+        return True
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
