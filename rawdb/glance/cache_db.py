@@ -15,8 +15,9 @@ from typing import Any
 
 from rawdb import errors
 from rawdb.context import Context
+from rawdb.conventions import check_bool
 from rawdb.decorators import reader, writer
-from rawdb.glance.validate import BIGINT_MAX, INT_MAX, check_text
+from rawdb.glance.validate import BIGINT_MAX, INT_MAX, check_text, lookup_text
 from rawdb.timeutils import normalize, utcnow
 
 URL_MAX = 255
@@ -38,11 +39,9 @@ def _text(value: Any, what: str, max_length: int) -> str:
 def _can_exist(value: Any, what: str, max_length: int) -> bool:
     """For a lookup: False when no row can hold ``value`` (so the database need not be asked).
 
-    :raises Invalid: ``value`` is not a string
+    :raises Invalid: ``value`` is not a string, or holds a lone surrogate (not UTF-8)
     """
-    if not isinstance(value, str):
-        raise errors.Invalid(f"{what} must be a string, not {type(value).__name__}.")
-    return 0 < len(value) <= max_length and "\x00" not in value
+    return lookup_text(value, what, max_length) and len(value) > 0
 
 
 def _url_can_exist(node_reference_url: Any) -> bool:
@@ -152,6 +151,7 @@ async def insert_cache_details(
         (0 to 2**63-1), checksum (at most 32 characters), timestamp or hits (0 to 2**31-1);
         nothing is written
     """
+    replace = check_bool(replace, "replace")
     now = utcnow()
     params = {
         "node_reference_url": _text(node_reference_url, "node_reference_url", URL_MAX),

@@ -15,8 +15,17 @@ from rawdb import errors
 from rawdb.context import Context
 from rawdb.decorators import writer
 from rawdb.glance.rows import PROPERTY_FIELDS, fields, property_dict
-from rawdb.glance.validate import check_image_id, check_no_4byte, check_properties, check_text
-from rawdb.timeutils import normalize, utcnow
+from rawdb.glance.validate import (
+    INT_MAX,
+    check_datetime,
+    check_image_id,
+    check_no_4byte,
+    check_property,
+    check_reference,
+    check_text,
+    lookup_text,
+)
+from rawdb.timeutils import utcnow
 
 DELETED_LOCATION_STATUSES = ("deleted", "pending_delete")
 LOCATION_KEYS = ("url", "metadata", "status")
@@ -67,9 +76,8 @@ async def image_property_create(context: Context, values: Mapping[str, Any]) -> 
     if not isinstance(values, Mapping):
         raise errors.Invalid("values must be a dict")
     image_id, name, value = values.get("image_id"), values.get("name"), values.get("value")
-    if not check_image_id(image_id):
-        raise errors.Invalid(f"image_id {image_id!r} is not an image id")
-    check_properties({name: value})
+    check_reference(image_id)
+    check_property(name, value)
     row = await context.fetchrow(
         "glance.properties.property_create", image_id=image_id, name=name, value=value, now=utcnow()
     )
@@ -82,10 +90,13 @@ async def image_property_delete(context: Context, prop_ref: str, image_ref: str)
     """Soft-delete the property named ``prop_ref`` of image ``image_ref``; return the row.
 
     :raises ImagePropertyNotFound: no such property, live or deleted
+    :raises Invalid: ``prop_ref`` or ``image_ref`` is not a string UTF-8 can encode
     """
-    row = await context.fetchrow(
-        "glance.properties.property_soft_delete", image_id=image_ref, name=prop_ref, now=utcnow()
-    )
+    row = None
+    if lookup_text(prop_ref, "prop_ref", 255) & check_image_id(image_ref, "image_ref"):  # & checks both
+        row = await context.fetchrow(
+            "glance.properties.property_soft_delete", image_id=image_ref, name=prop_ref, now=utcnow()
+        )
     if row is None:
         raise errors.ImagePropertyNotFound(name=prop_ref, image_id=image_ref)
     return property_dict(fields(row, PROPERTY_FIELDS), row["image_id"])
@@ -99,8 +110,10 @@ async def image_set_property_atomic(context: Context, image_id: str, name: str, 
     glance's, it takes a context: rawdb has no global database to reach.
 
     :raises Duplicate: a live property of that name exists
+    :raises Invalid: a bad image id, name or value
     """
-    check_properties({name: value})
+    check_reference(image_id)
+    check_property(name, value)
     row = await context.fetchrow(
         "glance.properties.property_set_atomic", image_id=image_id, name=name, value=value, now=utcnow()
     )
@@ -113,8 +126,14 @@ async def image_delete_property_atomic(context: Context, image_id: str, name: st
     """Hard-delete a live property only if it holds exactly ``value``.
 
     :raises NotFound: no live property with that name and value
+    :raises Invalid: the image id, name or value is not a string UTF-8 can encode
     """
-    count = await context.execute("glance.properties.property_delete_atomic", image_id=image_id, name=name, value=value)
+    count = 0
+    # & evaluates every check, so whichever argument is not text is the one named
+    if check_image_id(image_id) & lookup_text(name, "name", 255) & (value is None or lookup_text(value, "value")):
+        count = await context.execute(
+            "glance.properties.property_delete_atomic", image_id=image_id, name=name, value=value
+        )
     if count != 1:
         raise errors.NotFound(f"No property {name}={value!r} on image {image_id}.")
 
@@ -122,8 +141,33 @@ async def image_delete_property_atomic(context: Context, image_id: str, name: st
 # --- locations ----------------------------------------------------------------------------
 
 
+def _row_id(value: Any, what: str) -> bool:
+    """For a lookup by an INTEGER id: whether a row can have it.
+
+    :raises Invalid: not an integer
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise errors.Invalid(f"{what} must be an integer, not {type(value).__name__}")
+    return -INT_MAX - 1 <= value <= INT_MAX
+
+
+def _metadata_text(metadata: Any) -> str:
+    """A location's metadata as the JSON text stored (glance's JSONEncodedDict).
+
+    :raises Invalid: not a dict, or not something JSON can hold (sets, objects, NaN, infinity)
+    """
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, Mapping):
+        raise errors.Invalid(f"location metadata must be a dict, not {type(metadata).__name__}")
+    try:
+        return json.dumps(metadata, allow_nan=False)
+    except (TypeError, ValueError) as exc:  # ValueError: NaN, infinity or a circular reference
+        raise errors.Invalid(f"location metadata cannot be stored as JSON: {exc}") from None
+
+
 def check_location(location: Any, need_id: bool = False) -> dict[str, Any]:
-    """Validate a location dict ``{url, metadata, status[, id]}``."""
+    """Validate a location dict ``{url, metadata, status[, id]}``; the copy carries ``meta_data``, its JSON."""
     if not isinstance(location, Mapping):
         raise errors.Invalid(f"a location must be a dict, not {type(location).__name__}")
     missing = [k for k in LOCATION_KEYS if k not in location]
@@ -131,7 +175,7 @@ def check_location(location: Any, need_id: bool = False) -> dict[str, Any]:
         raise errors.Invalid(f"location is missing {missing}")
     if need_id and location.get("id") is None:
         raise errors.Invalid("The location data has an invalid ID: None")
-    if location.get("id") is not None and (isinstance(location["id"], bool) or not isinstance(location["id"], int)):
+    if location.get("id") is not None and not _row_id(location["id"], "The location id"):
         raise errors.Invalid(f"The location data has an invalid ID: {location['id']!r}")
     if not isinstance(location["url"], str) or not location["url"]:
         raise errors.Invalid("location url must be a non-empty string")
@@ -139,17 +183,14 @@ def check_location(location: Any, need_id: bool = False) -> dict[str, Any]:
         raise errors.Invalid("location status must be a string")
     check_text(location["status"], "Location status", 30)
     check_no_4byte(location, "Location")
-    metadata = location["metadata"]
-    if metadata is not None and not isinstance(metadata, Mapping):
-        raise errors.Invalid("location metadata must be a dict")
-    return dict(location)
+    return {**location, "meta_data": _metadata_text(location["metadata"])}
 
 
 def _location_row(location: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     deleted = location["status"] in DELETED_LOCATION_STATUSES
     return {
         "url": location["url"],
-        "meta_data": json.dumps(location["metadata"] if location["metadata"] is not None else {}),
+        "meta_data": location["meta_data"],
         "status": location["status"],
         "deleted": deleted,
         "deleted_at": now if deleted else None,
@@ -199,9 +240,11 @@ async def image_location_add(context: Context, image_id: str, location: Mapping[
     """Add a location ``{url, metadata, status}`` to an image.
 
     :raises DBReferenceError: the image does not exist
-    :raises Invalid: a key is missing or a value is bad
+    :raises Invalid: a key is missing or a value is bad, or the image id cannot be one
     """
-    await insert_locations(context, image_id, [check_location(location)], utcnow())
+    checked = check_location(location)
+    check_reference(image_id)
+    await insert_locations(context, image_id, [checked], utcnow())
 
 
 @writer
@@ -211,7 +254,10 @@ async def image_location_update(context: Context, image_id: str, location: Mappi
     :raises Invalid: the location has no id (glance raised TypeError)
     :raises ImageLocationNotFound: no such location on this image
     """
-    await _update_location(context, image_id, check_location(location, need_id=True), utcnow())
+    checked = check_location(location, need_id=True)
+    if not check_image_id(image_id):
+        raise errors.ImageLocationNotFound(location_id=checked["id"], image_id=image_id)
+    await _update_location(context, image_id, checked, utcnow())
 
 
 @writer
@@ -229,12 +275,12 @@ async def image_location_delete(
     """
     if status not in DELETED_LOCATION_STATUSES:
         raise errors.Invalid("The status of deleted image location can only be set to 'pending_delete' or 'deleted'")
-    if delete_time is not None and not isinstance(delete_time, datetime):
-        raise errors.Invalid("delete_time must be a datetime")
-    at = normalize(delete_time) if delete_time is not None else utcnow()
-    count = await context.execute(
-        "glance.properties.location_delete", location_id=location_id, image_id=image_id, status=status, at=at
-    )
+    at = check_datetime(delete_time, "delete_time") if delete_time is not None else utcnow()
+    count = 0
+    if _row_id(location_id, "location_id") & check_image_id(image_id):
+        count = await context.execute(
+            "glance.properties.location_delete", location_id=location_id, image_id=image_id, status=status, at=at
+        )
     if count != 1:
         raise errors.ImageLocationNotFound(location_id=location_id, image_id=image_id)
 

@@ -23,14 +23,25 @@ _ITEM = re.compile(
 )
 
 
-def _iso(value: str) -> datetime:
-    return normalize(datetime.fromisoformat(value.replace("Z", "+00:00")))
+def _iso(value: str, param: str) -> datetime:
+    """An ISO 8601 time as naive UTC.
+
+    :raises ValueError: it is not an ISO 8601 time
+    :raises InvalidParameterValue: it is one, but leaves years 1-9999 once converted to UTC
+    """
+    when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    try:
+        return normalize(when)
+    except OverflowError:
+        raise errors.InvalidParameterValue(
+            value=value, param=param, extra_msg="the time is out of range once converted to UTC"
+        ) from None
 
 
 def parse_time(value: str, param: str) -> datetime:
     """An ISO 8601 time as naive UTC; InvalidParameterValue if it is not one."""
     try:
-        return _iso(value)
+        return _iso(value, param)
     except ValueError:
         raise errors.InvalidParameterValue(value=value, param=param, extra_msg="not an ISO 8601 time") from None
 
@@ -42,7 +53,7 @@ def split_time_filter(expression: str, param: str) -> tuple[str, datetime]:
     operator, sep, threshold = expression.partition(":")
     if sep:
         try:  # a bare ISO time contains colons too
-            return "eq", _iso(expression)
+            return "eq", _iso(expression, param)
         except ValueError:
             pass
         if operator not in TIME_OPERATORS:

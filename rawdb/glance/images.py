@@ -15,6 +15,7 @@ from typing import Any
 
 from rawdb import errors
 from rawdb.context import Context
+from rawdb.conventions import check_bool
 from rawdb.decorators import reader, retry_on_deadlock, writer
 from rawdb.glance import listing
 from rawdb.glance.children import (
@@ -51,11 +52,14 @@ from rawdb.glance.rows import LOCATION_FIELDS, PROPERTY_FIELDS, Row, fields, ima
 from rawdb.glance.tags import image_tag_create, image_tag_delete, image_tag_get_all, image_tag_set_all
 from rawdb.glance.validate import (
     IMAGE_COLUMNS,
+    MEMBER_STATUSES,
     STATUSES,
     check_image_id,
     check_image_values,
     check_no_4byte,
     check_properties,
+    check_text,
+    column_value,
 )
 from rawdb.queries import marker_params
 from rawdb.statement import Statement
@@ -71,8 +75,22 @@ CUSTOM_PLAN = {"plan_cache_mode": "force_custom_plan"}
 # --- visibility (spec glance.md D) --------------------------------------------------------
 
 
+def _check_image(image: Any, keys: tuple[str, ...]) -> None:
+    """An image dict as image_get returns it, with at least ``keys``."""
+    if not isinstance(image, Mapping) or any(key not in image for key in keys):
+        raise errors.Invalid(f"image must be an image dict with {keys}, not {type(image).__name__}")
+    if "id" in keys and not isinstance(image["id"], str):
+        raise errors.Invalid(f"image['id'] must be an image id, not {type(image['id']).__name__}")
+
+
 def is_image_mutable(context: Context, image: Mapping[str, Any]) -> bool:
-    """Whether the caller may change the image: an admin, or its owner."""
+    """Whether the caller may change the image: an admin, or its owner.
+
+    :raises Invalid: ``image`` is not an image dict
+    """
+    if not isinstance(context, Context):
+        raise errors.ScopeError(f"is_image_mutable() takes a rawdb.Context first, not {type(context).__name__}")
+    _check_image(image, ("owner",))
     if context.is_admin:
         return True
     if image["owner"] is None or context.owner is None:
@@ -95,10 +113,16 @@ async def is_image_visible(context: Context, image: Mapping[str, Any], status: s
     """Whether the caller may see the image (one query at most: the membership).
 
     :param status: the membership status that counts; None for any live membership
+    :raises Invalid: ``image`` is not an image dict, or ``status`` is not a membership status
     """
+    _check_image(image, ("id", "owner", "visibility"))
+    if status is not None and status not in MEMBER_STATUSES:
+        raise errors.Invalid(f"status must be one of {MEMBER_STATUSES} or None, not {status!r:.80}")
     if _visible(context, image, is_member=False):
         return True
     if context.owner is None or image["visibility"] != "shared":
+        return False
+    if not check_image_id(image["id"], "image['id']"):
         return False
     found = await context.fetchval("glance.images.is_member", image_id=image["id"], member=context.owner, status=status)
     return bool(found)
@@ -152,6 +176,8 @@ async def image_get(
     :raises ImageNotFound: no such image (or deleted, unless shown)
     :raises Forbidden: the caller may not see it
     """
+    force_show_deleted = check_bool(force_show_deleted, "force_show_deleted")
+    v1_mode = check_bool(v1_mode, "v1_mode")
     return _to_dict(context, await _image_row(context, image_id, force_show_deleted), v1_mode)
 
 
@@ -185,6 +211,8 @@ async def image_get_all(
     plan = plan_page(
         context, filters, marker, limit, sort_key, sort_dir, member_status, is_public, admin_as_user, return_tag
     )
+    v1_mode = check_bool(v1_mode, "v1_mode")
+    return_tag = plan.shape.tags
     if limit == 0:
         return []
     async with context.reader(settings=CUSTOM_PLAN if plan.custom_plan else None) as tx:
@@ -224,7 +252,7 @@ def _v2_visibility(values: dict[str, Any]) -> None:
     if "is_public" in values:
         if "visibility" in values:
             raise errors.Invalid("Passing both is_public and visibility is not allowed.")
-        values["visibility"] = "public" if values.pop("is_public") else "shared"
+        values["visibility"] = "public" if check_bool(values.pop("is_public"), "is_public") else "shared"
     if "owner" in values and not values["owner"]:
         values["owner"] = None
 
@@ -237,7 +265,8 @@ def _split(values: Any) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, 
     for relation in ("tags", "members"):
         if relation in values:
             raise errors.Invalid(f"{relation} cannot be set with the image; use image_{relation[:-1]}_* calls")
-    properties = check_properties(values.pop("properties", None) or {})
+    properties = values.pop("properties", None)
+    properties = check_properties({} if properties is None else properties)
     locations = values.pop("locations", None)
     if locations is not None:
         if isinstance(locations, (str, bytes)) or not isinstance(locations, Sequence):
@@ -251,8 +280,15 @@ def _split(values: Any) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, 
 def _coerce_int(values: dict[str, Any], key: str, value: Any) -> None:
     try:
         values[key] = int(value)
-    except (TypeError, ValueError):
-        raise errors.Invalid(f"Image {key} must be an integer, not {value!r}.") from None
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
+        raise errors.Invalid(f"Image {key} must be an integer, not {value!r:.80}.") from None
+
+
+def _times(values: dict[str, Any]) -> None:
+    """The image's timestamps as stored: aware datetimes converted to naive UTC."""
+    for column in ("created_at", "updated_at", "deleted_at"):
+        if values.get(column) is not None:
+            values[column] = column_value(column, values[column])
 
 
 @retry_on_deadlock
@@ -269,13 +305,17 @@ async def image_create(context: Context, values: Mapping[str, Any], v1_mode: boo
     :raises Forbidden: a non-admin creating a private image for another project
     :raises ImageNotFound: a non-admin creating a deleted image
     """
+    v1_mode = check_bool(v1_mode, "v1_mode")
     values, properties, locations = _split(values)
     if values.get("size") is not None:
         _coerce_int(values, "size", values["size"])
     for key in ("min_ram", "min_disk"):
         if key in values:
             _coerce_int(values, key, values[key] or 0)
-    values["protected"] = bool(values.get("protected", False))
+    _times(values)
+    # glance coerces with bool(), which takes 'false' for True; rawdb parses it as glance's API does
+    for key in ("protected", "deleted"):
+        values[key] = check_bool(values[key], f"Image {key}") if values.get(key) is not None else False
     now = utcnow()
     row = {column: values.get(column) for column in IMAGE_COLUMNS}
     row.update(
@@ -286,7 +326,7 @@ async def image_create(context: Context, values: Mapping[str, Any], v1_mode: boo
         os_hidden=values.get("os_hidden", False),
         created_at=values.get("created_at") or now,
         updated_at=values.get("updated_at") or now,
-        deleted=bool(values.get("deleted", False)),
+        deleted=values["deleted"],
     )
     check_image_values(row, status_required=True)
     if row["deleted"] and not context.can_see_deleted:
@@ -331,7 +371,9 @@ async def image_update(
     :raises Invalid: bad values (nothing is written)
     """
     values, properties, locations = _split(values)
-    atomic = list(atomic_props or [])
+    atomic = _atomic_props(atomic_props)
+    purge_props = check_bool(purge_props, "purge_props")
+    v1_mode = check_bool(v1_mode, "v1_mode")
     if values.get("id", image_id) != image_id:
         raise errors.Invalid("The id of an image cannot be changed.")
     changes = {k: v for k, v in values.items() if k in IMAGE_COLUMNS and k not in PROTECTED and k != "id"}
@@ -359,6 +401,19 @@ async def image_update(
     if locations is not None:
         await set_locations(context, image_id, locations, now)
     return await _read_back(context, image_id, v1_mode)
+
+
+def _atomic_props(atomic_props: Any) -> list[str]:
+    """image_update's ``atomic_props``: None, or a list of property names."""
+    if atomic_props is None:
+        return []
+    if isinstance(atomic_props, (str, bytes)) or not isinstance(atomic_props, Sequence):
+        raise errors.Invalid(f"atomic_props must be a list of property names, not {type(atomic_props).__name__}")
+    for name in atomic_props:
+        if not isinstance(name, str):
+            raise errors.Invalid(f"atomic_props must hold property names, not {type(name).__name__}")
+        check_text(name, "An atomic_props name", 255)
+    return list(atomic_props)
 
 
 async def _read_back(context: Context, image_id: str, v1_mode: bool = False) -> dict[str, Any]:

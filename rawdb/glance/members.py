@@ -10,9 +10,10 @@ from pypika import Table
 
 from rawdb import errors
 from rawdb.context import Context
+from rawdb.conventions import check_bool
 from rawdb.decorators import reader, writer
 from rawdb.glance.rows import MEMBER_KEYS, member_dict
-from rawdb.glance.validate import MEMBER_STATUSES, check_image_id, check_text
+from rawdb.glance.validate import INT_MAX, MEMBER_STATUSES, check_reference, check_text, lookup_text
 from rawdb.queries import Param, Query, Raw, compile_statement
 from rawdb.statement import Statement
 from rawdb.timeutils import utcnow
@@ -23,12 +24,22 @@ UPDATABLE = ("status", "can_share")
 
 def _check_status(status: Any) -> None:
     if status not in MEMBER_STATUSES:
-        raise errors.Invalid(f"member status must be one of {MEMBER_STATUSES}, not {status!r}")
+        raise errors.Invalid(f"member status must be one of {MEMBER_STATUSES}, not {status!r:.80}")
 
 
 def _check_can_share(can_share: Any) -> None:
     if not isinstance(can_share, bool):
         raise errors.Invalid("can_share must be True or False")
+
+
+def _member_id(memb_id: Any) -> bool:
+    """Whether a membership can have this id (image_members.id is an INTEGER).
+
+    :raises Invalid: not an integer
+    """
+    if isinstance(memb_id, bool) or not isinstance(memb_id, int):
+        raise errors.Invalid(f"memb_id must be an integer, not {type(memb_id).__name__}")
+    return -INT_MAX - 1 <= memb_id <= INT_MAX
 
 
 @writer
@@ -44,8 +55,7 @@ async def image_member_create(context: Context, values: Mapping[str, Any]) -> di
         raise errors.Invalid("values must be a dict")
     values = {k: v for k, v in values.items() if k not in PROTECTED}
     image_id, member = values.get("image_id"), values.get("member")
-    if not check_image_id(image_id):
-        raise errors.Invalid(f"image_id {image_id!r} is not an image id")
+    check_reference(image_id)
     if not isinstance(member, str) or not member:
         raise errors.Invalid("member must be a non-empty string")
     check_text(member, "Member", 255)
@@ -85,13 +95,15 @@ async def image_member_update(context: Context, memb_id: int, values: Mapping[st
         _check_status(values["status"])
     if "can_share" in values:
         _check_can_share(values["can_share"])
-    row = await context.fetchrow(
-        "glance.members.member_update",
-        member_id=memb_id,
-        status=values.get("status"),
-        can_share=values.get("can_share"),
-        now=utcnow(),
-    )
+    row = None
+    if _member_id(memb_id):
+        row = await context.fetchrow(
+            "glance.members.member_update",
+            member_id=memb_id,
+            status=values.get("status"),
+            can_share=values.get("can_share"),
+            now=utcnow(),
+        )
     if row is None:
         raise errors.ImageMemberNotFound(member_id=memb_id)
     return member_dict(row)
@@ -102,7 +114,10 @@ async def image_member_delete(context: Context, memb_id: int) -> None:
     """Soft-delete a membership.
 
     :raises ImageMemberNotFound: no membership with this id
+    :raises Invalid: the id is not an integer
     """
+    if not _member_id(memb_id):
+        raise errors.ImageMemberNotFound(member_id=memb_id)
     if await context.execute("glance.members.member_soft_delete", member_id=memb_id, now=utcnow()) != 1:
         raise errors.ImageMemberNotFound(member_id=memb_id)
 
@@ -142,7 +157,16 @@ async def image_member_find(
 
     A non-admin sees the memberships of its own images and its own memberships; a
     non-admin without a project sees those of ownerless images (glance's rule).
+
+    :raises Invalid: a filter is neither None nor a string UTF-8 can encode
     """
+    include_deleted = check_bool(include_deleted, "include_deleted")
+    possible = True
+    for name, value, max_length in (("image_id", image_id, 36), ("member", member, 255), ("status", status, 20)):
+        if value is not None and not lookup_text(value, name, max_length):
+            possible = False
+    if not possible:
+        return []
     params = {"image_id": image_id, "member": member, "status": status, "owner": context.owner}
     scope = "admin" if context.is_admin else "project" if context.owner is not None else "no_project"
     statement = _find_statement(scope, image_id is not None, member is not None, status is not None, include_deleted)
@@ -159,4 +183,6 @@ async def image_member_count(context: Context, image_id: str) -> int:
     """
     if not image_id:
         raise errors.Invalid("Image id is required.")
-    return int(await context.fetchval("glance.members.member_count", image_id=str(image_id)))
+    if not lookup_text(image_id, "image_id", 36):
+        return 0
+    return int(await context.fetchval("glance.members.member_count", image_id=image_id))

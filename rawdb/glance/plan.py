@@ -15,18 +15,21 @@ from typing import Any
 
 from rawdb import errors
 from rawdb.context import Context
+from rawdb.conventions import check_bool
 from rawdb.glance.filters import split_list_filter, split_time_filter
 from rawdb.glance.listing import PageShape, visibility_rule
 from rawdb.glance.validate import (
+    BIGINT_MAX,
     IMAGE_COLUMNS,
     MEMBER_STATUSES,
     STATUSES,
     VISIBILITIES,
-    check_column,
+    check_datetime,
+    check_image_id,
     check_text,
+    column_value,
 )
 from rawdb.queries import SortKey
-from rawdb.timeutils import normalize
 
 NOT_NULL = frozenset(name for name, (_, _, nullable) in IMAGE_COLUMNS.items() if not nullable)
 RANGE_COLUMNS = ("size", "virtual_size", "min_disk", "min_ram")
@@ -85,7 +88,7 @@ def sort_keys(sort_key: Any, sort_dir: Any) -> tuple[SortKey, ...]:
     if len(dirs) != len(keys):
         raise errors.Invalid(f"sort_dir has {len(dirs)} entries for {len(keys)} sort keys")
     for key in keys:
-        if key not in IMAGE_COLUMNS:
+        if not isinstance(key, str) or key not in IMAGE_COLUMNS:
             raise errors.InvalidSortKey(key=key)
     for direction in [*dirs, default_dir]:
         if direction not in SORT_DIRS:
@@ -132,8 +135,7 @@ def _filters(filters: Mapping[str, Any], is_public: bool | None) -> tuple[_Condi
         if column in pending:
             value = pending.pop(column)
             if value is not None:
-                check_column(column, value)
-                conds.add("eq", column, value)
+                conds.add("eq", column, column_value(column, value))
     custom_plan = False
     if "properties" in pending:
         properties = pending.pop("properties")
@@ -143,16 +145,17 @@ def _filters(filters: Mapping[str, Any], is_public: bool | None) -> tuple[_Condi
             for name, value in properties.items():
                 conds.prop(name, value)
                 custom_plan = True
-    showing_deleted = "changes-since" in pending or bool(pending.get("deleted"))
+    has_deleted = "deleted" in pending
+    deleted = pending.pop("deleted", None)
+    if has_deleted and not isinstance(deleted, bool):
+        raise errors.Invalid("the deleted filter must be True or False")
+    showing_deleted = "changes-since" in pending or bool(deleted)
     if "changes-since" in pending:
         since = pending.pop("changes-since")
         if not isinstance(since, datetime):
             raise errors.InvalidParameterValue(value=since, param="changes-since", extra_msg="expected a datetime")
-        conds.add("gt", "updated_at", normalize(since))
-    if "deleted" in pending:
-        deleted = pending.pop("deleted")
-        if not isinstance(deleted, bool):
-            raise errors.Invalid("the deleted filter must be True or False")
+        conds.add("gt", "updated_at", check_datetime(since, "the changes-since filter"))
+    if deleted is not None:
         conds.add("eq", "deleted", deleted)
         if not deleted:
             conds.add("not_killed", "status")
@@ -185,10 +188,9 @@ def _filter(conds: _Conditions, key: str, value: Any) -> None:
             raise errors.InvalidFilterRangeValue(f"Unable to filter {column} by a range.")
         try:
             bound = int(value)
-        except (TypeError, ValueError):
-            raise errors.InvalidFilterRangeValue(f"Unable to filter {key} using the value {value!r}.") from None
-        check_column(column, bound)
-        conds.add("gte" if key.endswith("_min") else "lte", column, bound)
+        except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
+            raise errors.InvalidFilterRangeValue(f"Unable to filter {key} using the value {value!r:.80}.") from None
+        conds.add("gte" if key.endswith("_min") else "lte", column, column_value(column, bound))
     elif key in TIME_COLUMNS:
         operator, when = split_time_filter(value, key)
         conds.add(operator, key, when)
@@ -203,8 +205,7 @@ def _filter(conds: _Conditions, key: str, value: Any) -> None:
             check_text(items, f"Filter {key}")
             conds.add("eq", key, items)
     elif key in IMAGE_COLUMNS:
-        check_column(key, value)
-        conds.add("eq", key, value)
+        conds.add("eq", key, column_value(key, value))
     else:
         conds.prop(key, value)
 
@@ -221,17 +222,27 @@ def plan_page(
     admin_as_user: bool,
     return_tag: bool,
 ) -> PagePlan:
-    """Check every argument of image_get_all and work out the page's shape and parameters."""
+    """Check every argument of image_get_all and work out the page's shape and parameters.
+
+    :raises MarkerNotFound: the marker cannot be an image id (so no statement need run)
+    """
+    if not isinstance(context, Context):
+        raise errors.ScopeError(f"image_get_all() takes a rawdb.Context first, not {type(context).__name__}")
     if filters is not None and not isinstance(filters, Mapping):
         raise errors.Invalid(f"filters must be a dict, not {type(filters).__name__}")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise errors.Invalid(f"limit must be a non-negative integer or None, not {limit!r}")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= BIGINT_MAX):
+        raise errors.Invalid(f"limit must be an integer from 0 to {BIGINT_MAX} or None, not {limit!r:.80}")
     if member_status != "all" and member_status not in MEMBER_STATUSES:
-        raise errors.Invalid(f"member_status must be one of {(*MEMBER_STATUSES, 'all')}, not {member_status!r}")
-    if marker is not None and not isinstance(marker, str):
-        raise errors.Invalid(f"marker must be an image id, not {type(marker).__name__}")
-    if is_public is not None and not isinstance(is_public, bool):
-        raise errors.Invalid("is_public must be True, False or None")
+        raise errors.Invalid(f"member_status must be one of {(*MEMBER_STATUSES, 'all')}, not {member_status!r:.80}")
+    if marker is not None:
+        if not isinstance(marker, str):
+            raise errors.Invalid(f"marker must be an image id, not {type(marker).__name__}")
+        if not check_image_id(marker, "marker") and limit != 0:  # limit 0 lists nothing, marker or not
+            raise errors.MarkerNotFound(marker=marker)
+    if is_public is not None:
+        is_public = check_bool(is_public, "is_public")
+    admin_as_user = check_bool(admin_as_user, "admin_as_user")
+    return_tag = check_bool(return_tag, "return_tag")
     keys = sort_keys(sort_key, sort_dir)
     remaining = dict(filters or {})
     visibility = remaining.pop("visibility", None)

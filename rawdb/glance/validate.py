@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from rawdb import errors
+from rawdb.timeutils import normalize
 
 STATUSES = (
     "active",
@@ -55,30 +56,64 @@ IMAGE_COLUMNS: dict[str, tuple[str, int | None, bool]] = {
 }
 IMAGE_COLUMN_NAMES = tuple(IMAGE_COLUMNS)
 
-_FOUR_BYTE = re.compile("[\U00010000-\U0010ffff]")
+# One scan finds every character a stored string may not hold: NUL (PostgreSQL refuses it),
+# lone UTF-16 surrogates (UTF-8 cannot encode them: SQLite stored them as invalid UTF-8 that
+# no later read could decode) and 4-byte characters (glance's no_4byte_params).
+_REFUSED = re.compile("[\x00\ud800-\udfff\U00010000-\U0010ffff]")
+_UNENCODABLE = re.compile("[\ud800-\udfff]")
 
 
 def check_text(value: str, what: str, max_length: int | None = None) -> None:
-    """Refuse 4-byte unicode (glance's schema is utf8mb3-safe), NUL characters and oversized strings."""
-    if _FOUR_BYTE.search(value):
+    """Refuse 4-byte unicode (glance's schema is utf8mb3-safe), NUL characters, lone surrogates
+    (not UTF-8) and oversized strings."""
+    refused = _REFUSED.search(value)
+    if refused is not None:
+        char = refused.group()
+        if char == "\x00":
+            raise errors.Invalid(f"{what} can't contain NUL characters.")
+        if char <= "\udfff":
+            raise errors.Invalid(f"{what} can't contain lone surrogates ({char!r}): they are not UTF-8.")
         raise errors.Invalid(f"{what} can't contain 4 byte unicode.")
-    if "\x00" in value:
-        raise errors.Invalid(f"{what} can't contain NUL characters.")
     if max_length is not None and len(value) > max_length:
         raise errors.Invalid(f"{what} is longer than {max_length} characters.")
 
 
-def check_no_4byte(value: Any, what: str) -> None:
+def check_datetime(value: Any, what: str) -> datetime:
+    """A datetime as naive UTC (aware ones converted), or Invalid if it is not one or leaves years 1-9999."""
+    if not isinstance(value, datetime):
+        raise errors.Invalid(f"{what} must be a datetime, not {type(value).__name__}.")
+    try:
+        return normalize(value)
+    except OverflowError:
+        raise errors.Invalid(f"{what} {value!r} is out of range once converted to UTC.") from None
+
+
+def lookup_text(value: Any, what: str, max_length: int | None = None) -> bool:
+    """For a lookup: whether a row can hold ``value`` (False for NUL or an oversized string).
+
+    :raises Invalid: ``value`` is not a string, or holds a lone surrogate (not UTF-8)
+    """
+    if not isinstance(value, str):
+        raise errors.Invalid(f"{what} must be a string, not {type(value).__name__}.")
+    if _UNENCODABLE.search(value):
+        raise errors.Invalid(f"{what} can't contain lone surrogates: they are not UTF-8.")
+    return "\x00" not in value and (max_length is None or len(value) <= max_length)
+
+
+MAX_NESTING = 32  # containers within containers a value may have (a cycle would recurse forever)
+
+
+def check_no_4byte(value: Any, what: str, depth: int = 0) -> None:
     """Check every string in a value, dict keys and nested containers included."""
     if isinstance(value, str):
         check_text(value, what)
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            check_no_4byte(key, what)
-            check_no_4byte(item, what)
-    elif isinstance(value, (list, tuple, set, frozenset)):
-        for item in value:
-            check_no_4byte(item, what)
+    elif isinstance(value, (Mapping, list, tuple, set, frozenset)):
+        if depth >= MAX_NESTING:
+            raise errors.Invalid(f"{what} is nested more than {MAX_NESTING} levels deep.")
+        items = value.items() if isinstance(value, Mapping) else ((None, item) for item in value)
+        for key, item in items:
+            check_no_4byte(key, what, depth + 1)
+            check_no_4byte(item, what, depth + 1)
 
 
 def check_column(column: str, value: Any) -> None:
@@ -101,8 +136,17 @@ def check_column(column: str, value: Any) -> None:
     elif kind == "bool":
         if not isinstance(value, bool):
             raise errors.Invalid(f"Image {column} must be a boolean, not {type(value).__name__}.")
-    elif kind == "datetime" and not isinstance(value, datetime):
-        raise errors.Invalid(f"Image {column} must be a datetime, not {type(value).__name__}.")
+    elif kind == "datetime":
+        check_datetime(value, f"Image {column}")
+
+
+def column_value(column: str, value: Any) -> Any:
+    """``value`` as the images column ``column`` stores it (aware datetimes as naive UTC);
+    Invalid unless it fits (see check_column)."""
+    if value is not None and IMAGE_COLUMNS[column][0] == "datetime":
+        value = check_datetime(value, f"Image {column}")
+    check_column(column, value)
+    return value
 
 
 def check_image_values(values: Mapping[str, Any], status_required: bool) -> None:
@@ -121,24 +165,45 @@ def check_image_values(values: Mapping[str, Any], status_required: bool) -> None
             check_column(column, value)
 
 
+def check_property(name: Any, value: Any) -> None:
+    """Validate one property: a string name up to 255 characters, a string (or None) value."""
+    if not isinstance(name, str) or not name:
+        raise errors.Invalid(f"Property names must be non-empty strings, not {name!r:.80}.")
+    check_text(name, "Property name", 255)
+    if value is not None:
+        if not isinstance(value, str):
+            raise errors.Invalid(f"Property {name} must be a string, not {type(value).__name__}.")
+        check_text(value, f"Property {name}")
+
+
 def check_properties(properties: Any) -> dict[str, str | None]:
-    """Validate a properties mapping: string names up to 255 characters, string (or None) values."""
+    """Validate a properties mapping (see check_property)."""
     if not isinstance(properties, Mapping):
         raise errors.Invalid(f"properties must be a dict, not {type(properties).__name__}.")
     for name, value in properties.items():
-        if not isinstance(name, str) or not name:
-            raise errors.Invalid(f"Property names must be non-empty strings, not {name!r}.")
-        check_text(name, "Property name", 255)
-        if value is not None:
-            if not isinstance(value, str):
-                raise errors.Invalid(f"Property {name} must be a string, not {type(value).__name__}.")
-            check_text(value, f"Property {name}")
+        check_property(name, value)
     return dict(properties)
 
 
-def check_image_id(image_id: Any) -> bool:
-    """True when ``image_id`` can be an image id (glance answers ImageNotFound otherwise)."""
-    return isinstance(image_id, str) and 0 < len(image_id) <= 36
+def check_image_id(image_id: Any, what: str = "image_id") -> bool:
+    """True when ``image_id`` can be an image id (glance answers ImageNotFound otherwise).
+
+    :raises Invalid: a string with a lone surrogate, which no database can be asked about
+    """
+    if not isinstance(image_id, str) or not image_id:
+        return False
+    return lookup_text(image_id, what, 36)
+
+
+def check_reference(image_id: Any) -> str:
+    """An image id a child row (property, location, member, tag) can refer to.
+
+    Glance left the rest to the foreign key, which the backends refuse differently (a
+    too-long id is a DataError on PostgreSQL, a missing reference on SQLite).
+    """
+    if not check_image_id(image_id):
+        raise errors.Invalid(f"image_id {image_id!r:.80} is not an image id")
+    return str(image_id)
 
 
 def check_tag(value: Any) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from rawdb.context import Context
 from rawdb.decorators import reader
 from rawdb.quota import api, core
+from rawdb.quota.checks import NAME_LENGTH, check_context, expiry, names, optional_integer, optional_text, text
 from rawdb.quota.core import NOVA, Request
 from rawdb.quota.resources import BaseResource
 
@@ -46,6 +47,8 @@ async def quota_get_all_by_project(context: Context, project_id: str) -> dict[st
 @reader
 async def quota_get_all_by_project_and_user(context: Context, project_id: str, user_id: str) -> dict[str, Any]:
     """``{'project_id': p, 'user_id': u, resource: limit, ...}`` of the user's own limits."""
+    text(project_id, "project_id")
+    text(user_id, "user_id")
     result: dict[str, Any] = {"project_id": project_id, "user_id": user_id}
     for row in await context.fetch("nova.quota.user_quotas_of_user", project_id=project_id, user_id=user_id):
         result[row["resource"]] = row["hard_limit"]
@@ -55,6 +58,7 @@ async def quota_get_all_by_project_and_user(context: Context, project_id: str, u
 @reader
 async def quota_get_all(context: Context, project_id: str) -> list[Row]:
     """Every user's limit rows in the project."""
+    text(project_id, "project_id")
     return [dict(row) for row in await context.fetch("nova.quota.user_quotas_of_project", project_id=project_id)]
 
 
@@ -144,19 +148,20 @@ async def quota_usage_refresh(
     user_id: str | None = None,
 ) -> None:
     """Recount the usages of ``keys`` now (nova-manage project quota_usage_refresh)."""
-    deltas = dict.fromkeys(keys, 0)
+    check_context(context, "quota_usage_refresh")
+    deltas = dict.fromkeys(names(keys, "keys"), 0)
     request = Request(
         service=NOVA,
-        project_id=project_id or context.project_id or "",
-        user_id=user_id or context.user_id,
+        project_id=optional_text(project_id, "project_id", NAME_LENGTH) or context.project_id or "",
+        user_id=optional_text(user_id, "user_id", NAME_LENGTH) or context.user_id,
         deltas=deltas,
         project_limits={},
         user_limits={},
         fallbacks={},
         quota_class=None,
-        expire=api.expiry(None),
-        until_refresh=until_refresh or None,
-        max_age=int(max_age or 0),
+        expire=expiry(None),
+        until_refresh=optional_integer(until_refresh, "until_refresh", 0) or None,
+        max_age=optional_integer(max_age, "max_age", 0) or 0,
         syncs=api.syncs(resources, deltas),
     )
     await core.refresh_usages(context, request)

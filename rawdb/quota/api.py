@@ -7,28 +7,47 @@ signatures; this module holds the one implementation.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from rawdb import errors
 from rawdb.context import Context
 from rawdb.decorators import reader, retry_on_deadlock, writer
 from rawdb.quota import core
+from rawdb.quota.checks import (
+    NAME_LENGTH,
+    UUID_LENGTH,
+    check_context,
+    check_deltas,
+    check_limit,
+    check_limits,
+    check_resources,
+    expiry,
+    flag,
+    integer,
+    names,
+    optional_integer,
+    optional_text,
+    optional_time,
+    text,
+)
 from rawdb.quota.core import Request, Service, bind
 from rawdb.quota.resources import BaseResource, Sync
-from rawdb.timeutils import normalize, utcnow
+from rawdb.timeutils import utcnow
 
 Row = dict[str, Any]
 
 
 def require_context(context: Context) -> None:
     """Admins, and users acting in a project, may call (nova/cinder ``require_context``)."""
+    check_context(context, "require_context")
     if not context.is_admin and not (context.user_id and context.project_id):
         raise errors.NotAuthorized()
 
 
 def require_admin(context: Context) -> None:
     """Only admins may call (``require_admin_context``)."""
+    check_context(context, "require_admin")
     if not context.is_admin:
         raise errors.AdminRequired()
 
@@ -37,43 +56,6 @@ def authorize_project(context: Context, project_id: str | None) -> None:
     """A user context may only look at its own project."""
     if not context.is_admin and context.user_id and context.project_id and project_id != context.project_id:
         raise errors.NotAuthorized()
-
-
-def check_limit(limit: Any) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int):
-        raise errors.Invalid(f"a quota limit must be an integer, not {limit!r}")
-    if limit < -1 or limit > core.MAX_INT:
-        raise errors.Invalid(f"a quota limit must be -1 (unlimited) or between 0 and {core.MAX_INT}, not {limit}")
-    return limit
-
-
-def check_deltas(deltas: Any) -> dict[str, int]:
-    if not isinstance(deltas, Mapping) or not deltas:
-        raise errors.Invalid("deltas must be a non-empty dict of resource -> integer")
-    for resource, delta in deltas.items():
-        if not isinstance(resource, str) or isinstance(delta, bool) or not isinstance(delta, int):
-            raise errors.Invalid(f"delta {resource!r}: {delta!r} is not resource -> integer")
-        if abs(delta) > core.MAX_INT:
-            raise errors.Invalid(f"delta {resource!r}: {delta} is out of range")
-    return dict(deltas)
-
-
-def expiry(expire: Any, default_seconds: int = 86400) -> datetime:
-    """nova's DbQuotaDriver: None (default), seconds, a timedelta or a datetime.
-
-    :raises InvalidReservationExpiration: anything else
-    """
-    if expire is None:
-        expire = default_seconds
-    if isinstance(expire, bool):
-        raise errors.InvalidReservationExpiration(expire=expire)
-    if isinstance(expire, int):
-        expire = timedelta(seconds=expire)
-    if isinstance(expire, timedelta):
-        return utcnow() + expire
-    if isinstance(expire, datetime):
-        return normalize(expire)
-    raise errors.InvalidReservationExpiration(expire=expire)
 
 
 def _as_dict(rows: Sequence[Mapping[str, Any]], key_name: str, key: Any) -> dict[str, Any]:
@@ -94,7 +76,12 @@ async def quota_create(
 
     :raises QuotaExists: a live limit exists already
     """
-    params = {"project_id": project_id, "user_id": user_id, "resource": resource, "hard_limit": check_limit(limit)}
+    params = {
+        "project_id": text(project_id, "project_id", NAME_LENGTH),
+        "user_id": optional_text(user_id, "user_id", NAME_LENGTH),
+        "resource": text(resource, "resource", service.resource_length),
+        "hard_limit": check_limit(limit),
+    }
     statement = "user_quota_create" if service.row_user(resource, user_id) else "quota_create"
     try:
         async with context.savepoint() as sp:
@@ -116,6 +103,9 @@ async def quota_get(
     :raises ProjectUserQuotaNotFound: (a user's limit was asked for) there is none
     :raises ProjectQuotaNotFound: the project has no limit for the resource
     """
+    text(project_id, "project_id")
+    text(resource, "resource")
+    optional_text(user_id, "user_id")
     if service.row_user(resource, user_id):
         row = await context.fetchrow(
             service.sql("user_quota_get"), project_id=project_id, user_id=user_id, resource=resource
@@ -132,6 +122,7 @@ async def quota_get(
 @reader
 async def quota_get_all_by_project(context: Context, service: Service, project_id: str) -> dict[str, Any]:
     """``{'project_id': p, resource: limit, ...}`` of the project's own limits."""
+    text(project_id, "project_id")
     rows = await context.fetch(service.sql("quota_get_all_by_project"), project_id=project_id)
     return _as_dict(rows, "project_id", project_id)
 
@@ -145,9 +136,9 @@ async def quota_update(
     :raises ProjectUserQuotaNotFound, ProjectQuotaNotFound: there is no such limit
     """
     params = {
-        "project_id": project_id,
-        "user_id": user_id,
-        "resource": resource,
+        "project_id": text(project_id, "project_id", NAME_LENGTH),
+        "user_id": optional_text(user_id, "user_id", NAME_LENGTH),
+        "resource": text(resource, "resource", service.resource_length),
         "hard_limit": check_limit(limit),
         "now": utcnow(),
     }
@@ -169,8 +160,8 @@ async def quota_class_create(context: Context, service: Service, class_name: str
     """Set a quota class's limit for a resource."""
     row = await context.fetchrow(
         service.sql("quota_class_create"),
-        class_name=class_name,
-        resource=resource,
+        class_name=text(class_name, "class_name", NAME_LENGTH),
+        resource=text(resource, "resource", service.resource_length),
         hard_limit=check_limit(limit),
         now=utcnow(),
     )
@@ -184,6 +175,8 @@ async def quota_class_get(context: Context, service: Service, class_name: str, r
 
     :raises QuotaClassNotFound: none
     """
+    text(class_name, "class_name")
+    text(resource, "resource")
     row = await context.fetchrow(service.sql("quota_class_get"), class_name=class_name, resource=resource)
     if row is None:
         raise errors.QuotaClassNotFound(class_name=class_name)
@@ -193,6 +186,7 @@ async def quota_class_get(context: Context, service: Service, class_name: str, r
 @reader
 async def quota_class_get_all_by_name(context: Context, service: Service, class_name: str) -> dict[str, Any]:
     """``{'class_name': c, resource: limit, ...}``."""
+    text(class_name, "class_name")
     rows = await context.fetch(service.sql("quota_class_get_all_by_name"), class_name=class_name)
     return _as_dict(rows, "class_name", class_name)
 
@@ -205,8 +199,8 @@ async def quota_class_update(context: Context, service: Service, class_name: str
     """
     count = await context.execute(
         service.sql("quota_class_update"),
-        class_name=class_name,
-        resource=resource,
+        class_name=text(class_name, "class_name", NAME_LENGTH),
+        resource=text(resource, "resource", service.resource_length),
         hard_limit=check_limit(limit),
         now=utcnow(),
     )
@@ -218,6 +212,7 @@ async def quota_class_update(context: Context, service: Service, class_name: str
 @writer
 async def quota_class_destroy_all_by_name(context: Context, service: Service, class_name: str) -> None:
     """Soft-delete every limit of a quota class."""
+    text(class_name, "class_name")
     await context.execute(service.sql("quota_class_destroy_all_by_name"), class_name=class_name, now=utcnow())
 
 
@@ -233,9 +228,9 @@ async def quota_usage_get(
     :raises QuotaUsageNotFound: none
     """
     params = {
-        "project_id": project_id,
-        "resource": resource,
-        "user_id": user_id,
+        "project_id": text(project_id, "project_id"),
+        "resource": text(resource, "resource"),
+        "user_id": optional_text(user_id, "user_id"),
         "per_project": service.row_user(resource, user_id) is None,
     }
     statement = service.sql("usage_get")
@@ -254,6 +249,8 @@ async def quota_usage_get_all(
     With a user: that user's rows and the project's per-project rows; without one, the
     sums over every user's rows.
     """
+    text(project_id, "project_id")
+    optional_text(user_id, "user_id")
     result: dict[str, Any] = {"project_id": project_id}
     if user_id is not None:
         result["user_id"] = user_id
@@ -282,8 +279,10 @@ async def quota_usage_update(
     if unknown:
         raise errors.Invalid(f"cannot update {unknown} of a quota usage; only {UPDATABLE_USAGE}")
     for key, value in values.items():
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise errors.Invalid(f"{key} must be an integer")
+        optional_integer(value, key)
+    text(project_id, "project_id")
+    optional_text(user_id, "user_id")
+    text(resource, "resource")
     params = {
         "project_id": project_id,
         "user_id": user_id,
@@ -305,6 +304,7 @@ async def quota_usage_update(
 
 
 def syncs(resources: Mapping[str, BaseResource], deltas: Mapping[str, int]) -> dict[str, Sync]:
+    check_resources(resources)
     syncs = {}
     for name in deltas:
         resource = resources.get(name)
@@ -336,21 +336,25 @@ async def quota_reserve(
     """
     require_context(context)
     checked = check_deltas(deltas)
-    missing = sorted(r for r in checked if r not in project_quotas)
-    if missing:
-        raise errors.Invalid(f"no quota given for {missing}")
+    project_limits = check_limits(project_quotas, "project_quotas", list(checked))
+    # nova's DbQuotaDriver passes user_quotas; an empty or missing one means the project's
+    user_limits = (
+        check_limits(user_quotas, "user_quotas", list(checked))
+        if user_quotas is not None and not (isinstance(user_quotas, Mapping) and not user_quotas)
+        else project_limits
+    )
     request = Request(
         service=service,
-        project_id=project_id or context.project_id or "",
-        user_id=(user_id or context.user_id) if service.per_user else None,
+        project_id=optional_text(project_id, "project_id", NAME_LENGTH) or context.project_id or "",
+        user_id=(optional_text(user_id, "user_id", NAME_LENGTH) or context.user_id) if service.per_user else None,
         deltas=checked,
-        project_limits={r: check_limit(project_quotas[r]) for r in checked},
-        user_limits={r: check_limit((user_quotas or project_quotas)[r]) for r in checked},
+        project_limits=dict(project_limits),
+        user_limits=dict(user_limits),
         fallbacks={},
         quota_class=context.quota_class,
-        expire=normalize(expire) if isinstance(expire, datetime) else expiry(expire),
-        until_refresh=until_refresh or None,
-        max_age=int(max_age or 0),
+        expire=expiry(expire),
+        until_refresh=optional_integer(until_refresh, "until_refresh", 0) or None,
+        max_age=optional_integer(max_age, "max_age", 0) or 0,
         syncs=syncs(resources, checked),
     )
     if not request.project_id:
@@ -364,9 +368,8 @@ async def reservation_finish(
 ) -> None:
     """Commit or roll back reservations (see core.finish)."""
     require_context(context)
-    if isinstance(reservations, str) or not all(isinstance(r, str) for r in reservations):
-        raise errors.Invalid("reservations must be a list of reservation uuids")
-    await core.finish(context, service, list(reservations), project_id, commit)
+    uuids = names(reservations, "reservations")
+    await core.finish(context, service, uuids, optional_text(project_id, "project_id"), commit)
 
 
 @retry_on_deadlock
@@ -389,16 +392,19 @@ async def reservation_create(
     user_id: str | None = None,
 ) -> Row:
     """Insert one reservation for a usage row (given as its row or its id)."""
-    usage_id = usage if isinstance(usage, int) else usage["id"]
+    if isinstance(usage, Mapping):
+        if "id" not in usage:
+            raise errors.Invalid("usage must be a usage row (with its id) or a usage id")
+        usage = usage["id"]
     statement = service.sql("reservation_create")
     params = {
-        "uuid": uuid,
-        "usage_id": usage_id,
-        "project_id": project_id,
-        "user_id": user_id,
-        "resource": resource,
-        "delta": delta,
-        "expire": expire,
+        "uuid": text(uuid, "uuid", UUID_LENGTH),
+        "usage_id": integer(usage, "usage"),
+        "project_id": text(project_id, "project_id", NAME_LENGTH),
+        "user_id": optional_text(user_id, "user_id", NAME_LENGTH),
+        "resource": text(resource, "resource", service.resource_length),
+        "delta": integer(delta, "delta"),
+        "expire": optional_time(expire, "expire"),
         "now": utcnow(),
     }
     row = await context.fetchrow(statement, **bind(context, statement, params))
@@ -412,6 +418,7 @@ async def reservation_get(context: Context, service: Service, uuid: str) -> Row:
 
     :raises ReservationNotFound: none
     """
+    text(uuid, "uuid")
     row = await context.fetchrow(service.sql("reservation_get"), uuid=uuid)
     if row is None:
         raise errors.ReservationNotFound(uuid=uuid)
@@ -421,6 +428,7 @@ async def reservation_get(context: Context, service: Service, uuid: str) -> Row:
 @reader
 async def reservation_get_all_by_project(context: Context, service: Service, project_id: str) -> dict[str, Any]:
     """``{'project_id': p, resource: {uuid: delta, ...}, ...}`` of live reservations."""
+    text(project_id, "project_id")
     result: dict[str, Any] = {"project_id": project_id}
     for row in await context.fetch(service.sql("reservations_of_project"), project_id=project_id):
         result.setdefault(row["resource"], {})[row["uuid"]] = row["delta"]
@@ -432,6 +440,8 @@ async def quota_destroy_all_by_project(
     context: Context, service: Service, project_id: str, only_quotas: bool = False
 ) -> None:
     """Soft-delete a project's limits (and, unless ``only_quotas``, its usages and reservations)."""
+    text(project_id, "project_id")
+    only_quotas = flag(only_quotas, "only_quotas")
     now = utcnow()
     statements = ["quotas_destroy_by_project"]
     if service.per_user:
@@ -447,6 +457,8 @@ async def quota_destroy_all_by_project_and_user(
     context: Context, service: Service, project_id: str, user_id: str
 ) -> None:
     """Soft-delete one user's limits, usages and reservations within a project."""
+    text(project_id, "project_id")
+    text(user_id, "user_id")
     now = utcnow()
     for statement in ("user_quotas_destroy_by_user", "reservations_destroy_by_user", "usages_destroy_by_user"):
         await context.execute(service.sql(statement), project_id=project_id, user_id=user_id, now=now)

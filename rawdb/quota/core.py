@@ -45,6 +45,7 @@ class Service:
     name: str
     per_user: bool  # nova counts usage per user (and per project for per_project resources)
     per_project_resources: frozenset[str] = frozenset()
+    resource_length: int = 255  # characters of the resource columns
 
     def sql(self, statement: str) -> str:
         return f"{self.name}.quota.{statement}"
@@ -57,7 +58,7 @@ class Service:
 
 
 NOVA = Service("nova", per_user=True, per_project_resources=frozenset({"fixed_ips", "floating_ips", "networks"}))
-CINDER = Service("cinder", per_user=False)
+CINDER = Service("cinder", per_user=False, resource_length=300)
 
 
 def bind(context: Context, statement: str, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from rawdb import errors
 from rawdb.context import Context
 from rawdb.decorators import retry_on_deadlock
 from rawdb.quota import api, core
+from rawdb.quota.checks import NAME_LENGTH, check_context, check_deltas, expiry, names, optional_text, text
 from rawdb.quota.core import Request, Service
 from rawdb.quota.resources import BaseResource, ReservableResource
 
@@ -77,20 +78,23 @@ class QuotaEngine:
         user_id: str | None,
         expire: Any = None,
     ) -> Request:
-        project = project_id or context.project_id
+        check_context(context, "QuotaEngine")
+        project = optional_text(project_id, "project_id", NAME_LENGTH) or context.project_id
         if not project:
             raise errors.Invalid("a project_id is needed (or a context with one)")
         resources = {n: self._resources[n] for n in deltas}
         return Request(
             service=self.service,
             project_id=project,
-            user_id=(user_id or context.user_id) if self.service.per_user else None,
+            user_id=(optional_text(user_id, "user_id", NAME_LENGTH) or context.user_id)
+            if self.service.per_user
+            else None,
             deltas=dict(deltas),
             project_limits={},
             user_limits={},
             fallbacks=self._fallbacks(deltas),
             quota_class=context.quota_class if project == context.project_id else None,
-            expire=api.expiry(expire, self.reservation_expire),
+            expire=expiry(expire, self.reservation_expire),
             until_refresh=self.until_refresh or None,
             max_age=self.max_age,
             syncs={n: r.sync for n, r in resources.items() if isinstance(r, ReservableResource)},
@@ -121,10 +125,14 @@ class QuotaEngine:
         :raises QuotaResourceUnknown: a resource is not registered or is reservable
         :raises InvalidQuotaValue: a value is negative
         :raises OverQuota: a value is over its limit
+        :raises Invalid: a value is not an integer
         """
         unknown = sorted(n for n in values if n not in self._resources or self._resources[n].reservable)
         if unknown:
             raise errors.QuotaResourceUnknown(unknown=unknown)
+        for name, value in values.items():
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise errors.Invalid(f"{name} must be an integer, not {type(value).__name__}")
         unders = sorted(n for n, v in values.items() if v < 0)
         if unders:
             raise errors.InvalidQuotaValue(unders=unders)
@@ -155,19 +163,21 @@ class QuotaEngine:
         """
         api.require_context(context)
         self._known(deltas, reservable=True)
-        request = self._request(context, api.check_deltas(deltas), project_id, user_id, expire)
+        request = self._request(context, check_deltas(deltas), project_id, user_id, expire)
         return await _reserve(context, request)
 
     async def commit(
         self, context: Context, reservations: Sequence[str], project_id: str | None = None, user_id: str | None = None
     ) -> None:
         """Apply reservations to the usages (each exactly once)."""
+        optional_text(user_id, "user_id")
         await api.reservation_finish(context, self.service, reservations, project_id, commit=True)
 
     async def rollback(
         self, context: Context, reservations: Sequence[str], project_id: str | None = None, user_id: str | None = None
     ) -> None:
         """Drop reservations, giving back what they reserved."""
+        optional_text(user_id, "user_id")
         await api.reservation_finish(context, self.service, reservations, project_id, commit=False)
 
     async def expire(self, context: Context) -> int:
@@ -176,7 +186,8 @@ class QuotaEngine:
 
     async def usage_reset(self, context: Context, resources: Sequence[str]) -> None:
         """Mark usages of the caller's project (and user) for a refresh on the next reservation."""
-        for resource in resources:
+        check_context(context, "QuotaEngine.usage_reset")
+        for resource in names(resources, "resources"):
             try:
                 await api.quota_usage_update(
                     context.elevated(),
@@ -196,7 +207,8 @@ class QuotaEngine:
 
     async def count(self, context: Context, resource: str, *args: Any) -> int:
         """The count of a countable resource (key pairs ...)."""
-        self._known([resource])
+        check_context(context, "QuotaEngine.count")
+        self._known([text(resource, "resource")])
         counted = getattr(self._resources[resource], "counted", None)
         if counted is None:
             raise errors.QuotaResourceUnknown(unknown=[resource])
