@@ -297,7 +297,7 @@ class ImageNotCached(NotFound):
 
 
 class ImageBeingCached(Conflict):
-    """Another writer is caching this image now (or a stalled write was not cleaned yet)."""
+    """A live writer is caching this image now (a killed writer's file is taken over at once)."""
 
     msg_fmt = "Image %(image_id)s is already being cached."
 
