@@ -2,14 +2,16 @@
 
 ``check_bool`` is oslo's ``strutils.bool_from_string`` made strict: glance, nova and
 cinder parse boolean strings with it, and a string it does not know is refused rather
-than taken for True.
+than taken for True.  Times are stored as naive UTC (``check_datetime``).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from rawdb import errors
+from rawdb.timeutils import normalize
 
 # oslo's strutils.bool_from_string
 TRUE_STRINGS = ("1", "t", "true", "on", "y", "yes")
@@ -32,6 +34,16 @@ def check_bool(value: Any, what: str) -> bool:
         if lowered in FALSE_STRINGS:
             return False
     raise errors.Invalid(f"{what} must be True or False (or one of {TRUE_STRINGS + FALSE_STRINGS}), not {value!r:.80}.")
+
+
+def check_datetime(value: Any, what: str) -> datetime:
+    """A datetime as naive UTC (aware ones converted), or Invalid if it is not one or leaves years 1-9999."""
+    if not isinstance(value, datetime):
+        raise errors.Invalid(f"{what} must be a datetime, not {type(value).__name__}.")
+    try:
+        return normalize(value)
+    except OverflowError:
+        raise errors.Invalid(f"{what} {value!r} is out of range once converted to UTC.") from None
 
 
 def check_identity(value: Any, what: str) -> str | None:

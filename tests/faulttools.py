@@ -23,6 +23,7 @@ SQLITE_SLOW = rawdb.Statement.portable(
     "test.slow.sqlite",
     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < :n) SELECT count(*) AS n FROM c",
 )
+SQLITE_ROWS_PER_SECOND = 3_000_000  # what SQLITE_SLOW counts in about a second here
 PID = rawdb.Statement.portable("test.pg.pid", "SELECT pg_backend_pid() AS pid")
 TERMINATE = rawdb.Statement.portable("test.pg.terminate", "SELECT pg_terminate_backend(:pid) AS ok")
 
@@ -42,7 +43,7 @@ async def slow(tx: rawdb.Context, seconds: float = 0.5) -> object:
     """A statement that runs for a while (``seconds`` on PostgreSQL, roughly on SQLite)."""
     if tx.dialect == "postgresql":
         return await tx.fetchval(PG_SLOW, seconds=seconds)
-    return await tx.fetchval(SQLITE_SLOW, n=int(3_000_000 * seconds))
+    return await tx.fetchval(SQLITE_SLOW, n=int(SQLITE_ROWS_PER_SECOND * seconds))
 
 
 async def assert_healthy(db: rawdb.Database, ctx: rawdb.Context, first_id: int, scopes: int = 3) -> None:

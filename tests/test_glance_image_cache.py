@@ -130,9 +130,9 @@ async def test_configuring_twice_and_a_second_driver_on_the_same_node_work(cache
         assert [row["image_id"] for row in await again.get_cached_images()] == ["img"]
 
 
-@pytest.mark.parametrize("image_id", ["", ".hidden", "../escape", "a/b", "x" * 37, "nul\x00", 5, None])
-async def test_ids_that_are_not_safe_file_names_are_invalid(cache: Driver, image_id: Any) -> None:
-    calls = [
+def id_taking_calls(cache: Driver) -> list[Callable[[Any], Awaitable[Any]]]:
+    """The driver's methods that take an image id and nothing else."""
+    return [
         cache.is_cached,
         cache.is_being_cached,
         cache.is_queued,
@@ -143,6 +143,11 @@ async def test_ids_that_are_not_safe_file_names_are_invalid(cache: Driver, image
         cache.get_hit_count,
         cache.get_cached_nodes,
     ]
+
+
+@pytest.mark.parametrize("image_id", ["", ".hidden", "../escape", "a/b", "x" * 37, "nul\x00", 5, None])
+async def test_ids_that_are_not_safe_file_names_are_invalid(cache: Driver, image_id: Any) -> None:
+    calls = id_taking_calls(cache)
     for call in calls:
         with pytest.raises(errors.Invalid, match="image_id"):
             await call(image_id)
@@ -606,17 +611,7 @@ async def test_the_cache_own_names_are_refused_by_every_method_that_takes_an_id(
     await cache.queue_image("queued")
     (cache.invalid_dir / "failed").write_bytes(b"x")
     rows, before = await cache.get_cached_images(), tree(cache.base_dir)
-    calls = [
-        cache.is_cached,
-        cache.is_being_cached,
-        cache.is_queued,
-        cache.is_cacheable,
-        cache.queue_image,
-        cache.delete_cached_image,
-        cache.delete_queued_image,
-        cache.get_hit_count,
-        cache.get_cached_nodes,
-    ]
+    calls = id_taking_calls(cache)
     for name in OWN_NAMES:
         for call in calls:
             with pytest.raises(errors.Invalid, match="image_id"):

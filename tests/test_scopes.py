@@ -7,42 +7,16 @@ import time
 from typing import Any
 
 import pytest
+from faulttools import IDS, INSERT, SQLITE_ROWS_PER_SECOND, committed_ids, make_items, slow
 
 import rawdb
 from rawdb import errors
 from rawdb.transaction import TxState
 
-CREATE = "CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL)"
-INSERT = rawdb.Statement.portable("test.items.insert", "INSERT INTO items (id, name) VALUES (:id, :name)")
 INSERT_RETURNING = rawdb.Statement.portable(
     "test.items.insert_returning", "INSERT INTO items (id, name) VALUES (:id, :name) RETURNING id"
 )
-IDS = rawdb.Statement.portable("test.items.ids", "SELECT id FROM items ORDER BY id")
 SOME = rawdb.Statement.portable("test.items.some", "SELECT id, name FROM items WHERE id = ANY(:ids) ORDER BY id")
-PG_SLOW = rawdb.Statement.portable("test.slow.pg", "SELECT 1 AS done FROM pg_sleep(0.3)")
-SQLITE_SLOW = rawdb.Statement.portable(
-    "test.slow.sqlite",
-    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < :n) SELECT count(*) AS n FROM c",
-)
-SQLITE_SLOW_ROWS = 1_500_000  # about 0.3 s
-
-
-async def make_items(db: rawdb.Database) -> rawdb.Context:
-    async with db.writer() as tx:
-        await tx.script(CREATE)
-    return rawdb.Context(db, project_id="p1", user_id="u1")
-
-
-async def committed_ids(db: rawdb.Database) -> list[int]:
-    async with db.reader() as tx:
-        return [row["id"] for row in await tx.fetch(IDS)]
-
-
-async def slow(tx: rawdb.Context) -> Any:
-    """A statement that takes about 0.3 s on either backend."""
-    if tx.dialect == "postgresql":
-        return await tx.fetchval(PG_SLOW)
-    return await tx.fetchval(SQLITE_SLOW, n=SQLITE_SLOW_ROWS)
 
 
 class Boom(Exception):
@@ -279,7 +253,7 @@ async def test_second_task_on_a_busy_bound_transaction_gets_scope_error(db: rawd
 
     async def first(tx: rawdb.Context) -> Any:
         started.set()
-        return await slow(tx)
+        return await slow(tx, seconds=0.3)
 
     async def second(tx: rawdb.Context) -> Any:
         await started.wait()
@@ -290,7 +264,7 @@ async def test_second_task_on_a_busy_bound_transaction_gets_scope_error(db: rawd
         await tx.execute(INSERT, id=1, name="one")
         results = await asyncio.gather(first(tx), second(tx), return_exceptions=True)
         assert isinstance(results[1], errors.ScopeError)
-        expected = 1 if db.dialect == "postgresql" else SQLITE_SLOW_ROWS
+        expected = 1 if db.dialect == "postgresql" else int(SQLITE_ROWS_PER_SECOND * 0.3)
         assert results[0] == expected
         # the refused statement did not abort the transaction
         assert await tx.fetch(IDS) == [{"id": 1}]

@@ -13,11 +13,11 @@ from typing import Any
 
 from rawdb import errors
 from rawdb.context import Context
+from rawdb.conventions import check_datetime
 from rawdb.decorators import writer
 from rawdb.glance.rows import PROPERTY_FIELDS, fields, property_dict
 from rawdb.glance.validate import (
     INT_MAX,
-    check_datetime,
     check_image_id,
     check_no_4byte,
     check_property,

@@ -15,7 +15,7 @@ from typing import Any
 
 from rawdb import errors
 from rawdb.context import Context
-from rawdb.conventions import check_bool
+from rawdb.conventions import check_bool, check_datetime
 from rawdb.glance.filters import split_list_filter, split_time_filter
 from rawdb.glance.listing import PageShape, visibility_rule
 from rawdb.glance.validate import (
@@ -24,7 +24,6 @@ from rawdb.glance.validate import (
     MEMBER_STATUSES,
     STATUSES,
     VISIBILITIES,
-    check_datetime,
     check_image_id,
     check_text,
     column_value,

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from typing import Any
 
 from rawdb import errors
-from rawdb.timeutils import normalize
+from rawdb.conventions import check_datetime
 
 STATUSES = (
     "active",
@@ -76,16 +75,6 @@ def check_text(value: str, what: str, max_length: int | None = None) -> None:
         raise errors.Invalid(f"{what} can't contain 4 byte unicode.")
     if max_length is not None and len(value) > max_length:
         raise errors.Invalid(f"{what} is longer than {max_length} characters.")
-
-
-def check_datetime(value: Any, what: str) -> datetime:
-    """A datetime as naive UTC (aware ones converted), or Invalid if it is not one or leaves years 1-9999."""
-    if not isinstance(value, datetime):
-        raise errors.Invalid(f"{what} must be a datetime, not {type(value).__name__}.")
-    try:
-        return normalize(value)
-    except OverflowError:
-        raise errors.Invalid(f"{what} {value!r} is out of range once converted to UTC.") from None
 
 
 def lookup_text(value: Any, what: str, max_length: int | None = None) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 
 from rawdb import errors
 from rawdb.context import Context
+from rawdb.conventions import check_datetime
 from rawdb.quota.core import MAX_INT
 from rawdb.quota.resources import BaseResource
 from rawdb.timeutils import normalize, utcnow
@@ -136,11 +137,4 @@ def expiry(expire: Any, default_seconds: int = 86400) -> datetime:
 
 def optional_time(value: Any, name: str) -> datetime | None:
     """None, or a datetime as naive UTC."""
-    if value is None:
-        return None
-    if not isinstance(value, datetime):
-        raise errors.Invalid(f"{name} must be a datetime or None, not {type(value).__name__}")
-    try:
-        return normalize(value)
-    except OverflowError:
-        raise errors.Invalid(f"{name} {value!r} is out of range once converted to UTC") from None
+    return None if value is None else check_datetime(value, name)
