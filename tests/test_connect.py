@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
 import re
+import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -365,3 +367,28 @@ async def test_datetimes_and_booleans_round_trip_identically(db: rawdb.Database)
         assert type(got["at"]) is datetime
         assert got["at"].tzinfo is None
         assert type(got["flag"]) is bool
+
+
+def test_rawdb_leaves_the_processes_own_sqlite3_connections_as_they_were(tmp_path: Path) -> None:
+    """Importing and using rawdb registers no converters with the sqlite3 module."""
+    path = tmp_path / "mine.sqlite"
+    converters = dict(sqlite3.converters)
+
+    async def use_rawdb() -> None:
+        async with rawdb.connect(f"sqlite:///{path}") as db, db.writer() as tx:
+            await tx.script("CREATE TABLE t (at DATETIME, flag BOOLEAN)")
+            await tx.execute(
+                rawdb.Statement.portable("test.t.insert", "INSERT INTO t VALUES (:at, :flag)"),
+                at=datetime(2024, 1, 2, 3, 4, 5),
+                flag=True,
+            )
+            rows = await tx.fetch(rawdb.Statement.portable("test.t.all", "SELECT at, flag FROM t"))
+            assert rows == [{"at": datetime(2024, 1, 2, 3, 4, 5), "flag": True}]  # rawdb reads them typed
+
+    asyncio.run(use_rawdb())
+    assert sqlite3.converters == converters
+    mine = sqlite3.connect(path, detect_types=sqlite3.PARSE_DECLTYPES)
+    try:
+        assert mine.execute("SELECT at, flag FROM t").fetchall() == [("2024-01-02 03:04:05.000000", 1)]
+    finally:
+        mine.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 
 import rawdb
 from rawdb import errors
+from rawdb.backends import sqlite as sqlite_backend
 from rawdb.statement import Statement
 
 TABLES = """
@@ -56,7 +56,8 @@ async def tables(db: rawdb.Database) -> rawdb.Database:
 
 
 def driver_error_type(db: rawdb.Database) -> type[BaseException]:
-    return asyncpg.PostgresError if db.dialect == "postgresql" else sqlite3.Error
+    # rawdb's SQLite connections come from its own instance of the sqlite3 module
+    return asyncpg.PostgresError if db.dialect == "postgresql" else sqlite_backend.Error
 
 
 # --- constraint violations ---------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""SQLite through aiosqlite: one writer connection, a few reader connections, WAL.
+"""SQLite: one writer connection, a few reader connections, WAL; each in a thread of its own.
 
 Writers run ``BEGIN IMMEDIATE``: with a deferred BEGIN, read-then-write transactions
 fail with SQLITE_BUSY most of the time under contention (ecosystem spec A.7), because
@@ -8,30 +8,20 @@ the single writer connection; other processes wait on ``busy_timeout``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import os
 import re
 import sqlite3
 import tempfile
-import threading
-import weakref
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-from aiosqlite.core import _STOP_RUNNING_SENTINEL as _STOP_RUNNING
-
 from rawdb import errors
+from rawdb.backends._sqlite_thread import Error, Worker, sqlite
 from rawdb.backends.base import Backend, Connection, Mode, Row
 from rawdb.backends.pool import Pool
-
-# Values come back typed by the column's declared type, as SQLAlchemy's SQLite
-# dialect stores them: DATETIME as 'YYYY-MM-DD HH:MM:SS.ffffff', BOOLEAN as 0/1.
-sqlite3.register_converter("DATETIME", lambda raw: datetime.fromisoformat(raw.decode()))
-sqlite3.register_converter("BOOLEAN", lambda raw: raw not in (b"0", b""))
 
 _CONSTRAINT_COLUMNS = re.compile(r"constraint failed: (?P<cols>.+)$")
 _NO_TABLE = re.compile(r"no such table: (?:\w+\.)?(?P<table>\w+)")
@@ -66,7 +56,7 @@ def _columns(message: str) -> list[str]:
     return [c.strip().rpartition(".")[2] for c in match.group("cols").split(",")]
 
 
-def _sqlite_error(exc: sqlite3.Error) -> errors.DBError:
+def _sqlite_error(exc: Exception) -> errors.DBError:
     name = getattr(exc, "sqlite_errorname", None) or ""
     message = str(exc)
     cls = _ERRORNAME.get(name) or _ERRORNAME.get(name.rsplit("_", 1)[0]) or errors.DBError
@@ -185,7 +175,7 @@ def _with_deferred(raw: sqlite3.Connection, deferred: str | None, fn: Callable[.
     if deferred is not None:
         try:
             raw.execute(deferred)
-        except sqlite3.Error as exc:
+        except Error as exc:
             exc.rawdb_deferred_failed = True  # type: ignore[attr-defined]  # the BEGIN, not the statement
             raise
     return fn(raw, *args)
@@ -203,12 +193,12 @@ def _setup(raw: sqlite3.Connection, busy_timeout_ms: int, synchronous: str, read
 
 
 class SqliteConnection(Connection):
-    """An aiosqlite connection; statements run in its worker thread."""
+    """A sqlite3 connection in a worker thread of its own; statements run there."""
 
-    __slots__ = ("_broken", "_deferred", "pool", "raw")
+    __slots__ = ("_broken", "_deferred", "pool", "worker")
 
-    def __init__(self, raw: aiosqlite.Connection, pool: Pool[SqliteConnection]) -> None:
-        self.raw = raw
+    def __init__(self, worker: Worker, pool: Pool[SqliteConnection]) -> None:
+        self.worker = worker
         self.pool = pool
         self.owner: object = None
         self._broken = False
@@ -230,16 +220,15 @@ class SqliteConnection(Connection):
         return deferred is not None
 
     async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        raw = self.raw
-        sqlite = raw._connection
-        if sqlite is None or not raw._running:
+        worker = self.worker
+        if not worker.running:
             self._broken = True
             self.failed_before_sending = True
             raise errors.DBConnectionError(f"the SQLite connection of {self.pool.name} is closed")
         deferred, self._deferred = self._deferred, None
         # One hop to the worker thread per statement (a deferred BEGIN rides along):
         # the rows come back as dicts.
-        return await raw._execute(_with_deferred, sqlite, deferred, fn, *args)  # type: ignore[no-untyped-call]
+        return await worker.call(_with_deferred, deferred, fn, *args)
 
     async def fetch(self, sql: str, args: list[Any]) -> list[Row]:
         rows: list[Row] = await self._call(_fetch, sql, args)
@@ -264,10 +253,7 @@ class SqliteConnection(Connection):
         sqlite3_interrupt is safe from any thread and does nothing when no statement
         runs; the statements queued after it (the scope's ROLLBACK) are not affected.
         """
-        sqlite = self.raw._connection
-        if sqlite is not None:
-            with contextlib.suppress(sqlite3.Error):
-                sqlite.interrupt()
+        self.worker.interrupt()
 
     def mark_broken(self) -> None:
         self._broken = True
@@ -277,80 +263,39 @@ class SqliteConnection(Connection):
         return self._broken
 
     def alive(self) -> bool:
-        return not self._broken and self.raw._running and self.raw._connection is not None
+        return not self._broken and self.worker.running
 
 
-# Worker threads of connections still open, stopped at interpreter exit: aiosqlite's
-# threads are not daemons, so one left by a Database nobody closed would keep the
-# process from ever exiting.
-_open_threads: weakref.WeakSet[aiosqlite.Connection] = weakref.WeakSet()
+async def _open(path: str, busy_ms: int, synchronous: str, read_only: bool) -> Worker:
+    """Open and set up one connection; on any failure, close what was opened.
 
-
-def _stop_threads() -> None:
-    for raw in list(_open_threads):
-        _stop(raw)
-
-
-def _stop(raw: aiosqlite.Connection, closed: Callable[[], None] | None = None) -> None:
-    """Close a connection in its worker thread and end the thread, without an event loop.
-
-    aiosqlite's own close() reports back through the event loop, and fails noisily in
-    the thread if the loop has been closed by then (a pool closed at shutdown, a
-    Database garbage-collected late).  ``closed`` is called in the thread once done.
+    :raises DBError: the file cannot be opened, or is not a SQLite database (naming it)
     """
-    _open_threads.discard(raw)
-
-    def close_and_stop() -> object:
-        try:
-            if raw._connection is not None:
-                raw._connection.close()
-        finally:
-            raw._connection = None
-            if closed is not None:
-                closed()
-        return _STOP_RUNNING
-
-    raw._running = False
-    raw._tx.put_nowait((None, close_and_stop))
-
-
-threading._register_atexit(_stop_threads)  # type: ignore[attr-defined]  # runs before non-daemon threads are joined
-
-
-async def _open(path: str, busy_ms: int, synchronous: str, read_only: bool) -> aiosqlite.Connection:
-    """Open and set up one connection; on any failure, close what was opened."""
-    raw = aiosqlite.connect(path, isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES)
+    worker = Worker(f"{'reader' if read_only else 'writer'} of sqlite:///{path}")
     try:
-        await raw
-        _open_threads.add(raw)
-        await raw._execute(_setup, raw._conn, busy_ms, synchronous, read_only)  # type: ignore[no-untyped-call]
+        await worker.open(
+            functools.partial(
+                sqlite.connect, path, isolation_level=None, detect_types=sqlite.PARSE_DECLTYPES, check_same_thread=False
+            )
+        )
+        await worker.call(_setup, busy_ms, synchronous, read_only)
     except BaseException as exc:
-        _stop(raw)
-        if isinstance(exc, sqlite3.Error):
-            raise _sqlite_error(exc) from exc
+        worker.stop()
+        if isinstance(exc, Error):
+            err = _sqlite_error(exc)
+            err.add_note(f"opening the SQLite database {path}")
+            raise err from exc
         raise
-    return raw
+    return worker
 
 
 async def _close(conn: SqliteConnection) -> None:
     """Close ``conn`` and wait until its thread has closed the database file."""
-    loop = asyncio.get_running_loop()
-    done = loop.create_future()
-
-    def wake() -> None:
-        if not done.done():
-            done.set_result(None)
-
-    def closed() -> None:
-        with contextlib.suppress(RuntimeError):  # the event loop is gone: nobody waits any more
-            loop.call_soon_threadsafe(wake)
-
-    _stop(conn.raw, closed)
-    await done
+    await conn.worker.close()
 
 
 def _drop(conn: SqliteConnection) -> None:
-    _stop(conn.raw)
+    conn.worker.stop()
 
 
 class SqliteBackend(Backend):
@@ -485,11 +430,11 @@ class SqliteBackend(Backend):
         }
 
     def translate(self, exc: BaseException) -> errors.RawdbError | None:
-        if isinstance(exc, sqlite3.InterfaceError) or (
-            isinstance(exc, sqlite3.ProgrammingError) and "binding parameter" in str(exc)
+        if isinstance(exc, sqlite.InterfaceError) or (
+            isinstance(exc, sqlite.ProgrammingError) and "binding parameter" in str(exc)
         ):  # a value sqlite3 cannot bind
             return errors.DBDataError(detail=str(exc))
-        if isinstance(exc, sqlite3.Error):
+        if isinstance(exc, Error):
             return _sqlite_error(exc)
         if isinstance(exc, (OverflowError, ValueError)):  # a value sqlite3 cannot store (UnicodeError too)
             return errors.DBDataError(detail=str(exc))
