@@ -976,3 +976,25 @@ async def test_is_image_visible_counts_live_memberships_of_shared_images_only(gl
     assert await images.is_image_visible(user(glance_db, "gone"), shared) is False
     assert await images.is_image_visible(user(glance_db, "stranger"), shared) is False
     assert await images.is_image_visible(user(glance_db, None), shared) is False
+
+
+async def test_damaged_location_metadata_in_the_database_is_a_data_error_not_a_python_error(
+    glance_db: rawdb.Database,
+) -> None:
+    image = await make_image(glance_db, locations=[loc("file:///a", store="x")])
+    async with glance_db.writer() as tx:
+        await tx.execute(
+            rawdb.Statement.portable("test.damage_meta", "UPDATE image_locations SET meta_data = :m"), m='{"store": '
+        )
+    with pytest.raises(errors.DBDataError, match="not JSON"):
+        await images.image_get(admin(glance_db), image["id"])
+    with pytest.raises(errors.DBDataError, match="not JSON"):
+        await images.image_get_all(admin(glance_db), {"deleted": False})
+
+
+def test_malformed_child_arrays_are_a_data_error() -> None:
+    from rawdb.glance import rows
+
+    for text in ('[[1, "a"', "", "[1,]", "nope"):
+        with pytest.raises(errors.DBDataError, match="malformed JSON"):
+            rows._children(text)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from rawdb import errors
 from rawdb.glance.validate import IMAGE_COLUMN_NAMES
 
 Row = Mapping[str, Any]
@@ -90,7 +91,10 @@ def _children(value: Any) -> Any:
     if value is None:
         return ()
     if isinstance(value, str):
-        return sorted(_scan_json(value, 0)[0], key=_first)
+        try:
+            return sorted(_scan_json(value, 0)[0], key=_first)
+        except (StopIteration, ValueError) as exc:  # scan_once signals malformed input with StopIteration
+            raise errors.DBDataError(detail=f"malformed JSON from the database: {value[:80]!r}") from exc
     return value
 
 
@@ -109,7 +113,10 @@ def location_metadata(text: str | None) -> Any:
     flat = _metadata_seen.get(text)
     if flat is not None:
         return flat.copy()
-    value = json.loads(text) or {}
+    try:
+        value = json.loads(text) or {}
+    except ValueError as exc:  # written by another tool, or damaged
+        raise errors.DBDataError(detail=f"a location's meta_data is not JSON: {text[:80]!r}") from exc
     if isinstance(value, dict) and all(isinstance(item, _SCALARS) for item in value.values()):
         if len(_metadata_seen) >= 1024:
             _metadata_seen.clear()
