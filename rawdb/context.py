@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from rawdb import errors
 from rawdb.backends.base import Row
-from rawdb.conventions import check_bool, check_identity
+from rawdb.checks import check_bool, check_identity
 from rawdb.statement import Statement
 from rawdb.transaction import Transaction, TxState
 
@@ -68,7 +68,7 @@ class Context:
         quota_class: str | None = None,
     ) -> None:
         if read_deleted not in READ_DELETED:
-            raise errors.Invalid(f"read_deleted must be one of {READ_DELETED}, not {read_deleted!r:.80}")
+            raise errors.InvalidReadDeleted(value=read_deleted)
         if isinstance(roles, str):
             raise errors.Invalid("roles must be a list of role names, not a string")
         self.db = db
@@ -105,7 +105,7 @@ class Context:
             new.roles = [*new.roles, "admin"]
         if read_deleted is not None:
             if read_deleted not in READ_DELETED:
-                raise errors.Invalid(f"read_deleted must be one of {READ_DELETED}, not {read_deleted!r}")
+                raise errors.InvalidReadDeleted(value=read_deleted)
             new.read_deleted = read_deleted
         return new
 

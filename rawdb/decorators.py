@@ -1,11 +1,14 @@
 """``@reader``, ``@writer`` and ``@retry_on_deadlock`` for API functions taking a Context first.
 
+Retries: ``@writer(retry=True)`` re-runs the whole scope on deadlocks; it cannot be placed
+wrong.  ``@retry_on_deadlock`` above ``@writer`` does the same; under it, it could never
+retry (the scope is open before it runs), so ``@writer`` refuses to wrap it.
+
 An API function declares its mode; called with an unbound context it opens its own
 scope, called with a bound one it joins the caller's transaction (a writer refuses to
 join a reader).  Retries wrap the scope, never a statement::
 
-    @retry_on_deadlock
-    @writer
+    @writer(retry=True)
     async def quota_reserve(context: Context, ...) -> ...:
         ...   # `context` is bound here
 
@@ -66,27 +69,69 @@ def reader(fn: Any = None, /, *, replica: bool = False) -> Any:
     return decorate(fn) if fn is not None else decorate
 
 
-def writer(fn: ApiFunc[P, R], /) -> ApiFunc[P, R]:
+@overload
+def writer(fn: ApiFunc[P, R], /) -> ApiFunc[P, R]: ...
+@overload
+def writer(
+    *,
+    retry: bool = False,
+    max_retries: int = 5,
+    interval: float = 0.02,
+    max_interval: float = 1.0,
+    retry_on_disconnect: bool = False,
+) -> Callable[[ApiFunc[P, R]], ApiFunc[P, R]]: ...
+
+
+def writer(
+    fn: Any = None,
+    /,
+    *,
+    retry: bool = False,
+    max_retries: int = 5,
+    interval: float = 0.02,
+    max_interval: float = 1.0,
+    retry_on_disconnect: bool = False,
+) -> Any:
     """Run the function in a writer scope: the caller's, or one of its own that commits.
 
-    :raises ScopeError: when called with a context bound to a reader scope
+    :param retry: re-run the whole scope on deadlocks (as ``retry_on_deadlock`` with the
+        other parameters) when the function opened it; joining a caller's scope, the
+        caller's own retry re-runs everything
+    :raises ScopeError: (when decorating) ``@retry_on_deadlock`` is under ``@writer``,
+        where it could never retry; (when called) the context is bound to a reader scope
     """
 
-    @functools.wraps(fn)
-    async def run(*args: Any, **kwargs: Any) -> R:
-        context = _context_of(fn.__name__, args)
-        tx = context._tx
-        if tx is not None:
-            if tx.mode != "writer":
-                raise errors.ScopeError(
-                    f"{fn.__name__}() writes, but was called inside a reader scope; a read-only "
-                    "transaction cannot be upgraded: call it inside ctx.writer()"
-                )
-            return await fn(*args, **kwargs)
-        async with context.writer() as bound:
-            return await fn(bound, *args[1:], **kwargs)
+    def decorate(fn: ApiFunc[P, R]) -> ApiFunc[P, R]:
+        if getattr(fn, "__rawdb_retry__", False):
+            raise errors.ScopeError(
+                f"{fn.__name__}(): @retry_on_deadlock under @writer never retries (the writer's scope is "
+                "already open when it runs); use @writer(retry=True), or put @retry_on_deadlock above @writer"
+            )
 
-    return run
+        @functools.wraps(fn)
+        async def run(*args: Any, **kwargs: Any) -> R:
+            context = _context_of(fn.__name__, args)
+            tx = context._tx
+            if tx is not None:
+                if tx.mode != "writer":
+                    raise errors.ScopeError(
+                        f"{fn.__name__}() writes, but was called inside a reader scope; a read-only "
+                        "transaction cannot be upgraded: call it inside ctx.writer()"
+                    )
+                return await fn(*args, **kwargs)
+            async with context.writer() as bound:
+                return await fn(bound, *args[1:], **kwargs)
+
+        if not retry:
+            return run
+        return retry_on_deadlock(
+            max_retries=max_retries,
+            interval=interval,
+            max_interval=max_interval,
+            retry_on_disconnect=retry_on_disconnect,
+        )(run)
+
+    return decorate(fn) if fn is not None else decorate
 
 
 RETRYABLE: tuple[type[errors.RawdbError], ...] = (errors.DBDeadlock,)
@@ -152,6 +197,7 @@ def retry_on_deadlock(
                     attempt += 1
                     await asyncio.sleep(delay)
 
+        run.__rawdb_retry__ = True  # type: ignore[attr-defined]  # @writer refuses to wrap it
         return run
 
     return decorate(fn) if fn is not None else decorate

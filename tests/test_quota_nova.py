@@ -357,6 +357,22 @@ async def test_quota_classes_create_get_update_and_destroy(admin: rawdb.Context)
     assert await quotas.quota_class_get_default(admin) == {"class_name": "default", "instances": 20}
 
 
+async def test_limits_given_as_integer_strings_are_stored_as_numbers_as_novas_api_passes_them(
+    admin: rawdb.Context,
+) -> None:
+    created = await quotas.quota_class_create(admin, "default", "instances", "10")
+    assert created["hard_limit"] == 10
+    assert await quotas.quota_class_get_default(admin) == {"class_name": "default", "instances": 10}
+    await quotas.quota_class_update(admin, "default", "instances", " 12 ")
+    await quotas.quota_create(admin, "p1", "cores", "-1")
+    assert (await quotas.quota_get(admin, "p1", "cores"))["hard_limit"] == -1
+    for bad in ("ten", "1.5", "1e3", "", "1_000"):
+        with pytest.raises(errors.Invalid, match="quota limit"):
+            await quotas.quota_class_create(admin, "gold", "instances", bad)
+    assert await quotas.quota_class_get_all_by_name(admin, "gold") == {"class_name": "gold"}
+    assert await quotas.quota_class_get_default(admin) == {"class_name": "default", "instances": 12}
+
+
 async def test_quota_class_not_found(admin: rawdb.Context) -> None:
     await quotas.quota_class_create(admin, "gold", "instances", 50)
     with pytest.raises(errors.QuotaClassNotFound) as info:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from rawdb.context import Context
+from rawdb.conventions import authorize_project_context, require_admin_context, require_context
 from rawdb.quota import api
 from rawdb.quota.core import CINDER
 from rawdb.quota.resources import BaseResource
@@ -20,44 +21,44 @@ from rawdb.quota.resources import BaseResource
 Row = dict[str, Any]
 
 
+@require_admin_context
 async def quota_create(context: Context, project_id: str, resource: str, limit: int) -> Row:
     """Set a project's limit (admins only).
 
     :raises QuotaExists: the project has a live limit for the resource
     """
-    api.require_admin(context)
     return await api.quota_create(context, CINDER, project_id, resource, limit)
 
 
+@require_context
 async def quota_get(context: Context, project_id: str, resource: str) -> Row:
     """A project's limit row.
 
     :raises ProjectQuotaNotFound: none
     """
-    api.require_context(context)
-    api.authorize_project(context, project_id)
+    authorize_project_context(context, project_id)
     return await api.quota_get(context, CINDER, project_id, resource)
 
 
+@require_context
 async def quota_get_all_by_project(context: Context, project_id: str) -> dict[str, Any]:
     """``{'project_id': p, resource: limit, ...}``."""
-    api.require_context(context)
-    api.authorize_project(context, project_id)
+    authorize_project_context(context, project_id)
     return await api.quota_get_all_by_project(context, CINDER, project_id)
 
 
+@require_admin_context
 async def quota_update(context: Context, project_id: str, resource: str, limit: int) -> None:
     """Change a project's limit (admins only).
 
     :raises ProjectQuotaNotFound: none to change
     """
-    api.require_admin(context)
     await api.quota_update(context, CINDER, project_id, resource, limit)
 
 
+@require_admin_context
 async def quota_destroy_all_by_project(context: Context, project_id: str, only_quotas: bool = False) -> None:
     """Soft-delete a project's limits, and unless ``only_quotas`` its usages and reservations (admins only)."""
-    api.require_admin(context)
     await api.quota_destroy_all_by_project(context, CINDER, project_id, only_quotas)
 
 
@@ -66,71 +67,71 @@ async def quota_destroy_by_project(context: Context, project_id: str) -> None:
     await quota_destroy_all_by_project(context, project_id, only_quotas=True)
 
 
+@require_admin_context
 async def quota_class_create(context: Context, class_name: str, resource: str, limit: int) -> Row:
     """Set a quota class's limit (admins only)."""
-    api.require_admin(context)
     return await api.quota_class_create(context, CINDER, class_name, resource, limit)
 
 
+@require_context
 async def quota_class_get(context: Context, class_name: str, resource: str) -> Row:
     """A quota class's limit row.
 
     :raises QuotaClassNotFound: none
     """
-    api.require_context(context)
     return await api.quota_class_get(context, CINDER, class_name, resource)
 
 
+@require_context
 async def quota_class_get_defaults(context: Context) -> dict[str, Any]:
     """``{'class_name': 'default', resource: limit, ...}``."""
-    api.require_context(context)
     return await api.quota_class_get_all_by_name(context, CINDER, "default")
 
 
+@require_context
 async def quota_class_get_all_by_name(context: Context, class_name: str) -> dict[str, Any]:
     """``{'class_name': c, resource: limit, ...}``."""
-    api.require_context(context)
     return await api.quota_class_get_all_by_name(context, CINDER, class_name)
 
 
+@require_admin_context
 async def quota_class_update(context: Context, class_name: str, resource: str, limit: int) -> None:
     """Change a quota class's limit (admins only).
 
     :raises QuotaClassNotFound: none to change
     """
-    api.require_admin(context)
     await api.quota_class_update(context, CINDER, class_name, resource, limit)
 
 
+@require_admin_context
 async def quota_class_destroy_all_by_name(context: Context, class_name: str) -> None:
     """Soft-delete a quota class (admins only)."""
-    api.require_admin(context)
     await api.quota_class_destroy_all_by_name(context, CINDER, class_name)
 
 
+@require_context
 async def quota_usage_get(context: Context, project_id: str, resource: str) -> Row:
     """A project's usage row.
 
     :raises QuotaUsageNotFound: none
     """
-    api.require_context(context)
-    api.authorize_project(context, project_id)
+    authorize_project_context(context, project_id)
     return await api.quota_usage_get(context, CINDER, project_id, resource)
 
 
+@require_context
 async def quota_usage_get_all_by_project(context: Context, project_id: str) -> dict[str, Any]:
     """``{'project_id': p, resource: {'in_use': n, 'reserved': n}, ...}``."""
-    api.require_context(context)
-    api.authorize_project(context, project_id)
+    authorize_project_context(context, project_id)
     return await api.quota_usage_get_all(context, CINDER, project_id)
 
 
+@require_admin_context
 async def quota_usage_update(context: Context, project_id: str, resource: str, **values: Any) -> None:
     """Set a usage row's ``in_use``, ``reserved`` or ``until_refresh`` (admins only).
 
     :raises QuotaUsageNotFound: none to change
     """
-    api.require_admin(context)
     await api.quota_usage_update(context, CINDER, project_id, None, resource, **values)
 
 
@@ -170,6 +171,7 @@ async def reservation_expire(context: Context) -> None:
     await api.reservation_expire(context, CINDER)
 
 
+@require_admin_context
 async def reservation_create(
     context: Context,
     uuid: str,
@@ -180,21 +182,20 @@ async def reservation_create(
     expire: datetime | None,
 ) -> Row:
     """Insert one reservation for a usage row (admins only)."""
-    api.require_admin(context)
     return await api.reservation_create(context, CINDER, uuid, usage, project_id, resource, delta, expire)
 
 
+@require_context
 async def reservation_get(context: Context, uuid: str) -> Row:
     """A live reservation.
 
     :raises ReservationNotFound: none
     """
-    api.require_context(context)
     return await api.reservation_get(context, CINDER, uuid)
 
 
+@require_context
 async def reservation_get_all_by_project(context: Context, project_id: str) -> dict[str, Any]:
     """``{'project_id': p, resource: {uuid: delta, ...}, ...}``."""
-    api.require_context(context)
-    api.authorize_project(context, project_id)
+    authorize_project_context(context, project_id)
     return await api.reservation_get_all_by_project(context, CINDER, project_id)

@@ -43,6 +43,12 @@ class Invalid(RawdbError):
     msg_fmt = "Data supplied was not valid."
 
 
+class InvalidReadDeleted(Invalid, ValueError):
+    """read_deleted is none of 'no', 'yes' and 'only' (a ValueError too, as Newton raises)."""
+
+    msg_fmt = "read_deleted can only be one of 'no', 'yes' or 'only', not %(value)r."
+
+
 class Duplicate(RawdbError):
     """The object already exists."""
 

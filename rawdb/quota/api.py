@@ -12,6 +12,7 @@ from typing import Any
 
 from rawdb import errors
 from rawdb.context import Context
+from rawdb.conventions import check_require_admin_context, check_require_context
 from rawdb.decorators import reader, retry_on_deadlock, writer
 from rawdb.quota import core
 from rawdb.quota.checks import (
@@ -36,26 +37,6 @@ from rawdb.quota.resources import BaseResource, Sync
 from rawdb.timeutils import utcnow
 
 Row = dict[str, Any]
-
-
-def require_context(context: Context) -> None:
-    """Admins, and users acting in a project, may call (nova/cinder ``require_context``)."""
-    check_context(context, "require_context")
-    if not context.is_admin and not (context.user_id and context.project_id):
-        raise errors.NotAuthorized()
-
-
-def require_admin(context: Context) -> None:
-    """Only admins may call (``require_admin_context``)."""
-    check_context(context, "require_admin")
-    if not context.is_admin:
-        raise errors.AdminRequired()
-
-
-def authorize_project(context: Context, project_id: str | None) -> None:
-    """A user context may only look at its own project."""
-    if not context.is_admin and context.user_id and context.project_id and project_id != context.project_id:
-        raise errors.NotAuthorized()
 
 
 def _as_dict(rows: Sequence[Mapping[str, Any]], key_name: str, key: Any) -> dict[str, Any]:
@@ -334,7 +315,7 @@ async def quota_reserve(
     :raises OverQuota: a limit would be exceeded (with overs, quotas and usages)
     :raises QuotaUsageOverflow: a usage would no longer fit its column
     """
-    require_context(context)
+    check_require_context(check_context(context, "quota"))
     checked = check_deltas(deltas)
     project_limits = check_limits(project_quotas, "project_quotas", list(checked))
     # nova's DbQuotaDriver passes user_quotas; an empty or missing one means the project's
@@ -367,7 +348,7 @@ async def reservation_finish(
     context: Context, service: Service, reservations: Sequence[str], project_id: str | None, commit: bool
 ) -> None:
     """Commit or roll back reservations (see core.finish)."""
-    require_context(context)
+    check_require_context(check_context(context, "quota"))
     uuids = names(reservations, "reservations")
     await core.finish(context, service, uuids, optional_text(project_id, "project_id"), commit)
 
@@ -375,7 +356,7 @@ async def reservation_finish(
 @retry_on_deadlock
 async def reservation_expire(context: Context, service: Service) -> int:
     """Roll back every live reservation past its expiry (admins only); return how many."""
-    require_admin(context)
+    check_require_admin_context(check_context(context, "quota"))
     return await core.expire(context, service)
 
 

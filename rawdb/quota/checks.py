@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rawdb import errors
+from rawdb.checks import check_datetime, check_integer
 from rawdb.context import Context
-from rawdb.conventions import check_datetime
 from rawdb.quota.core import MAX_INT
 from rawdb.quota.resources import BaseResource
 from rawdb.timeutils import normalize, utcnow
@@ -57,12 +57,9 @@ def names(value: Any, name: str) -> list[str]:
 
 
 def integer(value: Any, name: str, minimum: int = -MAX_INT - 1, maximum: int = MAX_INT) -> int:
-    """An integer argument that fits an INTEGER column (or the given range)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise errors.Invalid(f"{name} must be an integer, not {type(value).__name__}")
-    if not minimum <= value <= maximum:
-        raise errors.Invalid(f"{name} must be between {minimum} and {maximum}, not {value}")
-    return value
+    """An integer argument that fits an INTEGER column (or the given range); integer strings
+    (``'10'``) are read as upstream's Integer columns stored them."""
+    return check_integer(value, name, minimum, maximum)
 
 
 def optional_integer(value: Any, name: str, minimum: int = -MAX_INT - 1, maximum: int = MAX_INT) -> int | None:
@@ -78,11 +75,9 @@ def flag(value: Any, name: str) -> bool:
 
 
 def check_limit(limit: Any) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int):
-        raise errors.Invalid(f"a quota limit must be an integer, not {limit!r:.80}")
-    if limit < -1 or limit > MAX_INT:
-        raise errors.Invalid(f"a quota limit must be -1 (unlimited) or between 0 and {MAX_INT}, not {limit}")
-    return limit
+    """A hard limit: -1 (unlimited) or 0 to MAX_INT.  nova's API passes limits as strings
+    (``'10'``), which upstream's Integer columns stored as numbers, and so does rawdb."""
+    return check_integer(limit, "a quota limit", -1, MAX_INT)
 
 
 def check_limits(limits: Any, name: str, resources: Sequence[str]) -> dict[str, int]:

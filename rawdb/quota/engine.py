@@ -14,6 +14,7 @@ from typing import Any
 
 from rawdb import errors
 from rawdb.context import Context
+from rawdb.conventions import check_require_admin_context, check_require_context
 from rawdb.decorators import retry_on_deadlock
 from rawdb.quota import api, core
 from rawdb.quota.checks import NAME_LENGTH, check_context, check_deltas, expiry, names, optional_text, text
@@ -161,7 +162,7 @@ class QuotaEngine:
         :raises QuotaResourceUnknown: a resource is not registered or not reservable
         :raises OverQuota: a limit would be exceeded; nothing changed
         """
-        api.require_context(context)
+        check_require_context(check_context(context, "QuotaEngine.reserve"))
         self._known(deltas, reservable=True)
         request = self._request(context, check_deltas(deltas), project_id, user_id, expire)
         return await _reserve(context, request)
@@ -202,7 +203,7 @@ class QuotaEngine:
 
     async def destroy_all_by_project(self, context: Context, project_id: str) -> None:
         """Soft-delete a project's limits, usages and reservations."""
-        api.require_admin(context)
+        check_require_admin_context(check_context(context, "QuotaEngine.destroy_all_by_project"))
         await api.quota_destroy_all_by_project(context, self.service, project_id)
 
     async def count(self, context: Context, resource: str, *args: Any) -> int:

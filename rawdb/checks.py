@@ -1,4 +1,4 @@
-"""OpenStack's shared rules, once: how its services read the values callers pass.
+"""How OpenStack's services read the values callers pass (part of rawdb.conventions).
 
 ``check_bool`` is oslo's ``strutils.bool_from_string`` made strict: glance, nova and
 cinder parse boolean strings with it, and a string it does not know is refused rather
@@ -7,6 +7,7 @@ than taken for True.  Times are stored as naive UTC (``check_datetime``).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -69,3 +70,25 @@ def _encodable(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
+INT_MAX = 2**31 - 1
+BIGINT_MAX = 2**63 - 1
+
+
+def check_integer(value: Any, what: str, minimum: int = -INT_MAX - 1, maximum: int = INT_MAX) -> int:
+    """An integer, or a string the database would read as one (``'10'``), within the range.
+
+    OpenStack's API layers pass numbers from requests as strings and upstream's Integer
+    columns stored them; a bool, a float or any other string is refused.
+
+    :raises Invalid: not an integer, or out of ``minimum``..``maximum``
+    """
+    if isinstance(value, str) and _INTEGER.fullmatch(value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise errors.Invalid(f"{what} must be an integer, not {value!r:.80}")
+    if not minimum <= value <= maximum:
+        raise errors.Invalid(f"{what} must be between {minimum} and {maximum}, not {value}")
+    return value
