@@ -1,0 +1,111 @@
+"""rawdb.nova.api and rawdb.cinder.api: upstream's names, as coroutine functions, with upstream's parameters.
+
+The upstream signatures come from the API listings this project implements
+(../shared/seeds: nova.db.api at 2013.1, cinder.db.api at 2012.2).  Where rawdb follows a
+later release, the tables below give that release's signature and say which.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from rawdb.cinder import api as cinder_api
+from rawdb.nova import api as nova_api
+
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+_SIGNATURE = re.compile(r"^(?P<name>[a-z_0-9]+)\((?P<params>context[^)]*)\)\s*$", re.MULTILINE)
+
+# nova 14.0.0 (Newton) where it differs from 2013.1: per-user quotas (spec C.3).
+NOVA_NEWTON = {
+    "quota_create": "context, project_id, resource, limit, user_id=None",
+    "quota_get": "context, project_id, resource, user_id=None",
+    "quota_get_all": "context, project_id",
+    "quota_get_all_by_project_and_user": "context, project_id, user_id",
+    "quota_update": "context, project_id, resource, limit, user_id=None",
+    "quota_class_get_default": "context",
+    "quota_class_destroy_all_by_name": "context, class_name",
+    "quota_usage_get": "context, project_id, resource, user_id=None",
+    "quota_usage_get_all_by_project_and_user": "context, project_id, user_id",
+    "quota_usage_update": "context, project_id, user_id, resource, **kwargs",
+    "quota_usage_refresh": ("context, resources, keys, until_refresh, max_age, project_id=None, user_id=None"),
+    "quota_reserve": (
+        "context, resources, project_quotas, user_quotas, deltas, expire, until_refresh, max_age, "
+        "project_id=None, user_id=None"
+    ),
+    "reservation_commit": "context, reservations, project_id=None, user_id=None",
+    "reservation_rollback": "context, reservations, project_id=None, user_id=None",
+    "reservation_create": "context, uuid, usage, project_id, user_id, resource, delta, expire",
+    "reservation_get_all_by_project": "context, project_id",
+    "quota_destroy_all_by_project_and_user": "context, project_id, user_id",
+}
+# cinder's quota functions at HEAD (spec C.4), where they differ from 2012.2.
+CINDER_HEAD = {
+    "quota_destroy_all_by_project": "context, project_id, only_quotas=False",
+    "quota_destroy_by_project": "context, project_id",
+    "quota_class_get_defaults": "context",
+    "quota_usage_update": "context, project_id, resource, **kwargs",
+    "quota_reserve": "context, resources, quotas, deltas, expire, until_refresh, max_age, project_id=None",
+    "reservation_commit": "context, reservations, project_id=None",
+    "reservation_rollback": "context, reservations, project_id=None",
+}
+
+
+def upstream(seed: str) -> dict[str, list[str]]:
+    """Function name -> parameter names, from a seed listing."""
+    text = next(SEEDS.glob(seed)).read_text(encoding="utf-8")
+    return {m.group("name"): parameters(m.group("params")) for m in _SIGNATURE.finditer(text)}
+
+
+def parameters(listed: str) -> list[str]:
+    """``'context, project_id, user_id=None, **kwargs'`` -> ``['context', 'project_id', 'user_id', '**kwargs']``."""
+    return [p.strip().split("=")[0].strip() for p in listed.split(",") if p.strip()]
+
+
+def rawdb_parameters(fn: Callable[..., Any]) -> list[str]:
+    names = []
+    for p in inspect.signature(fn).parameters.values():
+        names.append(
+            f"**{p.name}" if p.kind is p.VAR_KEYWORD else f"*{p.name}" if p.kind is p.VAR_POSITIONAL else p.name
+        )
+    return names
+
+
+FACADES: list[tuple[ModuleType, str, dict[str, str]]] = [
+    (nova_api, "004_*.txt", NOVA_NEWTON),
+    (cinder_api, "003_*.txt", CINDER_HEAD),
+]
+
+
+@pytest.mark.parametrize(("api", "seed", "later"), FACADES, ids=["nova", "cinder"])
+def test_every_facade_name_is_a_coroutine_function_with_upstreams_parameters(
+    api: ModuleType, seed: str, later: dict[str, str]
+) -> None:
+    listed = upstream(seed)
+    assert len(listed) > 80  # the listing was read
+    assert api.__all__ == sorted(api.__all__) and len(set(api.__all__)) == len(api.__all__)
+    for name in api.__all__:
+        fn = getattr(api, name)
+        assert inspect.iscoroutinefunction(fn), name
+        expected = parameters(later[name]) if name in later else listed.get(name)
+        assert expected is not None, f"{name} is neither in the upstream listing nor a documented later release"
+        got = rawdb_parameters(fn)
+        if got[-1:] == ["**values"] and expected[-1:] == ["**kwargs"]:
+            got[-1] = "**kwargs"  # the name of a ** parameter is not part of the call
+        assert got == expected, name
+
+
+@pytest.mark.parametrize(("api", "module"), [(nova_api, "rawdb.nova"), (cinder_api, "rawdb.cinder")])
+def test_the_facade_re_exports_and_holds_no_logic_of_its_own(api: ModuleType, module: str) -> None:
+    source = Path(api.__file__ or "").read_text(encoding="utf-8")
+    assert "def " not in source and "class " not in source
+    for name in api.__all__:
+        assert getattr(api, name).__module__.startswith(module), name
+    exported = {n for n in dir(api) if not n.startswith("_")}
+    assert exported - {"annotations"} == set(api.__all__)
