@@ -272,6 +272,8 @@ async def test_quota_get_all_variants_return_the_right_rows(admin: rawdb.Context
         "cores": 8,
     }
     assert await quotas.quota_get_all_by_project_and_user(admin, P2, BOB) == {"project_id": P2, "user_id": BOB}
+    got = await quotas.quota_get_all_by_project_and_user(admin, P1, ALICE)
+    assert list(got)[:2] == ["project_id", "user_id"]  # upstream's key order
     every = await quotas.quota_get_all(admin, P1)
     assert [(r["user_id"], r["resource"], r["hard_limit"]) for r in every] == [
         (ALICE, "instances", 5),

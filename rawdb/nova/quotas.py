@@ -12,9 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from rawdb.context import Context
-from rawdb.decorators import reader
 from rawdb.quota import api, core
-from rawdb.quota.checks import NAME_LENGTH, check_context, expiry, names, optional_integer, optional_text, text
+from rawdb.quota.checks import NAME_LENGTH, check_context, expiry, names, optional_integer, optional_text
 from rawdb.quota.core import NOVA, Request
 from rawdb.quota.resources import BaseResource
 
@@ -44,22 +43,14 @@ async def quota_get_all_by_project(context: Context, project_id: str) -> dict[st
     return await api.quota_get_all_by_project(context, NOVA, project_id)
 
 
-@reader
 async def quota_get_all_by_project_and_user(context: Context, project_id: str, user_id: str) -> dict[str, Any]:
     """``{'project_id': p, 'user_id': u, resource: limit, ...}`` of the user's own limits."""
-    text(project_id, "project_id")
-    text(user_id, "user_id")
-    result: dict[str, Any] = {"project_id": project_id, "user_id": user_id}
-    for row in await context.fetch("nova.quota.user_quotas_of_user", project_id=project_id, user_id=user_id):
-        result[row["resource"]] = row["hard_limit"]
-    return result
+    return await api.quota_get_all_by_user(context, NOVA, project_id, user_id)
 
 
-@reader
 async def quota_get_all(context: Context, project_id: str) -> list[Row]:
     """Every user's limit rows in the project."""
-    text(project_id, "project_id")
-    return [dict(row) for row in await context.fetch("nova.quota.user_quotas_of_project", project_id=project_id)]
+    return await api.quota_get_all_user_rows(context, NOVA, project_id)
 
 
 async def quota_update(

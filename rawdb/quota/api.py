@@ -108,6 +108,24 @@ async def quota_get_all_by_project(context: Context, service: Service, project_i
     return _as_dict(rows, "project_id", project_id)
 
 
+@reader
+async def quota_get_all_by_user(context: Context, service: Service, project_id: str, user_id: str) -> dict[str, Any]:
+    """``{'project_id': p, 'user_id': u, resource: limit, ...}`` of a user's own limits (per-user services)."""
+    text(project_id, "project_id")
+    text(user_id, "user_id")
+    result: dict[str, Any] = {"project_id": project_id, "user_id": user_id}
+    for row in await context.fetch(service.sql("user_quotas_of_user"), project_id=project_id, user_id=user_id):
+        result[row["resource"]] = row["hard_limit"]
+    return result
+
+
+@reader
+async def quota_get_all_user_rows(context: Context, service: Service, project_id: str) -> list[Row]:
+    """Every user's limit rows in the project (per-user services)."""
+    text(project_id, "project_id")
+    return [dict(row) for row in await context.fetch(service.sql("user_quotas_of_project"), project_id=project_id)]
+
+
 @writer
 async def quota_update(
     context: Context, service: Service, project_id: str, resource: str, limit: int, user_id: str | None = None
