@@ -87,18 +87,57 @@ def resolve_url(url: str | None) -> str:
     return url or os.environ.get("RAWDB_URL") or DEFAULT_URL
 
 
+# URL scheme -> dialect.  A SQLAlchemy driver suffix (``postgresql+psycopg2``) is dropped first.
+_SCHEMES = {"postgresql": "postgresql", "postgres": "postgresql", "sqlite": "sqlite"}
+
+
+def url_dialect(url: str) -> str:
+    """The dialect a database URL names: ``postgresql`` or ``sqlite``.
+
+    A SQLAlchemy ``+driver`` suffix is ignored, so a URL copied from an OpenStack config file
+    works as it is: ``postgresql+psycopg2://…`` is PostgreSQL, ``sqlite+pysqlite:///…`` SQLite.
+
+    :raises Invalid: any other scheme
+    """
+    scheme = urlsplit(url).scheme.lower()
+    dialect = _SCHEMES.get(scheme.partition("+")[0])
+    if dialect is None:
+        raise errors.Invalid(f"unsupported database URL scheme {scheme!r}: use postgresql://… or sqlite:///…")
+    return dialect
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file a ``sqlite:///relative`` or ``sqlite:////absolute`` URL names, as given.
+
+    :returns: None for an in-memory database (``sqlite:///:memory:``) or a URL of another dialect
+    :raises Invalid: an unsupported scheme, or a sqlite URL with a host
+    """
+    if url_dialect(url) != "sqlite":
+        return None
+    path = _sqlite_file(url)
+    return None if path in ("", ":memory:") else path
+
+
+def _sqlite_file(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise errors.Invalid(f"a sqlite URL has no host: use sqlite:///relative/path or sqlite:////abs/path ({url})")
+    return parts.path[1:] if parts.path.startswith("/") else parts.path
+
+
+def connect_options() -> frozenset[str]:
+    """Every option name ``connect()`` takes, as a keyword or a URL query parameter."""
+    return frozenset({*_COMMON, *_POSTGRESQL, *_SQLITE, "replica"})
+
+
 async def _open_backend(url: str, options: dict[str, Any]) -> tuple[Backend, dict[str, Any]]:
     parts = urlsplit(url)
-    scheme = parts.scheme.lower()
+    dialect = url_dialect(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
-    if scheme == "sqlite":
+    if dialect == "sqlite":
         table = {**_COMMON, **_SQLITE}
         opts = _options(dict(query), options, table)
-        if parts.netloc not in ("", "localhost"):
-            raise errors.Invalid(
-                f"a sqlite URL has no host: use sqlite:///relative/path or sqlite:////abs/path ({url})"
-            )
-        path = parts.path[1:] if parts.path.startswith("/") else parts.path
+        path = _sqlite_file(url)
         from rawdb.backends.sqlite import SqliteBackend
 
         backend: Backend = await SqliteBackend.open(
@@ -110,7 +149,7 @@ async def _open_backend(url: str, options: dict[str, Any]) -> tuple[Backend, dic
             max_waiting=opts["max_waiting"],
         )
         return backend, opts
-    if scheme in ("postgresql", "postgres"):
+    if dialect == "postgresql":
         table = {**_COMMON, **_POSTGRESQL}
         ours: dict[str, Any] = {k: v for k, v in query if k in table or k == "replica"}
         passthrough = [(k, v) for k, v in query if k not in ours]
@@ -119,7 +158,7 @@ async def _open_backend(url: str, options: dict[str, Any]) -> tuple[Backend, dic
         if replicas:
             ours["replicas"] = [_replica_dsn(parts, r) for r in replicas]
         opts = _options(ours, options, table)
-        dsn = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(passthrough), ""))
+        dsn = urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(passthrough), ""))
         from rawdb.backends.postgresql import PostgresBackend
 
         backend = await PostgresBackend.open(
@@ -137,16 +176,17 @@ async def _open_backend(url: str, options: dict[str, Any]) -> tuple[Backend, dic
             max_waiting=opts["max_waiting"],
         )
         return backend, opts
-    raise errors.Invalid(f"unsupported database URL scheme {scheme!r}: use postgresql://… or sqlite:///…")
+    raise AssertionError(f"no backend for dialect {dialect!r}")
 
 
 def _replica_dsn(primary: SplitResult, replica: str) -> str:
     """``?replica=host:port`` shares the primary's user and database; a full URL stands alone."""
     if "://" in replica:
-        return replica
+        url_dialect(replica)  # a +driver suffix is dropped there too
+        return str(urlunsplit(urlsplit(replica)._replace(scheme="postgresql")))
     userinfo = primary.netloc.rpartition("@")[0]
     netloc = f"{userinfo}@{replica}" if userinfo else replica
-    return str(urlunsplit((primary.scheme, netloc, primary.path, "", "")))
+    return str(urlunsplit(("postgresql", netloc, primary.path, "", "")))
 
 
 class Database:
@@ -192,9 +232,12 @@ class Database:
             raise errors.StatementError(f"no SQL statement named {name!r} in sql/") from None
 
     def statement_source(self, name: str) -> str:
-        """Where a statement was defined (``file:line``), for messages."""
+        """Where the statement's text for this database's dialect was defined (``file:line``:
+        the dialect's own file when it has one), for messages."""
         stmt = self._statements.get(name)
-        return stmt.source if stmt is not None else "dynamic SQL" if "." in name else "control statement"
+        if stmt is not None:
+            return stmt.source_for(self.dialect)
+        return "dynamic SQL" if "." in name else "control statement"
 
     @property
     def statements(self) -> dict[str, Statement]:

@@ -134,6 +134,7 @@ def load(root: Path) -> dict[str, Statement]:
     statements: dict[str, Statement] = {}
     for full in sorted(set(portable) | set(variants)):
         compiled: dict[str, Compiled] = {}
+        sources: dict[str, str] = {}
         base = portable.get(full)
         for dialect in DIALECTS if full not in only else (only[full],):
             entry = variants.get(full, {}).get(dialect) or base
@@ -144,8 +145,9 @@ def load(root: Path) -> dict[str, Statement]:
                 compiled[dialect] = convert(entry[2], dialect)  # type: ignore[arg-type]
             except StatementError as exc:
                 raise SQLLoadError(f"{entry[1]}: statement {full}: {exc}") from exc
+            sources[dialect] = entry[1]
         doc, where, _ = base or next(iter(variants[full].values()))
-        statements[full] = Statement(full, doc, where, compiled)
+        statements[full] = Statement(full, doc, where, compiled, sources)
     return statements
 
 

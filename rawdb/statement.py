@@ -128,12 +128,21 @@ def convert(sql: str, dialect: Dialect, after: Compiled | None = None) -> Compil
 
 @dataclass(frozen=True, slots=True)
 class Statement:
-    """A named statement: its text for each dialect, where it came from and what it is for."""
+    """A named statement: its text for each dialect, where it came from and what it is for.
+
+    ``source`` is the ``file:line`` of the portable text (else of a dialect's); ``sources``
+    has the ``file:line`` of a dialect whose text came from a file of its own.
+    """
 
     name: str
     doc: str
     source: str
     variants: dict[str, Compiled] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def source_for(self, dialect: str) -> str:
+        """Where the text that runs on ``dialect`` was defined (``file:line``)."""
+        return self.sources.get(dialect, self.source)
 
     def compiled(self, dialect: str) -> Compiled:
         """Return this statement's text for ``dialect``."""

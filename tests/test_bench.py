@@ -1,21 +1,24 @@
-"""The benchmark runner: plans, budgets and references, and a --check run on both backends."""
+"""``rawdb bench``: plans, budgets and references, options checked up front, and --check runs on both backends."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 import rawdb
-from benchmarks import runner
-from benchmarks.cases import GLANCE_CASES, shape
-from benchmarks.driver import Driver, steps
-from benchmarks.glance import rawdb_call
-from benchmarks.measure import Figure, speedup
-from benchmarks.seed import seed_glance
+from rawdb.bench import runner
+from rawdb.bench.cases import GLANCE_CASES, shape
+from rawdb.bench.driver import Driver, regexp, steps
+from rawdb.bench.glance import rawdb_call
+from rawdb.bench.measure import Figure, speedup
+from rawdb.bench.peers import glance as glance_peer
+from rawdb.bench.seed import seed_glance
 from rawdb.cli import main as cli_main
+from rawdb.console import Exit, UsageError
 
 
 def report(backend: str = "postgresql", **results: object) -> runner.Report:
@@ -99,23 +102,88 @@ def test_plan_selects_cases_and_sizes() -> None:
     [
         (["--cases", "z_nope"], "unknown case 'z_nope'"),
         (["--images", "many"], "--images takes numbers"),
+        (["--images", "100"], "a glance dataset has at least 200 images"),
         (["--targets", "driver"], "includes rawdb"),
         (["--targets", "rawdb,orm"], "includes rawdb"),
         (["--rounds", "0"], "must be positive"),
+        (["--check", "/nonexistent/budgets.json"], "no such budgets file"),
+        (["--json", "/nonexistent/dir/figures.json"], "the directory /nonexistent/dir does not exist"),
+        (["--plot", "/nonexistent/dir/figures.svg"], "the directory /nonexistent/dir does not exist"),
+        (["--plot", "figures.txt"], "must end in .png, .svg, .pdf"),
+        (["--json", "/"], "that is a directory"),
     ],
 )
 def test_bad_arguments_are_refused_with_a_message(argv: list[str], message: str) -> None:
-    with pytest.raises(SystemExit, match=message):
+    with pytest.raises(UsageError, match=message):
         plan(*argv)
 
 
 def test_rawdb_bench_is_the_runner(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit, match="unknown case"):
-        cli_main(["bench", "--cases", "nope"])
+    assert cli_main(["bench", "--cases", "nope"]) == Exit.USAGE
+    assert "rawdb bench: error: unknown case 'nope'" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:
         cli_main(["bench", "--help"])
     assert info.value.code == 0
     assert "--check" in capsys.readouterr().out
+    assert runner.main(["--rounds", "0"]) == Exit.USAGE  # python -m rawdb.bench: the same command
+
+
+def test_outputs_and_matplotlib_are_checked_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "never.sqlite"
+    url = f"sqlite:///{database}"
+    code = cli_main(["bench", "--url", url, "--check", "--json", str(tmp_path / "missing" / "f.json")])
+    assert code == Exit.USAGE
+    assert f"--json {tmp_path / 'missing' / 'f.json'}: the directory" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # not installed
+    assert cli_main(["bench", "--url", url, "--check", "--plot", str(tmp_path / "f.png")]) == Exit.USAGE
+    assert "--plot needs matplotlib: pip install 'rawdb[bench]'" in capsys.readouterr().err
+    assert not database.exists()  # no database was opened, nothing was seeded
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unreachable_database_cannot_connect(capsys: pytest.CaptureFixture[str]) -> None:
+    unreachable = "postgresql://root@127.0.0.1:1/bench?connect_timeout=1"
+    assert cli_main(["bench", "--url", unreachable, "--check", "-q"]) == Exit.CANNOT_CONNECT
+    assert capsys.readouterr().err.startswith("rawdb: DBConnectionError: ")
+
+
+# --- the openstack peers --------------------------------------------------------------------------
+
+
+def test_the_glance_peer_takes_urls_copied_from_config_files() -> None:
+    url = "postgresql+asyncpg://glance:pw@db:5432/glance?pool_size=3&sslmode=require&replica=db2"
+    assert glance_peer.sqlalchemy_url(url) == "postgresql+psycopg2://glance:pw@db:5432/glance?sslmode=require"
+    assert glance_peer.sqlalchemy_url("sqlite+pysqlite:////var/lib/glance.sqlite") == "sqlite:////var/lib/glance.sqlite"
+    with pytest.raises(ValueError, match="needs a SQLite file"):
+        glance_peer.sqlalchemy_url("sqlite:///:memory:")
+
+
+def test_a_missing_postgresql_driver_is_a_note_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg2", None)  # not installed
+    reason = glance_peer.driver_missing("postgresql+psycopg2://glance@db/glance")
+    assert reason is not None and reason.endswith("pip install psycopg2-binary")
+    assert glance_peer.driver_missing("sqlite:///glance.sqlite") is None
+
+
+async def test_the_replay_matches_regexp_as_rawdb_does(sqlite_db: rawdb.Database) -> None:
+    """The SQLite replay defines REGEXP itself; it must answer as rawdb's connections do."""
+    cases: list[tuple[str | None, object]] = [
+        ("^a.c$", "abc"),
+        ("b", "xbx"),
+        ("^b", "abc"),
+        ("1", 10),
+        (None, "abc"),
+        ("a", None),
+        ("x", ""),
+    ]
+    statement = rawdb.Statement.portable("test.bench.regexp", "SELECT :value REGEXP :pattern AS hit")
+    async with sqlite_db.reader() as tx:
+        for pattern, value in cases:
+            rawdb_says = await tx.fetchval(statement, pattern=pattern, value=value)
+            assert bool(rawdb_says) == regexp(pattern, value), (pattern, value)
+    assert [regexp(p, v) for p, v in cases] == [True, True, False, True, False, False, False]
 
 
 # --- runs on both backends --------------------------------------------------------------------
@@ -173,7 +241,7 @@ async def test_check_run_fails_when_a_budget_is_exceeded(
 
 
 def test_quota_check_reports_violations_imbalance_leftovers_and_errors() -> None:
-    from benchmarks.quota import quota_check
+    from rawdb.bench.quota import quota_check
 
     clean = Figure("quota_overlimit_tight1", "rawdb", "pairs/s", [10.0])
     clean.info = {"violations": 0, "conserved": True, "final_ok": True, "errors": 0}
@@ -195,7 +263,7 @@ def test_quota_check_reports_violations_imbalance_leftovers_and_errors() -> None
 
 
 async def test_a_target_whose_reservations_end_differently_is_told_apart(db: rawdb.Database) -> None:
-    from benchmarks import quota
+    from rawdb.bench import quota
 
     class Stingy:  # refuses from its third reservation on
         def __init__(self, engine_caller: object) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import io
 import json
 import os
 import time
@@ -14,31 +15,61 @@ import pytest
 import rawdb
 from rawdb import schema
 from rawdb.cli import main
+from rawdb.console import Exit
+from rawdb.glance import cache_db
 from rawdb.glance.cache_cli import human_size, parse_size
 from rawdb.glance.image_cache import Driver
 
 NODE = "http://node-a:9292"
 
 
-@pytest.fixture(params=["local", "sqlite", "postgresql"])
-def where(request: pytest.FixtureRequest, tmp_path: Path) -> list[str]:
-    """The options naming the cache: a directory, and for a shared cache a bootstrapped database."""
-    options = ["--dir", str(tmp_path / "cache")]
-    if request.param == "local":
-        return options
-    url = str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
-
-    async def bootstrap() -> None:
+def bootstrap(url: str) -> None:
+    async def run() -> None:
         async with rawdb.connect(url) as db:
             await schema.bootstrap(db, "glance")
 
-    asyncio.run(bootstrap())
-    return [*options, "--url", url, "--node-url", NODE]
+    asyncio.run(run())
+
+
+@pytest.fixture(params=["local", "sqlite", "postgresql"])
+def where(request: pytest.FixtureRequest, tmp_path: Path) -> list[str]:
+    """The options naming a cache that exists: a directory set up by the driver, and for a
+    shared cache a bootstrapped database where this node is registered."""
+    options = ["--dir", str(tmp_path / "cache")]
+    if request.param != "local":
+        url = str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
+        bootstrap(url)
+        options += ["--url", url, "--node-url", NODE]
+    asyncio.run(open_and_close(driver(options)))
+    return options
+
+
+async def open_and_close(cache: Driver) -> None:
+    async with cache:
+        pass
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_url(request: pytest.FixtureRequest) -> str:
+    """An empty glance database on each backend."""
+    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
 
 
 def driver(where: list[str]) -> Driver:
     options = dict(zip(where[::2], where[1::2], strict=True))
     return Driver(options["--dir"], database=options.get("--url"), node_url=options.get("--node-url"))
+
+
+def tree(directory: Path) -> list[str]:
+    """Every path under ``directory``, relative, sorted (what a command may have created)."""
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*"))
+
+
+class Terminal(io.StringIO):
+    """Standard input as a terminal where the operator types ``answer``."""
+
+    def isatty(self) -> bool:
+        return True
 
 
 def cache_images(where: list[str], images: dict[str, int], reads: dict[str, int]) -> None:
@@ -103,7 +134,7 @@ def test_queue_queued_and_dequeue(where: list[str], capsys: pytest.CaptureFixtur
     code, _, err = run(capsys, "dequeue", *where, "q1")
     assert code == 1 and "not queued" in err
     run(capsys, "queue", *where, "q3")
-    code, out, _ = run(capsys, "dequeue", *where, "--all", "--json")
+    code, out, _ = run(capsys, "dequeue", *where, "--all", "--force", "--json")
     assert json.loads(out) == {"dequeued": 2}
     assert sorted(os.listdir(queue)) == []
 
@@ -114,10 +145,10 @@ def test_delete_one_and_all(where: list[str], capsys: pytest.CaptureFixture[str]
     code, _, err = run(capsys, "delete", *where, "b")
     assert code == 1 and "ImageNotCached" in err
     code, _, err = run(capsys, "delete", *where)
-    assert code == 1 and "one image id or --all" in err
+    assert code == Exit.USAGE and "one image id or --all" in err
     code, _, err = run(capsys, "delete", *where, "a", "--all")
-    assert code == 1 and "one image id or --all" in err
-    code, out, _ = run(capsys, "delete", *where, "--all", "--json")
+    assert code == Exit.USAGE and "one image id or --all" in err
+    code, out, _ = run(capsys, "delete", *where, "--all", "--force", "--json")
     assert (code, json.loads(out)) == (0, {"deleted": 2})
     assert json.loads(run(capsys, "list", *where, "--json")[1])["count"] == 0
 
@@ -185,16 +216,167 @@ def test_migrate_moves_a_legacy_cache_db(sqlite_url: str, tmp_path: Path, capsys
 
 def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RAWDB_CACHE_DIR", raising=False)
+    monkeypatch.delenv("RAWDB_CACHE_NODE_URL", raising=False)
     code, _, err = run(capsys, "list")
-    assert code == 1 and "--dir" in err
+    assert code == Exit.USAGE and "give the cache directory: --dir DIR, or set RAWDB_CACHE_DIR" in err
     code, _, err = run(capsys, "migrate", "--dir", str(tmp_path))
-    assert code == 1 and "--url" in err
+    assert code == Exit.USAGE and "give --url and --node-url" in err
     code, _, err = run(capsys, "list", "--dir", str(tmp_path), "--url", "sqlite:///x.sqlite")
-    assert code == 1 and "node_url" in err
+    assert code == Exit.USAGE and "--url needs this node's --node-url" in err
+    assert not Path("x.sqlite").exists()
+    asyncio.run(open_and_close(Driver(tmp_path)))
     code, _, err = run(capsys, "queue", "--dir", str(tmp_path), "../escape")
-    assert code == 1 and "cannot be cached" in err
-    monkeypatch.setenv("RAWDB_CACHE_DIR", str(tmp_path / "from-env"))
-    assert run(capsys, "list")[0] == 0 and (tmp_path / "from-env" / "queue").is_dir()
+    assert code == Exit.FAILED and "cannot be cached" in err
+    monkeypatch.setenv("RAWDB_CACHE_DIR", str(tmp_path))
+    code, out, _ = run(capsys, "list")  # the directory comes from RAWDB_CACHE_DIR
+    assert (code, out.splitlines()[-1]) == (Exit.OK, "0 cached image(s), 0 B")
+
+
+# --- commands that only read create nothing -------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [["list"], ["queued"], ["nodes", "img"], ["queue", "img"], ["clean"], ["prune"]])
+def test_a_directory_that_does_not_exist_is_nothing_there(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "mistyped"
+    code, out, err = run(capsys, argv[0], "--dir", str(missing), *argv[1:])
+    assert (code, out) == (Exit.NOT_THERE, "")
+    assert err == f"rawdb: no image cache at {missing}: it does not exist (check --dir)\n"
+    assert not missing.exists()
+
+
+def test_a_directory_that_is_not_a_cache_is_nothing_there_and_stays_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "notes.txt").write_text("not an image")
+    for argv in (["list"], ["queued"], ["queue", "img"], ["delete", "--all", "--force"]):
+        code, _, err = run(capsys, argv[0], "--dir", str(tmp_path), *argv[1:])
+        assert code == Exit.NOT_THERE, argv
+        assert err.startswith(f"rawdb: {tmp_path} is not an image cache: it has no cache.db")
+    assert tree(tmp_path) == ["notes.txt"]
+    code, _, err = run(capsys, "list", "--dir", str(tmp_path / "notes.txt"))
+    assert (code, err) == (
+        Exit.NOT_THERE,
+        f"rawdb: no image cache at {tmp_path / 'notes.txt'}: it is not a directory (check --dir)\n",
+    )
+
+
+def test_reading_a_shared_cache_as_an_unknown_node_registers_nothing(
+    shared_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bootstrap(shared_url)
+    shared = ["--dir", str(tmp_path / "cache"), "--url", shared_url, "--node-url", NODE]
+    asyncio.run(open_and_close(driver(shared)))
+    for argv in (["list"], ["queued"], ["nodes", "img"]):
+        code, _, err = run(capsys, argv[0], *shared[:4], "--node-url", "http://typo:9292", *argv[1:])
+        assert code == Exit.NOT_THERE, argv
+        assert "node http://typo:9292 has never used the shared cache tables" in err
+
+    async def registered(url: str) -> bool:
+        async with rawdb.connect(shared_url) as db:
+            try:
+                await cache_db.node_reference_get_by_url(db.context(is_admin=True), url)
+            except rawdb.errors.NodeReferenceNotFound:
+                return False
+            return True
+
+    assert asyncio.run(registered(NODE)) is True
+    assert asyncio.run(registered("http://typo:9292")) is False
+    assert run(capsys, "queue", *shared[:4], "--node-url", "http://new:9292", "img")[0] == Exit.OK
+    assert asyncio.run(registered("http://new:9292")) is True  # a command that writes registers its node
+
+
+def test_a_database_without_the_glance_tables_says_to_bootstrap(
+    shared_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = tmp_path / "cache"
+    asyncio.run(open_and_close(Driver(cache)))
+    before = tree(cache)
+    for argv in (["list"], ["queue", "img"]):
+        code, out, err = run(capsys, *argv, "--dir", str(cache), "--url", shared_url, "--node-url", NODE)
+        assert (code, out) == (Exit.NOT_THERE, ""), argv
+        assert "has no glance tables: run rawdb schema bootstrap --service glance --url " in err
+        assert len(err.splitlines()) == 1
+    assert tree(cache) == before
+
+
+def test_an_unreachable_database_cannot_connect(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    asyncio.run(open_and_close(Driver(tmp_path)))
+    unreachable = "postgresql://root@127.0.0.1:1/glance?connect_timeout=1"
+    code, _, err = run(capsys, "list", "--dir", str(tmp_path), "--url", unreachable, "--node-url", NODE)
+    assert code == Exit.CANNOT_CONNECT
+    assert err.startswith("rawdb: DBConnectionError: ")
+
+
+# --- a shared cache's directory is not opened in local mode ---------------------------------
+
+
+def test_local_mode_refuses_a_directory_whose_rows_are_in_the_shared_tables(
+    shared_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bootstrap(shared_url)
+    shared = ["--dir", str(tmp_path / "cache"), "--url", shared_url, "--node-url", NODE]
+    cache_images(shared, {"img": 4}, {})
+    before = tree(tmp_path / "cache")
+    for argv in (["list"], ["clean"], ["queue", "other"], ["delete", "img"]):
+        code, out, err = run(capsys, argv[0], "--dir", str(tmp_path / "cache"), *argv[1:])
+        assert (code, out) == (Exit.USAGE, ""), argv
+        assert "keeps its metadata in the glance database (it has no cache.db): give --url" in err
+    assert tree(tmp_path / "cache") == before  # no cache.db appeared; the image was not adopted
+    code, out, _ = run(capsys, "list", *shared, "--json")
+    assert [i["image_id"] for i in json.loads(out)["images"]] == ["img"]
+
+
+def test_local_mode_refuses_a_directory_glance_migrated_to_the_shared_tables(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache_images(["--dir", str(tmp_path)], {"img": 4}, {})
+    (tmp_path / "sqlite_centralized_migrate").touch()  # the lock file glance's migration leaves
+    code, _, err = run(capsys, "list", "--dir", str(tmp_path))
+    assert code == Exit.USAGE
+    assert "glance's centralized_db driver moved cache.db there" in err
+
+
+# --- --all asks first ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("action", "count"), [("delete", "cached"), ("dequeue", "queued")])
+def test_all_needs_force_without_a_terminal(
+    action: str, count: str, where: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache_images(where, {"a": 1}, {})
+    run(capsys, "queue", *where, "q")
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))  # piped input is not a terminal: never read
+    code, out, err = run(capsys, action, *where, "--all")
+    assert (code, out) == (Exit.USAGE, "")
+    assert f"`rawdb cache {action} --all` would " in err and "confirm it on a terminal, or give --force" in err
+    listing = json.loads(run(capsys, "list" if action == "delete" else "queued", *where, "--json")[1])
+    assert len(listing["images" if action == "delete" else "queued"]) == 1
+
+
+@pytest.mark.parametrize("action", ["delete", "dequeue"])
+def test_all_asks_on_a_terminal(
+    action: str, where: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache_images(where, {"a": 1, "b": 1}, {})
+    run(capsys, "queue", *where, "q1", "q2")
+    listed = "list" if action == "delete" else "queued"
+    key = "images" if action == "delete" else "queued"
+
+    monkeypatch.setattr("sys.stdin", Terminal("n\n"))
+    code, out, err = run(capsys, action, *where, "--all")
+    assert (code, out) == (Exit.FAILED, "")
+    assert err.startswith(f"{'Delete all 2 cached image file(s)' if action == 'delete' else 'Take all 2 queued'}")
+    assert err.rstrip().endswith("was not confirmed")
+    assert len(json.loads(run(capsys, listed, *where, "--json")[1])[key]) == 2
+
+    monkeypatch.setattr("sys.stdin", Terminal("y\n"))
+    code, out, err = run(capsys, action, *where, "--all")
+    assert code == Exit.OK
+    assert "[y/N]" in err
+    assert out.strip() in ("deleted 2 cached file(s)", "dequeued 2 image(s)")
+    assert json.loads(run(capsys, listed, *where, "--json")[1])[key] == []
 
 
 @pytest.mark.parametrize(

@@ -15,13 +15,13 @@ from typing import Any
 
 import anyio
 import pytest
+from conftest import OpenDb
+from sqltools import execute
 
 import rawdb
 from rawdb import errors, schema
 from rawdb.glance import cache_db
 from rawdb.glance.image_cache import Driver, delete_cached_file
-from tests.conftest import OpenDb
-from tests.sqltools import execute
 
 NODE_A = "http://node-a:9292"
 NODE_B = "http://node-b:9292"

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 import rawdb
-from benchmarks import seed as seeding
-from benchmarks.seed import COLUMNS, TABLES, GlanceDataset, seed_glance
 from rawdb import errors, schema
+from rawdb.bench import seed as seeding
+from rawdb.bench.seed import COLUMNS, TABLES, GlanceDataset, seed_glance
 from rawdb.timeutils import utcnow
 
 OpenDb = Callable[..., Awaitable[rawdb.Database]]
@@ -101,7 +101,7 @@ GOLDEN = {1: "99572e787c0fa83480122608d9214b408aa2c55904ed9ae0da9c4b7429f489e3"}
 
 def test_the_generator_output_is_pinned_to_its_version() -> None:
     assert digest(generated_rows(SMALL)) == GOLDEN[seeding.GENERATOR_VERSION], (
-        "the generated glance data changed: bump benchmarks.seed.GENERATOR_VERSION (so databases "
+        "the generated glance data changed: bump rawdb.bench.seed.GENERATOR_VERSION (so databases "
         "seeded before are reloaded) and record the new digest here"
     )
 

@@ -37,14 +37,14 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from benchmarks.peers import count_round_trips
-from benchmarks.peers.glance import sqlalchemy_url
 from rawdb import errors
+from rawdb.bench.peers import count_round_trips
+from rawdb.bench.peers.glance import driver_missing, sqlalchemy_url
 
 __all__ = ["CINDER_VERSION", "MAX_POOL_SIZE", "RESOURCES", "CinderPeer", "available"]
 
 CINDER_VERSION = "29.0.0"
-_INSTALL = f"pip install cinder=={CINDER_VERSION} psycopg2-binary"
+_INSTALL = "pip install 'rawdb[openstack]'"
 MAX_POOL_SIZE = 36
 # (name, sync, flag): the global resources of cinder.quota.VolumeTypeQuotaEngine.resources.
 RESOURCES: tuple[tuple[str, str | None, str], ...] = (
@@ -68,8 +68,8 @@ def _import_cinder() -> None:
         importlib.import_module("cinder.quota")
 
 
-def available() -> str | None:
-    """None when cinder 29 can be imported; else a one-line reason."""
+def available(url: str) -> str | None:
+    """None when cinder 29 and the driver for ``url`` can be imported; else a one-line reason."""
     try:
         version = importlib.metadata.version("cinder")
     except importlib.metadata.PackageNotFoundError:
@@ -80,7 +80,7 @@ def available() -> str | None:
         _import_cinder()
     except Exception as exc:  # a missing dependency, or any failure of cinder's import-time setup
         return f"cinder.db.api does not import ({type(exc).__name__}: {exc}): {_INSTALL}"
-    return None
+    return driver_missing(url)
 
 
 class CinderPeer:
@@ -94,7 +94,7 @@ class CinderPeer:
 
     def __init__(self, url: str) -> None:
         global _open
-        reason = available()
+        reason = available(url)
         if reason is not None:
             raise RuntimeError(reason)
         self.url = url

@@ -1,4 +1,4 @@
-"""``rawdb bench`` / ``python -m benchmarks``: the hot paths, side by side, in one run.
+"""``rawdb bench`` / ``python -m rawdb.bench``: the hot paths, side by side, in one run.
 
 Seeds (or reuses) the deterministic glance dataset and the cinder quota dataset in one
 database, then times glance cases a to i and the quota scenarios on each target:
@@ -7,13 +7,15 @@ database, then times glance cases a to i and the quota scenarios on each target:
 - ``driver``: the very statements rawdb sent, replayed on a bare asyncpg/aiosqlite
   connection (what rawdb's own layer costs);
 - ``openstack``: glance 33's and cinder 29's own SQLAlchemy code on the same database, when
-  installed (``pip install -e '.[openstack]'``); every glance result is first compared
+  installed (``pip install 'rawdb[openstack]'``); every glance result is first compared
   with rawdb's.
 
 It prints a table (median, p90, statements per call, ratios), and can write every figure
 as JSON (``--json``) and a plot (``--plot``, PNG or SVG).  ``--check`` compares statements
-per call and results with ``benchmarks/budgets.json`` and exits 1 on any excess,
-difference or quota violation; timings are reported, never asserted.
+per call and results with ``budgets.json`` (beside this module) and exits 1 on any excess,
+difference or quota violation; timings are reported, never asserted.  Options are checked
+before anything runs: output files that cannot be written, a plot without matplotlib or a
+budgets file that is not there are usage errors (exit 2), not a failure after the run.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ import argparse
 import asyncio
 import hashlib
 import json
-import logging
 import os
 import platform
+import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -35,14 +37,17 @@ from pathlib import Path
 from typing import Any
 
 import rawdb
-from benchmarks.cases import CASES_BY_NAME, GLANCE_CASES, GlanceCase
-from benchmarks.measure import TARGETS, Figure, speedup
-from benchmarks.seed import seed_glance
-from rawdb.database import DEFAULT_URL, resolve_url
+from rawdb.bench.cases import CASES_BY_NAME, GLANCE_CASES, GlanceCase
+from rawdb.bench.measure import TARGETS, Figure, speedup
+from rawdb.bench.options import BUDGETS, CHECK_IMAGES, build_parser
+from rawdb.bench.seed import MIN_IMAGES, seed_glance
+from rawdb.console import UsageError
+from rawdb.database import resolve_url
 
-BUDGETS = Path(__file__).with_name("budgets.json")
-CHECK_IMAGES = 2000  # the dataset --check uses unless --images says otherwise
+__all__ = ["BUDGETS", "CHECK_IMAGES", "Plan", "Report", "build_parser", "check", "main", "plan_of", "run"]
+
 QUOTA = "quota"
+PLOT_FORMATS = (".png", ".svg", ".pdf")
 
 
 @dataclass(slots=True)
@@ -71,43 +76,6 @@ def digest(result: Any) -> str:
 # --- command line -------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="rawdb bench",
-        description="Time rawdb's hot paths next to the raw driver and OpenStack's own code.",
-    )
-    parser.add_argument("--url", help=f"database URL (default: $RAWDB_URL, else {DEFAULT_URL})")
-    parser.add_argument(
-        "--images",
-        default=None,
-        help=f"glance dataset size(s), comma-separated for growth (default 10000; {CHECK_IMAGES} with --check)",
-    )
-    parser.add_argument(
-        "--cases",
-        default="all",
-        help="comma-separated case names, 'glance', 'quota' or 'all' (default)",
-    )
-    parser.add_argument(
-        "--targets",
-        default=None,
-        help="comma-separated subset of rawdb,driver,openstack (default: all available)",
-    )
-    parser.add_argument("--rounds", type=int, default=None, help="rounds (default 3; 1 with --check)")
-    parser.add_argument("--calls", type=int, default=None, help="timed calls per case and round (default 30)")
-    parser.add_argument("--seconds", type=float, default=None, help="per quota throughput run (default 5)")
-    parser.add_argument("--json", metavar="FILE", help="write every figure and the run's context as JSON")
-    parser.add_argument("--plot", metavar="FILE", help="draw the figures (.png or .svg; needs matplotlib)")
-    parser.add_argument(
-        "--check",
-        nargs="?",
-        const=str(BUDGETS),
-        metavar="BUDGETS",
-        help="fail on statements over budget or results unlike the reference (default file: budgets.json)",
-    )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
-    return parser
-
-
 @dataclass(frozen=True, slots=True)
 class Plan:
     url: str
@@ -120,17 +88,58 @@ class Plan:
     seconds: float
     callers: tuple[int, ...]
     check: Path | None
+    json: Path | None = None
+    plot: Path | None = None
+    command: str = "rawdb bench"
+
+
+def _writable(option: str, value: str | None) -> Path | None:
+    """The output file of ``option``, when one is given and can be written.
+
+    :raises UsageError: its folder does not exist or cannot be written, or it is a folder
+    """
+    if not value:
+        return None
+    path = Path(value)
+    folder = path.parent
+    if path.is_dir():
+        raise UsageError(f"{option} {value}: that is a directory; give a file name")
+    if not folder.is_dir():
+        raise UsageError(f"{option} {value}: the directory {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"{option} {value}: cannot write there")
+    return path
+
+
+def _plot_path(value: str | None) -> Path | None:
+    """``--plot``'s file, checked before the run: a known format, writable, matplotlib there."""
+    path = _writable("--plot", value)
+    if path is None:
+        return None
+    if path.suffix.lower() not in PLOT_FORMATS:
+        raise UsageError(f"--plot {value}: the file name must end in {', '.join(PLOT_FORMATS)}")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise UsageError(f"--plot needs matplotlib: pip install 'rawdb[bench]' ({exc})") from None
+    return path
 
 
 def plan_of(args: argparse.Namespace) -> Plan:
+    """What to run, from ``rawdb bench``'s options.
+
+    :raises UsageError: an option that cannot work, before anything has run
+    """
     check = Path(args.check) if args.check else None
+    if check is not None and not check.is_file():
+        raise UsageError(f"--check {args.check}: no such budgets file")
     sizes_text = args.images or (str(CHECK_IMAGES) if check else "10000")
     try:
         sizes = [int(s.replace("_", "")) for s in sizes_text.split(",") if s.strip()]
     except ValueError:
-        raise SystemExit(
-            f"rawdb bench: --images takes numbers, e.g. 10000 or 10000,100000 (got {sizes_text!r})"
-        ) from None
+        raise UsageError(f"--images takes numbers, e.g. 10000 or 10000,100000 (got {sizes_text!r})") from None
+    if not sizes or min(sizes) < MIN_IMAGES:
+        raise UsageError(f"--images: a glance dataset has at least {MIN_IMAGES} images (got {sizes_text!r})")
     names = [n.strip() for n in args.cases.split(",") if n.strip()]
     glance: list[GlanceCase] = []
     quota = False
@@ -142,18 +151,18 @@ def plan_of(args: argparse.Namespace) -> Plan:
         if name not in ("all", "glance", QUOTA):
             if name not in CASES_BY_NAME:
                 known = ", ".join([*CASES_BY_NAME, "glance", QUOTA, "all"])
-                raise SystemExit(f"rawdb bench: unknown case {name!r}; known: {known}")
+                raise UsageError(f"unknown case {name!r}; known: {known}")
             if CASES_BY_NAME[name] not in glance:
                 glance.append(CASES_BY_NAME[name])
     targets = [t.strip() for t in (args.targets or ",".join(TARGETS)).split(",") if t.strip()]
     unknown = [t for t in targets if t not in TARGETS]
     if unknown or "rawdb" not in targets:
-        raise SystemExit(f"rawdb bench: --targets is a subset of {','.join(TARGETS)} that includes rawdb")
+        raise UsageError(f"--targets is a subset of {','.join(TARGETS)} that includes rawdb")
     rounds = args.rounds if args.rounds is not None else (1 if check else 3)
     calls = args.calls if args.calls is not None else (5 if check else 30)
     seconds = args.seconds if args.seconds is not None else (0.5 if check else 5.0)
     if rounds < 1 or calls < 1 or seconds <= 0:
-        raise SystemExit("rawdb bench: --rounds, --calls and --seconds must be positive")
+        raise UsageError("--rounds, --calls and --seconds must be positive")
     return Plan(
         url=resolve_url(args.url),
         sizes=sizes,
@@ -165,6 +174,9 @@ def plan_of(args: argparse.Namespace) -> Plan:
         seconds=seconds,
         callers=(1, 8) if check else (1, 8, 32),
         check=check,
+        json=_writable("--json", args.json),
+        plot=_plot_path(args.plot),
+        command=shlex.join(["rawdb", *getattr(args, "argv", ["bench"])]),
     )
 
 
@@ -214,7 +226,7 @@ async def _context(db: rawdb.Database, plan: Plan) -> dict[str, Any]:
         "rounds": plan.rounds,
         "calls": plan.calls,
         "seconds": plan.seconds,
-        "command": " ".join(["rawdb bench", *sys.argv[1:]]) if sys.argv else "rawdb bench",
+        "command": plan.command,
     }
 
 
@@ -224,17 +236,17 @@ def _peers(plan: Plan, say: Any) -> tuple[Any, Any, list[str]]:
     notes: list[str] = []
     if "openstack" not in plan.targets:
         return None, None, notes
-    from benchmarks.peers import cinder as cinder_peers
-    from benchmarks.peers import glance as glance_peers
+    from rawdb.bench.peers import cinder as cinder_peers
+    from rawdb.bench.peers import glance as glance_peers
 
     if plan.glance:
-        reason = glance_peers.available()
+        reason = glance_peers.available(plan.url)
         if reason is None:
             glance_peer = glance_peers.GlancePeer(plan.url)
         else:
             notes.append(f"openstack glance target skipped: {reason}")
     if plan.quota:
-        reason = cinder_peers.available()
+        reason = cinder_peers.available(plan.url)
         if reason is not None:
             notes.append(f"openstack cinder target skipped: {reason}")
         else:
@@ -243,7 +255,7 @@ def _peers(plan: Plan, say: Any) -> tuple[Any, Any, list[str]]:
 
 
 async def run(plan: Plan, quiet: bool = False) -> Report:
-    from benchmarks.glance import run_glance
+    from rawdb.bench.glance import run_glance
 
     say = _say(quiet)
     async with rawdb.connect(plan.url) as db:
@@ -283,7 +295,7 @@ async def run(plan: Plan, quiet: bool = False) -> Report:
             if glance_peer is not None:
                 glance_peer.close()
         if plan.quota:
-            from benchmarks.quota import quota_check, run_quota
+            from rawdb.bench.quota import quota_check, run_quota
 
             targets = [t for t in plan.targets if t != "openstack" or cinder_peer is not None]
             figures = await run_quota(
@@ -389,8 +401,8 @@ def plot(report: Report, path: Path) -> None:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise SystemExit(f"rawdb bench: --plot needs matplotlib: pip install -e '.[bench]' ({exc})") from exc
+    except ImportError as exc:  # plan_of checked it; it went away during the run
+        raise UsageError(f"--plot needs matplotlib: pip install 'rawdb[bench]' ({exc})") from exc
     latency = [f for f in report.figures if f.unit == "ms" and f.samples]
     sizes: list[int] = sorted({int(f.info["images"]) for f in latency if f.info.get("images")})
     largest = sizes[-1] if sizes else None
@@ -430,34 +442,36 @@ def plot(report: Report, path: Path) -> None:
     plt.close(fig)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark; 0 when it ran (and, with --check, nothing failed), else 1."""
-    args = build_parser().parse_args(argv)
+def run_command(args: argparse.Namespace) -> int:
+    """Run ``rawdb bench`` with parsed options; 0 when it ran (and, with --check, nothing failed), else 1.
+
+    :raises UsageError: an option that cannot work (nothing has run)
+    :raises RawdbError: the database failed (``rawdb.cli`` prints it)
+    """
     plan = plan_of(args)
-    # Bulk loads and row-lock waits under load are slow on purpose: no slow-statement warnings.
-    logging.getLogger("rawdb.sql").setLevel(logging.ERROR)
-    try:
-        report = asyncio.run(run(plan, quiet=args.quiet))
-    except rawdb.errors.RawdbError as exc:
-        print(f"rawdb bench: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    report = asyncio.run(run(plan, quiet=args.quiet))
     if plan.check is not None:
         report.problems += check(report, plan.check)
     print(f"rawdb bench on {report.context['url']} ({report.context['backend']}; {report.context['server']})")
     for note in report.context.get("notes", []):
         print(f"note: {note}")
     print(table(report))
-    if args.json:
-        Path(args.json).write_text(json.dumps(report.as_json(), indent=2, default=str))
-        print(f"figures written to {args.json}")
-    if args.plot:
-        plot(report, Path(args.plot))
-        print(f"plot written to {args.plot}")
+    if plan.json is not None:
+        plan.json.write_text(json.dumps(report.as_json(), indent=2, default=str))
+        print(f"figures written to {plan.json}")
+    if plan.plot is not None:
+        plot(report, plan.plot)
+        print(f"plot written to {plan.plot}")
     for problem in report.problems:
         print(f"PROBLEM: {problem}", file=sys.stderr)
     if plan.check is not None:
         print("check: " + ("FAILED" if report.problems else f"OK (budgets: {plan.check})"))
         return 1 if report.problems else 0
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``rawdb bench ARGV``, through the ``rawdb`` command (its exit codes and error lines)."""
+    from rawdb.cli import main as rawdb_main
+
+    return rawdb_main(["bench", *(sys.argv[1:] if argv is None else argv)])

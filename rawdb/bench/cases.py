@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from benchmarks.seed import PROPERTY_FILTER, TAG_FILTER, GlanceDataset
+from rawdb.bench.seed import PROPERTY_FILTER, TAG_FILTER, GlanceDataset
 
 # What glance's ImagesController.index always adds to a v2 listing.
 API_FILTERS: dict[str, Any] = {"deleted": False, "os_hidden": False}

@@ -30,7 +30,7 @@ Targets:
   replay is rawdb's transaction (BEGIN IMMEDIATE, lock, limits, reserve, insert, COMMIT) with
   the limit check done on the rows it read, and a ROLLBACK when refused.
 * ``openstack``: cinder 29's ``quota_reserve`` / ``reservation_commit`` / ``reservation_rollback``
-  (``benchmarks.peers.cinder``); each caller is a thread.  On SQLite it runs the one-caller
+  (``rawdb.bench.peers.cinder``); each caller is a thread.  On SQLite it runs the one-caller
   scenarios only: concurrent callers of cinder's quota code there fail with "database is locked".
 
 Before timing, every target makes the same 40 reservations on one tight project (``agree``);
@@ -59,10 +59,10 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 import rawdb
-from benchmarks.driver import Driver, Step
-from benchmarks.measure import Figure, time_async, time_sync
-from benchmarks.seed import DATASETS_DDL, FORGET, RECORD, RECORDED
 from rawdb import errors, schema
+from rawdb.bench.driver import Driver, Step
+from rawdb.bench.measure import Figure, time_async, time_sync
+from rawdb.bench.seed import DATASETS_DDL, FORGET, RECORD, RECORDED
 from rawdb.cinder import sync
 from rawdb.database import Database
 from rawdb.observe import StatementEvent
@@ -1067,9 +1067,9 @@ async def _open_targets(db: Database, names: Sequence[str], say: Progress) -> li
                 say("driver: rawdb's statements captured for every test project; the replay moves the usages")
                 opened.append(driver)
             elif name == "openstack":
-                from benchmarks.peers import cinder
+                from rawdb.bench.peers import cinder
 
-                reason = cinder.available()
+                reason = cinder.available(db.url)
                 if reason is not None:
                     raise RuntimeError(f"the openstack target needs cinder: {reason}")
                 peer = await asyncio.to_thread(cinder.CinderPeer, db.url)

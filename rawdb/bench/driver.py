@@ -9,6 +9,8 @@ come back as dicts, as the least a caller needs.  The difference to rawdb is raw
 
 from __future__ import annotations
 
+import functools
+import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,9 +20,22 @@ import aiosqlite
 import asyncpg
 
 from rawdb.backends.postgresql import PostgresBackend
-from rawdb.backends.sqlite import SqliteBackend, _regexp
+from rawdb.backends.sqlite import SqliteBackend
 from rawdb.database import Database
 from rawdb.observe import StatementEvent
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def regexp(pattern: str | None, value: Any) -> bool:
+    """SQLite's ``value REGEXP pattern`` as rawdb defines it on its connections: ``re.search``
+    on the value as text; NULL on either side never matches."""
+    if pattern is None or value is None:
+        return False
+    return _pattern(pattern).search(str(value)) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +126,7 @@ class SqliteDriver(Driver):
         await conn.execute("PRAGMA busy_timeout = 30000")
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute("PRAGMA synchronous = FULL")
-        await conn.create_function("regexp", 2, _regexp, deterministic=True)
+        await conn.create_function("regexp", 2, regexp, deterministic=True)
         await conn.execute(f"PRAGMA query_only = {int(read_only)}")
         return cls(conn)
 

@@ -21,57 +21,72 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import os
+import warnings
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from benchmarks.cases import GlanceCase
-from benchmarks.peers import count_round_trips
-from benchmarks.seed import GlanceDataset
-from rawdb.database import _COMMON, _POSTGRESQL, _SQLITE
+from rawdb.bench.cases import GlanceCase
+from rawdb.bench.peers import count_round_trips
+from rawdb.bench.seed import GlanceDataset
+from rawdb.database import connect_options, sqlite_path, url_dialect
 
 __all__ = ["GLANCE_VERSION", "GlancePeer", "available", "sqlalchemy_url"]
 
 GLANCE_VERSION = "33.0.0"
-_INSTALL = f"pip install glance=={GLANCE_VERSION}"
+_INSTALL = "pip install 'rawdb[openstack]'"
 # What ImageRepo.list passes for a v2 listing without sort parameters; glance adds id itself.
 _SORT_KEY = ("created_at",)
 _SORT_DIR = ("desc",)
-_RAWDB_OPTIONS = frozenset({*_COMMON, *_POSTGRESQL, *_SQLITE, "replica"})
+_RAWDB_OPTIONS = connect_options()
 
 
-def available() -> str | None:
-    """None when glance 33 can be imported; else a one-line reason."""
+def driver_missing(url: str) -> str | None:
+    """None when SQLAlchemy's driver for ``url`` imports (psycopg2 for PostgreSQL); else why not."""
+    if url_dialect(url) != "postgresql":
+        return None  # SQLite's driver is the standard library's
+    try:
+        importlib.import_module("psycopg2")
+    except ImportError as exc:
+        return f"SQLAlchemy's PostgreSQL driver does not import ({exc}): pip install psycopg2-binary"
+    return None
+
+
+def available(url: str) -> str | None:
+    """None when glance 33 and the driver for ``url`` can be imported; else a one-line reason."""
     try:
         version = importlib.metadata.version("glance")
     except importlib.metadata.PackageNotFoundError:
-        return _INSTALL
+        return f"glance is not installed: {_INSTALL}"
     if version.split(".")[0] != GLANCE_VERSION.split(".")[0]:
         return f"glance {version} is installed, not {GLANCE_VERSION}: {_INSTALL}"
     try:
-        importlib.import_module("glance.db.sqlalchemy.api")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # glance's imports pull in eventlet, which warns it is deprecated
+            importlib.import_module("glance.db.sqlalchemy.api")
     except Exception as exc:  # a missing dependency, or any failure of glance's import-time setup
         return f"glance.db.sqlalchemy.api does not import ({type(exc).__name__}: {exc}): {_INSTALL}"
-    return None
+    return driver_missing(url)
 
 
 def sqlalchemy_url(url: str) -> str:
     """The SQLAlchemy form of a rawdb URL, as glance's ``[database] connection`` takes it.
 
-    ``postgresql://…`` becomes ``postgresql+psycopg2://…`` without rawdb's own query options;
-    ``sqlite:///relative`` and ``sqlite:////absolute`` become ``sqlite:////absolute``.
+    ``postgresql://…`` (``postgresql+anydriver://…`` too) becomes ``postgresql+psycopg2://…``
+    without rawdb's own query options; ``sqlite:///relative`` and ``sqlite:////absolute`` become
+    ``sqlite:////absolute``.
+
+    :raises Invalid: a scheme rawdb does not speak
+    :raises ValueError: a SQLite database that is not a file
     """
     parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    passthrough = urlencode([(k, v) for k, v in query if k not in _RAWDB_OPTIONS])
-    if scheme in ("postgresql", "postgres"):
+    if url_dialect(url) == "postgresql":
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        passthrough = urlencode([(k, v) for k, v in query if k not in _RAWDB_OPTIONS])
         return urlunsplit(("postgresql+psycopg2", parts.netloc, parts.path, passthrough, ""))
-    if scheme == "sqlite":
-        path = parts.path[1:] if parts.path.startswith("/") else parts.path
-        if parts.netloc not in ("", "localhost") or path in ("", ":memory:"):
-            raise ValueError(f"the glance peer needs a SQLite file rawdb also opens, not {url!r}")
-        return "sqlite:///" + os.path.abspath(path)
-    raise ValueError(f"unsupported database URL {url!r}: use postgresql://… or sqlite:///…")
+    path = sqlite_path(url)
+    if path is None:
+        raise ValueError(f"the glance peer needs a SQLite file rawdb also opens, not {url!r}")
+    return "sqlite:///" + os.path.abspath(path)
 
 
 class _StubPolicy:
@@ -91,7 +106,7 @@ class GlancePeer:
     """
 
     def __init__(self, url: str) -> None:
-        reason = available()
+        reason = available(url)
         if reason is not None:
             raise RuntimeError(reason)
         self.url = url

@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import rawdb
-from benchmarks.cases import GlanceCase, shape
-from benchmarks.driver import Driver, steps
-from benchmarks.measure import Figure, time_async, time_sync
-from benchmarks.seed import GlanceDataset
+from rawdb.bench.cases import GlanceCase, shape
+from rawdb.bench.driver import Driver, steps
+from rawdb.bench.measure import Figure, time_async, time_sync
+from rawdb.bench.seed import GlanceDataset
 from rawdb.glance import images
 
 

@@ -1,1 +1,0 @@
-"""rawdb's benchmark runner: deterministic datasets, cases and reports."""

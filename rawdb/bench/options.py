@@ -1,0 +1,57 @@
+"""``rawdb bench``'s options, apart from the runner so that ``rawdb --help`` does not import it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rawdb.database import DEFAULT_URL
+
+DESCRIPTION = (
+    "Time rawdb's hot paths (glance's image_get_all/image_get, the quota engine's reserve+commit) "
+    "next to the raw driver and OpenStack's own code, on one database."
+)
+BUDGETS = Path(__file__).with_name("budgets.json")
+CHECK_IMAGES = 2000  # the dataset --check uses unless --images says otherwise
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``rawdb bench``'s options to ``parser``."""
+    parser.add_argument("--url", help=f"database URL (default: $RAWDB_URL, else {DEFAULT_URL})")
+    parser.add_argument(
+        "--images",
+        default=None,
+        help=f"glance dataset size(s), comma-separated for growth (default 10000; {CHECK_IMAGES} with --check)",
+    )
+    parser.add_argument(
+        "--cases",
+        default="all",
+        help="comma-separated case names, 'glance', 'quota' or 'all' (default)",
+    )
+    parser.add_argument(
+        "--targets",
+        default=None,
+        help="comma-separated subset of rawdb,driver,openstack (default: all available)",
+    )
+    parser.add_argument("--rounds", type=int, default=None, help="rounds (default 3; 1 with --check)")
+    parser.add_argument("--calls", type=int, default=None, help="timed calls per case and round (default 30)")
+    parser.add_argument("--seconds", type=float, default=None, help="per quota throughput run (default 5)")
+    parser.add_argument("--json", metavar="FILE", help="write every figure and the run's context as JSON")
+    parser.add_argument(
+        "--plot", metavar="FILE", help="draw the figures (.png or .svg; needs matplotlib: pip install 'rawdb[bench]')"
+    )
+    parser.add_argument(
+        "--check",
+        nargs="?",
+        const=str(BUDGETS),
+        metavar="BUDGETS",
+        help="fail on statements over budget or results unlike the reference (default: the budgets.json shipped)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """``rawdb bench``'s parser on its own (``rawdb.cli`` adds the same options to its subcommand)."""
+    parser = argparse.ArgumentParser(prog="rawdb bench", description=DESCRIPTION)
+    add_arguments(parser)
+    return parser
