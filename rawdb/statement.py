@@ -102,10 +102,13 @@ def convert(sql: str, dialect: Dialect, after: Compiled | None = None) -> Compil
     json_names: set[str] = set(after.json_names) if after else set()
     placeholder = _PLACEHOLDER[dialect]
 
+    numbers = {name: i for i, name in enumerate(names, start=1)}  # a dict: long INSERTs stay linear
+
     def number(name: str) -> str:
-        if name not in names:
+        if name not in numbers:
             names.append(name)
-        return placeholder.format(names.index(name) + 1)
+            numbers[name] = len(names)
+        return placeholder.format(numbers[name])
 
     def replace(match: re.Match[str]) -> str:
         if match.group("name"):

@@ -1,10 +1,15 @@
-"""The ``driver`` target: rawdb's own statements, replayed through asyncpg / aiosqlite directly.
+"""The ``driver`` target: rawdb's own statements, replayed through the bare drivers.
 
 A rawdb call is run once with a keeping ``StatementCounter``; its events (SQL text exactly as
 sent, arguments exactly as bound) are then replayed on a bare driver connection set up the
 way rawdb sets up its own (read-only session for readers, generic plans for writers on
 PostgreSQL; WAL, foreign keys, busy timeout, ``regexp`` and ``query_only`` on SQLite).  Rows
 come back as dicts, as the least a caller needs.  The difference to rawdb is rawdb's layer.
+
+On PostgreSQL the driver is asyncpg.  On SQLite it is Python's sqlite3 with no converters,
+called through the least an event loop needs to reach a blocking connection: one worker
+thread per connection, one queue put and one wake-up per statement (rawdb's own worker,
+which is that and nothing more).
 """
 
 from __future__ import annotations
@@ -16,9 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
 import asyncpg
 
+from rawdb.backends._sqlite_thread import Worker
 from rawdb.backends.postgresql import PostgresBackend
 from rawdb.backends.sqlite import SqliteBackend
 from rawdb.database import Database
@@ -116,27 +121,36 @@ class PgDriver(Driver):
 class SqliteDriver(Driver):
     dialect = "sqlite"
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self.conn = conn
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
 
     @classmethod
     async def connect(cls, path: str, *, read_only: bool) -> SqliteDriver:
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        await conn.execute("PRAGMA busy_timeout = 30000")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        await conn.execute("PRAGMA synchronous = FULL")
-        await conn.create_function("regexp", 2, regexp, deterministic=True)
-        await conn.execute(f"PRAGMA query_only = {int(read_only)}")
-        return cls(conn)
+        worker = Worker(f"replay of sqlite:///{path}")
+        await worker.open(functools.partial(sqlite3.connect, path, isolation_level=None, check_same_thread=False))
+        await worker.call(_setup, read_only)
+        return cls(worker)
 
     async def replay(self, plan: Sequence[Step]) -> list[list[dict[str, Any]]]:
         out: list[list[dict[str, Any]]] = []
-        conn = self.conn
+        worker = self.worker
         for step in plan:
-            rows = await conn.execute_fetchall(step.sql, step.args)
-            out.append([dict(row) for row in rows])
+            out.append(await worker.call(_rows, step.sql, step.args))
         return out
 
     async def close(self) -> None:
-        await self.conn.close()
+        await self.worker.close()
+
+
+def _setup(conn: sqlite3.Connection, read_only: bool) -> None:
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.create_function("regexp", 2, regexp, deterministic=True)
+    conn.execute(f"PRAGMA query_only = {int(read_only)}")
+
+
+def _rows(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> list[dict[str, Any]]:
+    cursor = conn.execute(sql, args)
+    names = [d[0] for d in cursor.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

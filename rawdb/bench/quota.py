@@ -24,7 +24,7 @@ Targets:
   database), so ``n`` callers queue for it.
 * ``driver``: the statements rawdb sent for one reserve, one commit and one rollback of each
   project (captured with a keeping ``StatementCounter`` at setup), replayed on a bare
-  asyncpg/aiosqlite connection per caller with fresh reservation uuids and timestamps, so every
+  asyncpg/sqlite3 connection per caller with fresh reservation uuids and timestamps, so every
   replay reserves and commits for real.  Only rawdb's steady state is replayed: one statement
   each on PostgreSQL, whose result says whether the reservation was refused; on SQLite the
   replay is rawdb's transaction (BEGIN IMMEDIATE, lock, limits, reserve, insert, COMMIT) with

@@ -4,7 +4,7 @@ Seeds (or reuses) the deterministic glance dataset and the cinder quota dataset 
 database, then times glance cases a to i and the quota scenarios on each target:
 
 - ``rawdb``: rawdb's public API;
-- ``driver``: the very statements rawdb sent, replayed on a bare asyncpg/aiosqlite
+- ``driver``: the very statements rawdb sent, replayed on a bare asyncpg/sqlite3
   connection (what rawdb's own layer costs);
 - ``openstack``: glance 33's and cinder 29's own SQLAlchemy code on the same database, when
   installed (``pip install 'rawdb[openstack]'``); every glance result is first compared
@@ -208,7 +208,7 @@ async def _context(db: rawdb.Database, plan: Plan) -> dict[str, Any]:
         async with db.reader() as tx:
             server = str(await tx.fetchval(rawdb.Statement.portable("bench.version", "SELECT version() AS v")))
     versions = {}
-    for package in ("rawdb", "asyncpg", "aiosqlite", "glance", "cinder", "sqlalchemy", "oslo.db"):
+    for package in ("rawdb", "asyncpg", "glance", "cinder", "sqlalchemy", "oslo.db"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

@@ -33,12 +33,15 @@ class _Collector(ListParameter):
         super().__init__()
         self.dialect = dialect
         self.names: list[str] = []
+        self.numbers: dict[str, int] = {}
         self.json_names: set[str] = set()
 
     def ref(self, name: str) -> str:
-        if name not in self.names:
+        number = self.numbers.get(name)
+        if number is None:
             self.names.append(name)
-        return _PLACEHOLDER[self.dialect].format(self.names.index(name) + 1)
+            number = self.numbers[name] = len(self.names)
+        return _PLACEHOLDER[self.dialect].format(number)
 
     def get_sql(self, **kwargs: Any) -> str:
         return "?"
