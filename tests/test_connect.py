@@ -392,3 +392,13 @@ def test_rawdb_leaves_the_processes_own_sqlite3_connections_as_they_were(tmp_pat
         assert mine.execute("SELECT at, flag FROM t").fetchall() == [("2024-01-02 03:04:05.000000", 1)]
     finally:
         mine.close()
+
+
+async def test_a_sqlite_file_that_cannot_be_opened_is_a_connection_error_naming_it(tmp_path: Path) -> None:
+    missing_dir = tmp_path / "no" / "such" / "dir" / "db.sqlite"
+    with pytest.raises(errors.DBConnectionError, match=f"Cannot open the SQLite database {missing_dir}"):
+        await rawdb.connect(f"sqlite:///{missing_dir}")
+    text_file = tmp_path / "notes.sqlite"
+    text_file.write_text("not a database " * 200)
+    with pytest.raises(errors.DBConnectionError, match="SQLITE_NOTADB"):
+        await rawdb.connect(f"sqlite:///{text_file}")

@@ -531,12 +531,13 @@ def test_a_failed_sqlite_connect_leaves_nothing_that_keeps_the_process_alive(tmp
             try:
                 await rawdb.connect("sqlite:///{not_a_database}")
             except errors.DBError as exc:
-                print("refused:", type(exc).__name__)
+                print("refused:", type(exc).__name__, exc)
         asyncio.run(main())
         """
     )
     assert result.returncode == 0, result.stderr
-    assert "refused: DBError" in result.stdout
+    assert f"refused: DBConnectionError Cannot open the SQLite database {not_a_database}" in result.stdout
+    assert "SQLITE_NOTADB" in result.stdout
 
 
 def test_an_unclosed_sqlite_database_warns_and_lets_the_process_exit(tmp_path: Path) -> None:

@@ -266,10 +266,11 @@ class SqliteConnection(Connection):
         return not self._broken and self.worker.running
 
 
-async def _open(path: str, busy_ms: int, synchronous: str, read_only: bool) -> Worker:
+async def _open(path: str, shown: str, busy_ms: int, synchronous: str, read_only: bool) -> Worker:
     """Open and set up one connection; on any failure, close what was opened.
 
-    :raises DBError: the file cannot be opened, or is not a SQLite database (naming it)
+    :raises DBConnectionError: the file cannot be opened, or is not a SQLite database (naming it)
+    :raises DBDeadlock: another process held the database locked past busy_timeout
     """
     worker = Worker(f"{'reader' if read_only else 'writer'} of sqlite:///{path}")
     try:
@@ -281,11 +282,14 @@ async def _open(path: str, busy_ms: int, synchronous: str, read_only: bool) -> W
         await worker.call(_setup, busy_ms, synchronous, read_only)
     except BaseException as exc:
         worker.stop()
-        if isinstance(exc, Error):
-            err = _sqlite_error(exc)
-            err.add_note(f"opening the SQLite database {path}")
-            raise err from exc
-        raise
+        if not isinstance(exc, Error):
+            raise
+        err = _sqlite_error(exc)
+        if not isinstance(err, errors.DBDeadlock):  # a file that cannot be opened or is no database
+            err = errors.DBConnectionError(
+                f"Cannot open the SQLite database {shown}: {exc} ({err.errorname or 'sqlite3'})"
+            )
+        raise err from exc
     return worker
 
 
@@ -320,6 +324,7 @@ class SqliteBackend(Backend):
         self._temporary = temporary
         self._closed = False
         busy_ms = int(busy_timeout * 1000)
+        shown = os.path.abspath(path)  # what messages name
 
         def pool(
             read_only: bool, size: int, timeout: float, on_timeout: Callable[[], errors.DBError]
@@ -327,7 +332,7 @@ class SqliteBackend(Backend):
             created: Pool[SqliteConnection]
 
             async def open_connection() -> SqliteConnection:
-                return SqliteConnection(await _open(path, busy_ms, synchronous, read_only), created)
+                return SqliteConnection(await _open(path, shown, busy_ms, synchronous, read_only), created)
 
             created = Pool(
                 open_connection,
