@@ -623,7 +623,7 @@ async def test_every_call_sends_exactly_one_statement(glance_db: rawdb.Database)
                 await call
             except (errors.NotFound, errors.Duplicate):
                 pass
-        assert statements(counter) == [f"glance.cache.{name}"], name
+        assert statements(counter) == [f"glance.cache_db.{name}"], name
         assert counter.scopes == 1
 
 

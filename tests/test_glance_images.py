@@ -993,7 +993,7 @@ async def test_damaged_location_metadata_in_the_database_is_a_data_error_not_a_p
 
 
 def test_malformed_child_arrays_are_a_data_error() -> None:
-    from rawdb.glance import rows
+    from rawdb.glance import _rows as rows
 
     for text in ('[[1, "a"', "", "[1,]", "nope"):
         with pytest.raises(errors.DBDataError, match="malformed JSON"):

@@ -24,7 +24,7 @@ import pytest
 import rawdb
 from rawdb import errors, schema
 from rawdb.glance import images as api
-from rawdb.glance.validate import IMAGE_COLUMN_NAMES
+from rawdb.glance._validate import IMAGE_COLUMN_NAMES
 from rawdb.statement import Statement
 
 T0 = datetime(2024, 1, 1)

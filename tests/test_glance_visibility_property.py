@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import rawdb
 from rawdb import schema
 from rawdb.glance import images as api
-from rawdb.glance.validate import IMAGE_COLUMN_NAMES
+from rawdb.glance._validate import IMAGE_COLUMN_NAMES
 from rawdb.statement import Statement
 
 T0 = datetime(2024, 1, 1)

@@ -36,7 +36,7 @@ from rawdb import errors, schema
 from rawdb.cinder import quotas as cinder_quotas
 from rawdb.cinder import sync as cinder_sync
 from rawdb.glance import cache_db, images
-from rawdb.glance.validate import IMAGE_COLUMN_NAMES
+from rawdb.glance._validate import IMAGE_COLUMN_NAMES
 from rawdb.nova import quotas as nova_quotas
 from rawdb.nova import sync as nova_sync
 from rawdb.observe import StatementEvent

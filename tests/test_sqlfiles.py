@@ -11,7 +11,7 @@ from rawdb import errors, schema
 from rawdb.sqlfiles import load, registry
 from rawdb.statement import Statement, convert
 
-LOCAL_CACHE = "glance.cache_local."  # the image cache's own cache.db (SQLite only), not the glance schema
+LOCAL_CACHE = "glance._cache_stores."  # the image cache's own cache.db (SQLite only), not the glance schema
 
 
 def write(root: Path, rel: str, text: str) -> None:
@@ -39,9 +39,9 @@ async def test_every_shipped_statement_prepares_on_both_backends(db: rawdb.Datab
 
 async def test_the_local_image_cache_statements_prepare_on_a_cache_db(sqlite_db: rawdb.Database) -> None:
     names = sorted(name for name in registry() if name.startswith(LOCAL_CACHE))
-    assert "glance.cache_local.create_table" in names
+    assert "glance._cache_stores.create_table" in names
     async with sqlite_db.writer() as tx:
-        await tx.execute("glance.cache_local.create_table")
+        await tx.execute("glance._cache_stores.create_table")
         for name in names:
             await tx.prepare(name)
 

@@ -42,7 +42,7 @@ from rawdb import errors, schema
 from rawdb.backends.postgresql import PgConnection
 from rawdb.context import Context
 from rawdb.database import Database
-from rawdb.glance.validate import IMAGE_COLUMN_NAMES
+from rawdb.glance._validate import IMAGE_COLUMN_NAMES
 from rawdb.statement import Statement, convert
 from rawdb.timeutils import utcnow
 

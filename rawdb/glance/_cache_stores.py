@@ -15,9 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from rawdb import errors
+from rawdb import Database, connect, errors
 from rawdb.context import Context
-from rawdb.database import Database, connect
 from rawdb.glance import cache_db
 
 
@@ -65,7 +64,7 @@ class LocalStore(_Opened):
         try:
             self._db = await connect(f"sqlite:///{self.path}", readers=2)
             async with self._db.writer() as ctx:
-                await ctx.execute("glance.cache_local.create_table")
+                await ctx.execute("glance._cache_stores.create_table")
         except errors.DBError as exc:
             await self.close()
             raise errors.BadDriverConfiguration(driver_name="image cache", reason=f"{self.path}: {exc}") from exc
@@ -77,21 +76,21 @@ class LocalStore(_Opened):
 
     async def images(self) -> list[dict[str, Any]]:
         async with self.db.reader() as ctx:
-            return [dict(row) for row in await ctx.fetch("glance.cache_local.images")]
+            return [dict(row) for row in await ctx.fetch("glance._cache_stores.images")]
 
     async def has(self, image_id: str) -> bool:
         async with self.db.reader() as ctx:
-            return bool(await ctx.fetchval("glance.cache_local.has", image_id=image_id))
+            return bool(await ctx.fetchval("glance._cache_stores.has", image_id=image_id))
 
     async def hit_count(self, image_id: str) -> int:
         async with self.db.reader() as ctx:
-            return int(await ctx.fetchval("glance.cache_local.hit_count", image_id=image_id) or 0)
+            return int(await ctx.fetchval("glance._cache_stores.hit_count", image_id=image_id) or 0)
 
     async def record(self, image_id: str, size: int) -> None:
         now = time.time()
         async with self.db.writer() as ctx:
             await ctx.execute(
-                "glance.cache_local.record",
+                "glance._cache_stores.record",
                 image_id=image_id,
                 last_accessed=now,
                 last_modified=now,
@@ -103,24 +102,24 @@ class LocalStore(_Opened):
     async def adopt(self, image_id: str, size: int, mtime: float) -> None:
         async with self.db.writer() as ctx:
             await ctx.execute(
-                "glance.cache_local.adopt", image_id=image_id, last_accessed=mtime, last_modified=mtime, size=size
+                "glance._cache_stores.adopt", image_id=image_id, last_accessed=mtime, last_modified=mtime, size=size
             )
 
     async def hit(self, image_id: str) -> None:
         async with self.db.writer() as ctx:
-            await ctx.execute("glance.cache_local.hit", image_id=image_id, now=time.time())
+            await ctx.execute("glance._cache_stores.hit", image_id=image_id, now=time.time())
 
     async def forget(self, image_id: str) -> None:
         async with self.db.writer() as ctx:
-            await ctx.execute("glance.cache_local.forget", image_id=image_id)
+            await ctx.execute("glance._cache_stores.forget", image_id=image_id)
 
     async def forget_all(self) -> None:
         async with self.db.writer() as ctx:
-            await ctx.execute("glance.cache_local.forget_all")
+            await ctx.execute("glance._cache_stores.forget_all")
 
     async def least_recently_accessed(self) -> str | None:
         async with self.db.reader() as ctx:
-            found: str | None = await ctx.fetchval("glance.cache_local.least_recently_accessed")
+            found: str | None = await ctx.fetchval("glance._cache_stores.least_recently_accessed")
             return found
 
     async def nodes(self, image_id: str) -> list[str]:
@@ -198,9 +197,9 @@ class SharedStore(_Opened):
         Returns how many rows were copied (0 when the file has no cache table).
         """
         async with await connect(f"sqlite:///{path}", readers=1) as legacy, legacy.writer() as local:
-            if not await local.fetchval("glance.cache_local.table_exists"):
+            if not await local.fetchval("glance._cache_stores.table_exists"):
                 return 0
-            rows = [row for row in await local.fetch("glance.cache_local.images") if keep(row["image_id"])]
+            rows = [row for row in await local.fetch("glance._cache_stores.images") if keep(row["image_id"])]
             copied = 0
             async with self.db.writer() as shared:
                 for row in rows:
@@ -215,7 +214,7 @@ class SharedStore(_Opened):
                         hits=int(row["hits"] or 0),
                         replace=False,
                     )
-            await local.execute("glance.cache_local.forget_all")
+            await local.execute("glance._cache_stores.forget_all")
             return copied
 
 

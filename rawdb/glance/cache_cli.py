@@ -21,9 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rawdb import errors
+from rawdb import Database, connect, errors
 from rawdb.console import Exit, NotThere, UsageError, confirm
-from rawdb.database import Database, connect
 from rawdb.glance import cache_db
 from rawdb.glance.image_cache import CACHE_DB, Driver
 

@@ -17,7 +17,7 @@ from rawdb import errors
 from rawdb.context import Context
 from rawdb.conventions import check_bool
 from rawdb.decorators import reader, writer
-from rawdb.glance.validate import BIGINT_MAX, INT_MAX, check_text, lookup_text
+from rawdb.glance._validate import BIGINT_MAX, INT_MAX, check_text, lookup_text
 from rawdb.timeutils import normalize, utcnow
 
 URL_MAX = 255
@@ -100,7 +100,7 @@ async def node_reference_create(context: Context, node_reference_url: str) -> di
         4-byte unicode or NUL
     """
     url = _text(node_reference_url, "node_reference_url", URL_MAX)
-    row = await context.fetchrow("glance.cache.node_reference_create", node_reference_url=url)
+    row = await context.fetchrow("glance.cache_db.node_reference_create", node_reference_url=url)
     if row is None:
         raise errors.Duplicate(f"Node reference {url} already exists.", node_reference_url=url)
     return {"node_reference_id": row["node_reference_id"], "node_reference_url": row["node_reference_url"]}
@@ -115,7 +115,7 @@ async def node_reference_get_by_url(context: Context, node_reference_url: str) -
     """
     row = None
     if _url_can_exist(node_reference_url):
-        row = await context.fetchrow("glance.cache.node_reference_get_by_url", node_reference_url=node_reference_url)
+        row = await context.fetchrow("glance.cache_db.node_reference_get_by_url", node_reference_url=node_reference_url)
     if row is None:
         raise errors.NodeReferenceNotFound(node_reference_url=node_reference_url)
     return {"node_reference_id": row["node_reference_id"], "node_reference_url": row["node_reference_url"]}
@@ -162,7 +162,7 @@ async def insert_cache_details(
         "last_modified": _timestamp(last_modified, "last_modified", now),
         "hits": 0 if hits is None else _count(hits, "hits", INT_MAX),
     }
-    name = "glance.cache.cache_details_upsert" if replace else "glance.cache.cache_details_keep"
+    name = "glance.cache_db.cache_details_upsert" if replace else "glance.cache_db.cache_details_keep"
     row = await context.fetchrow(name, **params)
     if row is None:  # the SELECT found no node, so nothing was inserted
         raise errors.NodeReferenceNotFound(node_reference_url=node_reference_url)
@@ -178,7 +178,7 @@ async def get_hit_count(context: Context, image_id: str, node_reference_url: str
     if not _both_can_exist(image_id, node_reference_url):
         return 0
     hits = await context.fetchval(
-        "glance.cache.hit_count_get", image_id=image_id, node_reference_url=node_reference_url
+        "glance.cache_db.hit_count_get", image_id=image_id, node_reference_url=node_reference_url
     )
     return int(hits) if hits is not None else 0
 
@@ -194,7 +194,7 @@ async def get_cached_images(context: Context, node_reference_url: str) -> list[d
     """
     if not _url_can_exist(node_reference_url):
         return []
-    rows = await context.fetch_records("glance.cache.cached_images_get", node_reference_url=node_reference_url)
+    rows = await context.fetch_records("glance.cache_db.cached_images_get", node_reference_url=node_reference_url)
     return [
         {
             "id": row["id"],
@@ -217,7 +217,7 @@ async def get_cached_nodes(context: Context, image_id: str) -> list[str]:
     """
     if not _image_id_can_exist(image_id):
         return []
-    rows = await context.fetch("glance.cache.cached_nodes_get", image_id=image_id)
+    rows = await context.fetch("glance.cache_db.cached_nodes_get", image_id=image_id)
     return [row["node_reference_url"] for row in rows]
 
 
@@ -229,7 +229,7 @@ async def delete_all_cached_images(context: Context, node_reference_url: str) ->
     """
     if not _url_can_exist(node_reference_url):
         return 0
-    return await context.execute("glance.cache.cached_images_delete_all", node_reference_url=node_reference_url)
+    return await context.execute("glance.cache_db.cached_images_delete_all", node_reference_url=node_reference_url)
 
 
 @writer
@@ -241,7 +241,7 @@ async def delete_cached_image(context: Context, image_id: str, node_reference_ur
     if not _both_can_exist(image_id, node_reference_url):
         return 0
     return await context.execute(
-        "glance.cache.cached_image_delete", image_id=image_id, node_reference_url=node_reference_url
+        "glance.cache_db.cached_image_delete", image_id=image_id, node_reference_url=node_reference_url
     )
 
 
@@ -257,7 +257,7 @@ async def get_least_recently_accessed(context: Context, node_reference_url: str)
     if not _url_can_exist(node_reference_url):
         return None
     image_id: str | None = await context.fetchval(
-        "glance.cache.least_recently_accessed_get", node_reference_url=node_reference_url
+        "glance.cache_db.least_recently_accessed_get", node_reference_url=node_reference_url
     )
     return image_id
 
@@ -271,7 +271,7 @@ async def is_image_cached_for_node(context: Context, node_reference_url: str, im
     if not _both_can_exist(image_id, node_reference_url):
         return False
     cached = await context.fetchval(
-        "glance.cache.image_cached_for_node", image_id=image_id, node_reference_url=node_reference_url
+        "glance.cache_db.image_cached_for_node", image_id=image_id, node_reference_url=node_reference_url
     )
     return bool(cached)
 
@@ -287,5 +287,5 @@ async def update_hit_count(context: Context, image_id: str, node_reference_url: 
     if not _both_can_exist(image_id, node_reference_url):
         return 0
     return await context.execute(
-        "glance.cache.hit_count_update", image_id=image_id, node_reference_url=node_reference_url, now=utcnow()
+        "glance.cache_db.hit_count_update", image_id=image_id, node_reference_url=node_reference_url, now=utcnow()
     )

@@ -15,8 +15,8 @@ from rawdb import errors
 from rawdb.context import Context
 from rawdb.conventions import check_datetime
 from rawdb.decorators import writer
-from rawdb.glance.rows import PROPERTY_FIELDS, fields, property_dict
-from rawdb.glance.validate import (
+from rawdb.glance._rows import PROPERTY_FIELDS, fields, property_dict
+from rawdb.glance._validate import (
     INT_MAX,
     check_image_id,
     check_no_4byte,
@@ -44,7 +44,7 @@ async def insert_properties(tx: Context, image_id: str, properties: Mapping[str,
     if not properties:
         return []
     payload = json.dumps([{"name": k, "value": v} for k, v in properties.items()])
-    return await tx.fetch("glance.properties.properties_insert", image_id=image_id, props=payload, now=now)
+    return await tx.fetch("glance.children.properties_insert", image_id=image_id, props=payload, now=now)
 
 
 async def set_properties(
@@ -59,10 +59,10 @@ async def set_properties(
     chosen = {k: v for k, v in properties.items() if k not in atomic_props}
     if chosen:
         payload = json.dumps([{"name": k, "value": v} for k, v in chosen.items()])
-        await tx.execute("glance.properties.properties_upsert", image_id=image_id, props=payload, now=now)
+        await tx.execute("glance.children.properties_upsert", image_id=image_id, props=payload, now=now)
     if purge:
         keep = [*properties, *atomic_props]
-        await tx.execute("glance.properties.properties_purge", image_id=image_id, keep=keep, now=now)
+        await tx.execute("glance.children.properties_purge", image_id=image_id, keep=keep, now=now)
 
 
 @writer
@@ -79,7 +79,7 @@ async def image_property_create(context: Context, values: Mapping[str, Any]) -> 
     check_reference(image_id)
     check_property(name, value)
     row = await context.fetchrow(
-        "glance.properties.property_create", image_id=image_id, name=name, value=value, now=utcnow()
+        "glance.children.property_create", image_id=image_id, name=name, value=value, now=utcnow()
     )
     assert row is not None
     return property_dict(fields(row, PROPERTY_FIELDS), row["image_id"], with_deleted_at=False)
@@ -95,7 +95,7 @@ async def image_property_delete(context: Context, prop_ref: str, image_ref: str)
     row = None
     if lookup_text(prop_ref, "prop_ref", 255) & check_image_id(image_ref, "image_ref"):  # & checks both
         row = await context.fetchrow(
-            "glance.properties.property_soft_delete", image_id=image_ref, name=prop_ref, now=utcnow()
+            "glance.children.property_soft_delete", image_id=image_ref, name=prop_ref, now=utcnow()
         )
     if row is None:
         raise errors.ImagePropertyNotFound(name=prop_ref, image_id=image_ref)
@@ -115,7 +115,7 @@ async def image_set_property_atomic(context: Context, image_id: str, name: str, 
     check_reference(image_id)
     check_property(name, value)
     row = await context.fetchrow(
-        "glance.properties.property_set_atomic", image_id=image_id, name=name, value=value, now=utcnow()
+        "glance.children.property_set_atomic", image_id=image_id, name=name, value=value, now=utcnow()
     )
     if row is None:
         raise errors.Duplicate(f"Property {name} of image {image_id} is already set.")
@@ -132,7 +132,7 @@ async def image_delete_property_atomic(context: Context, image_id: str, name: st
     # & evaluates every check, so whichever argument is not text is the one named
     if check_image_id(image_id) & lookup_text(name, "name", 255) & (value is None or lookup_text(value, "value")):
         count = await context.execute(
-            "glance.properties.property_delete_atomic", image_id=image_id, name=name, value=value
+            "glance.children.property_delete_atomic", image_id=image_id, name=name, value=value
         )
     if count != 1:
         raise errors.NotFound(f"No property {name}={value!r} on image {image_id}.")
@@ -205,13 +205,13 @@ async def insert_locations(
         return []
     rows = [_location_row(loc, now) for loc in locations]
     payload = json.dumps([{**r, "deleted_at": _timestamp(r["deleted_at"])} for r in rows])
-    return await tx.fetch("glance.properties.locations_insert", image_id=image_id, locations=payload, now=now)
+    return await tx.fetch("glance.children.locations_insert", image_id=image_id, locations=payload, now=now)
 
 
 async def _update_location(tx: Context, image_id: str, location: Mapping[str, Any], now: datetime) -> None:
     row = _location_row(location, now)
     count = await tx.execute(
-        "glance.properties.location_update",
+        "glance.children.location_update",
         location_id=location["id"],
         image_id=image_id,
         url=row["url"],
@@ -228,7 +228,7 @@ async def _update_location(tx: Context, image_id: str, location: Mapping[str, An
 async def set_locations(tx: Context, image_id: str, locations: Sequence[Mapping[str, Any]], now: datetime) -> None:
     """Replace an image's locations: ``[]`` deletes them all (glance ignored ``[]``, spec G.11)."""
     keep = [loc["id"] for loc in locations if loc.get("id") is not None]
-    await tx.execute("glance.properties.locations_delete_except", image_id=image_id, keep=keep, now=now)
+    await tx.execute("glance.children.locations_delete_except", image_id=image_id, keep=keep, now=now)
     for location in locations:
         if location.get("id") is not None:
             await _update_location(tx, image_id, location, now)
@@ -279,7 +279,7 @@ async def image_location_delete(
     count = 0
     if _row_id(location_id, "location_id") & check_image_id(image_id):
         count = await context.execute(
-            "glance.properties.location_delete", location_id=location_id, image_id=image_id, status=status, at=at
+            "glance.children.location_delete", location_id=location_id, image_id=image_id, status=status, at=at
         )
     if count != 1:
         raise errors.ImageLocationNotFound(location_id=location_id, image_id=image_id)

@@ -46,8 +46,7 @@ from typing import Any, BinaryIO
 import anyio
 from anyio import AsyncFile
 
-from rawdb import errors
-from rawdb.database import Database
+from rawdb import Database, errors
 from rawdb.glance._cache_files import (
     _claim,
     _delete_stalled,

@@ -17,7 +17,20 @@ from rawdb import errors
 from rawdb.context import Context
 from rawdb.conventions import check_bool
 from rawdb.decorators import reader, retry_on_deadlock, writer
-from rawdb.glance import listing
+from rawdb.glance import _listing as listing
+from rawdb.glance._plan import PagePlan, plan_page
+from rawdb.glance._rows import LOCATION_FIELDS, PROPERTY_FIELDS, Row, fields, image_dict
+from rawdb.glance._validate import (
+    IMAGE_COLUMNS,
+    MEMBER_STATUSES,
+    STATUSES,
+    check_image_id,
+    check_image_values,
+    check_no_4byte,
+    check_properties,
+    check_text,
+    column_value,
+)
 from rawdb.glance.children import (
     check_location,
     image_delete_property_atomic,
@@ -47,20 +60,7 @@ from rawdb.glance.members import (
     image_member_find,
     image_member_update,
 )
-from rawdb.glance.plan import PagePlan, plan_page
-from rawdb.glance.rows import LOCATION_FIELDS, PROPERTY_FIELDS, Row, fields, image_dict
 from rawdb.glance.tags import image_tag_create, image_tag_delete, image_tag_get_all, image_tag_set_all
-from rawdb.glance.validate import (
-    IMAGE_COLUMNS,
-    MEMBER_STATUSES,
-    STATUSES,
-    check_image_id,
-    check_image_values,
-    check_no_4byte,
-    check_properties,
-    check_text,
-    column_value,
-)
 from rawdb.queries import marker_params
 from rawdb.statement import Statement
 from rawdb.timeutils import utcnow

@@ -8,7 +8,7 @@ from typing import Any
 from rawdb import errors
 from rawdb.context import Context
 from rawdb.decorators import reader, writer
-from rawdb.glance.validate import INT_MAX, check_image_id, lookup_text
+from rawdb.glance._validate import INT_MAX, check_image_id, lookup_text
 from rawdb.timeutils import utcnow
 
 # Children first: an image goes only once nothing refers to it.

@@ -12,8 +12,8 @@ from rawdb import errors
 from rawdb.context import Context
 from rawdb.conventions import check_bool
 from rawdb.decorators import reader, writer
-from rawdb.glance.rows import MEMBER_KEYS, member_dict
-from rawdb.glance.validate import INT_MAX, MEMBER_STATUSES, check_reference, check_text, lookup_text
+from rawdb.glance._rows import MEMBER_KEYS, member_dict
+from rawdb.glance._validate import INT_MAX, MEMBER_STATUSES, check_reference, check_text, lookup_text
 from rawdb.queries import Param, Query, Raw, compile_statement
 from rawdb.statement import Statement
 from rawdb.timeutils import utcnow

@@ -9,7 +9,7 @@ from typing import Any
 from rawdb import errors
 from rawdb.context import Context
 from rawdb.decorators import reader, writer
-from rawdb.glance.validate import check_image_id, check_reference, check_tag, check_tags, lookup_text
+from rawdb.glance._validate import check_image_id, check_reference, check_tag, check_tags, lookup_text
 from rawdb.timeutils import utcnow
 
 

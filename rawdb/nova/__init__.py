@@ -1,1 +1,8 @@
-"""Nova: the quota DB API (``rawdb.nova.quotas``) and, later, instances, flavors and the rest."""
+"""Nova: ``rawdb.nova.api`` is nova.db.api (its functions live in the domain modules).
+
+Public modules (``MODULES``): ``api`` (the flat facade), ``quotas``, ``sync``.  Helpers
+private to nova live in modules whose names start with ``_``.  A module ``x`` runs only the
+statements of ``sql/nova/x*.sql``; the quota engine (``rawdb.quota``) runs ``sql/nova/quota*.sql``.
+"""
+
+MODULES = ("api", "quotas", "sync")

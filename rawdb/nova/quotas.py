@@ -13,7 +13,7 @@ from typing import Any
 
 from rawdb.context import Context
 from rawdb.quota import api, core
-from rawdb.quota.checks import NAME_LENGTH, check_context, expiry, names, optional_integer, optional_text
+from rawdb.quota._checks import NAME_LENGTH, check_context, expiry, names, optional_integer, optional_text
 from rawdb.quota.core import NOVA, Request
 from rawdb.quota.resources import BaseResource
 

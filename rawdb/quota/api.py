@@ -15,7 +15,7 @@ from rawdb.context import Context
 from rawdb.conventions import check_require_admin_context, check_require_context
 from rawdb.decorators import reader, retry_on_deadlock, writer
 from rawdb.quota import core
-from rawdb.quota.checks import (
+from rawdb.quota._checks import (
     NAME_LENGTH,
     UUID_LENGTH,
     check_context,

@@ -17,7 +17,7 @@ from rawdb.context import Context
 from rawdb.conventions import check_require_admin_context, check_require_context
 from rawdb.decorators import retry_on_deadlock
 from rawdb.quota import api, core
-from rawdb.quota.checks import NAME_LENGTH, check_context, check_deltas, expiry, names, optional_text, text
+from rawdb.quota._checks import NAME_LENGTH, check_context, check_deltas, expiry, names, optional_text, text
 from rawdb.quota.core import Request, Service
 from rawdb.quota.resources import BaseResource, ReservableResource
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from rawdb import errors
-from rawdb.glance.validate import IMAGE_COLUMN_NAMES
+from rawdb.glance._validate import IMAGE_COLUMN_NAMES
 
 Row = Mapping[str, Any]
 

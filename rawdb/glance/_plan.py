@@ -16,9 +16,9 @@ from typing import Any
 from rawdb import errors
 from rawdb.context import Context
 from rawdb.conventions import check_bool, check_datetime
-from rawdb.glance.filters import split_list_filter, split_time_filter
-from rawdb.glance.listing import PageShape, visibility_rule
-from rawdb.glance.validate import (
+from rawdb.glance._filters import split_list_filter, split_time_filter
+from rawdb.glance._listing import PageShape, visibility_rule
+from rawdb.glance._validate import (
     BIGINT_MAX,
     IMAGE_COLUMNS,
     MEMBER_STATUSES,
