@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import importlib.metadata
+import warnings
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
@@ -55,3 +57,21 @@ def count_round_trips(engine: Any, add: Callable[[int, int], None]) -> None:
         return ping(dbapi_connection)
 
     dialect.do_ping = do_ping  # the pool's pre-ping at checkout calls the dialect's do_ping
+
+
+def missing(package: str, version: str, modules: Sequence[str], install: str) -> str | None:
+    """None when ``package`` at ``version``'s major release imports ``modules``; else a one-line reason."""
+    try:
+        installed = importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return f"{package} is not installed: {install}"
+    if installed.split(".")[0] != version.split(".")[0]:
+        return f"{package} {installed} is installed, not {version}: {install}"
+    for module in modules:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # OpenStack's imports pull in eventlet, which warns it is deprecated
+                importlib.import_module(module)
+        except Exception as exc:  # a missing dependency, or any failure of the import-time setup
+            return f"{module} does not import ({type(exc).__name__}: {exc}): {install}"
+    return None

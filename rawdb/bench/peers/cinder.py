@@ -32,13 +32,12 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import threading
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 from rawdb import errors
-from rawdb.bench.peers import count_round_trips
+from rawdb.bench.peers import count_round_trips, missing
 from rawdb.bench.peers.glance import driver_missing, sqlalchemy_url
 
 __all__ = ["CINDER_VERSION", "MAX_POOL_SIZE", "RESOURCES", "CinderPeer", "available"]
@@ -61,26 +60,9 @@ _lock = threading.Lock()
 _open: CinderPeer | None = None  # the peer whose factory is patched into cinder.db.api
 
 
-def _import_cinder() -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # cinder imports eventlet, which warns it is deprecated
-        importlib.import_module("cinder.db.api")
-        importlib.import_module("cinder.quota")
-
-
 def available(url: str) -> str | None:
     """None when cinder 29 and the driver for ``url`` can be imported; else a one-line reason."""
-    try:
-        version = importlib.metadata.version("cinder")
-    except importlib.metadata.PackageNotFoundError:
-        return f"cinder is not installed: {_INSTALL}"
-    if version.split(".")[0] != CINDER_VERSION.split(".")[0]:
-        return f"cinder {version} is installed, not {CINDER_VERSION}: {_INSTALL}"
-    try:
-        _import_cinder()
-    except Exception as exc:  # a missing dependency, or any failure of cinder's import-time setup
-        return f"cinder.db.api does not import ({type(exc).__name__}: {exc}): {_INSTALL}"
-    return driver_missing(url)
+    return missing("cinder", CINDER_VERSION, ["cinder.db.api", "cinder.quota"], _INSTALL) or driver_missing(url)
 
 
 class CinderPeer:

@@ -21,12 +21,11 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import os
-import warnings
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from rawdb.bench.cases import GlanceCase
-from rawdb.bench.peers import count_round_trips
+from rawdb.bench.peers import count_round_trips, missing
 from rawdb.bench.seed import GlanceDataset
 from rawdb.database import connect_options, sqlite_path, url_dialect
 
@@ -53,19 +52,7 @@ def driver_missing(url: str) -> str | None:
 
 def available(url: str) -> str | None:
     """None when glance 33 and the driver for ``url`` can be imported; else a one-line reason."""
-    try:
-        version = importlib.metadata.version("glance")
-    except importlib.metadata.PackageNotFoundError:
-        return f"glance is not installed: {_INSTALL}"
-    if version.split(".")[0] != GLANCE_VERSION.split(".")[0]:
-        return f"glance {version} is installed, not {GLANCE_VERSION}: {_INSTALL}"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # glance's imports pull in eventlet, which warns it is deprecated
-            importlib.import_module("glance.db.sqlalchemy.api")
-    except Exception as exc:  # a missing dependency, or any failure of glance's import-time setup
-        return f"glance.db.sqlalchemy.api does not import ({type(exc).__name__}: {exc}): {_INSTALL}"
-    return driver_missing(url)
+    return missing("glance", GLANCE_VERSION, ["glance.db.sqlalchemy.api"], _INSTALL) or driver_missing(url)
 
 
 def sqlalchemy_url(url: str) -> str:
