@@ -49,6 +49,18 @@ _POSTGRESQL: dict[str, tuple[Any, Any]] = {
         "force_generic_plan",
     ),
 }
+_MYSQL: dict[str, tuple[Any, Any]] = {
+    "pool_size": (int, 5),
+    "min_size": (int, 1),
+    "connect_timeout": (float, 10.0),
+    "lock_wait_timeout": (int, 30),
+    "server_settings": (dict, None),
+    "unix_socket": (str, None),
+}
+# What oslo.db URLs carry for MySQL besides rawdb's options: the connection character set (rawdb
+# always talks utf8mb4; a table's own character set still decides what it can store) and
+# SQLAlchemy's ``plugin`` list.  Accepted so a URL from nova.conf works unchanged, and ignored.
+_MYSQL_CHARSETS = frozenset({"utf8", "utf8mb3", "utf8mb4"})
 _SQLITE: dict[str, tuple[Any, Any]] = {
     "readers": (int, 4),
     "busy_timeout": (float, 30.0),
@@ -88,21 +100,32 @@ def resolve_url(url: str | None) -> str:
 
 
 # URL scheme -> dialect.  A SQLAlchemy driver suffix (``postgresql+psycopg2``) is dropped first.
-_SCHEMES = {"postgresql": "postgresql", "postgres": "postgresql", "sqlite": "sqlite"}
+_SCHEMES = {
+    "postgresql": "postgresql",
+    "postgres": "postgresql",
+    "sqlite": "sqlite",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+}
 
 
 def url_dialect(url: str) -> str:
-    """The dialect a database URL names: ``postgresql`` or ``sqlite``.
+    """The dialect a database URL names: ``postgresql``, ``mysql`` or ``sqlite``.
 
     A SQLAlchemy ``+driver`` suffix is ignored, so a URL copied from an OpenStack config file
-    works as it is: ``postgresql+psycopg2://…`` is PostgreSQL, ``sqlite+pysqlite:///…`` SQLite.
+    works as it is: ``postgresql+psycopg2://…`` is PostgreSQL, ``mysql+pymysql://…`` and
+    ``mariadb://…`` MySQL/MariaDB, ``sqlite+pysqlite:///…`` SQLite.
 
     :raises Invalid: any other scheme
     """
     scheme = urlsplit(url).scheme.lower()
     dialect = _SCHEMES.get(scheme.partition("+")[0])
     if dialect is None:
-        raise errors.Invalid(f"unsupported database URL scheme {scheme!r}: use postgresql://… or sqlite:///…")
+        # urlsplit() finds no scheme in ``oracle+cx_oracle://`` (the underscore): name what was written
+        scheme = scheme or url.partition("://")[0][:40]
+        raise errors.Invalid(
+            f"unsupported database URL scheme {scheme!r}: use postgresql://…, mysql://… (mariadb://…) or sqlite:///…"
+        )
     return dialect
 
 
@@ -127,7 +150,7 @@ def _sqlite_file(url: str) -> str:
 
 def connect_options() -> frozenset[str]:
     """Every option name ``connect()`` takes, as a keyword or a URL query parameter."""
-    return frozenset({*_COMMON, *_POSTGRESQL, *_SQLITE, "replica"})
+    return frozenset({*_COMMON, *_POSTGRESQL, *_MYSQL, *_SQLITE, "replica"})
 
 
 async def _open_backend(url: str, options: dict[str, Any]) -> tuple[Backend, dict[str, Any]]:
@@ -174,6 +197,27 @@ async def _open_backend(url: str, options: dict[str, Any]) -> tuple[Backend, dic
             command_timeout=opts["command_timeout"],
             writer_plan_cache_mode=opts["writer_plan_cache_mode"],
             max_waiting=opts["max_waiting"],
+        )
+        return backend, opts
+    if dialect == "mysql":
+        url_options = dict(query)
+        charset = url_options.pop("charset", "utf8mb4")
+        if charset.lower() not in _MYSQL_CHARSETS:
+            raise errors.Invalid(f"charset={charset!r}: rawdb talks utf8mb4 to MySQL/MariaDB (utf8 is accepted)")
+        url_options.pop("plugin", None)
+        opts = _options(url_options, options, {**_COMMON, **_MYSQL})
+        from rawdb.backends.mysql import MysqlBackend
+
+        backend = await MysqlBackend.open(
+            urlunsplit(("mysql", parts.netloc, parts.path, "", "")),
+            pool_size=opts["pool_size"],
+            min_size=opts["min_size"],
+            acquire_timeout=opts["acquire_timeout"],
+            connect_timeout=opts["connect_timeout"],
+            lock_wait_timeout=opts["lock_wait_timeout"],
+            server_settings=opts["server_settings"],
+            max_waiting=opts["max_waiting"],
+            unix_socket=opts["unix_socket"],
         )
         return backend, opts
     raise AssertionError(f"no backend for dialect {dialect!r}")

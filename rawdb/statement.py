@@ -1,12 +1,15 @@
 """A named SQL statement, converted once per dialect, and the argument binding that runs it.
 
 SQL is written with named parameters (``:image_id``).  ``convert`` turns that text into
-the driver's numbered placeholders once, at load time: ``$1`` for asyncpg, ``?1`` for
-sqlite3.  A name used twice reuses its number, so the argument list holds each value
-once.  ``col = ANY(:ids)`` (and ``col <> ALL(:ids)``) stay as they are on PostgreSQL,
-where a Python list binds as an array, and become ``col IN (SELECT value FROM
-json_each(?1))`` on SQLite, where the list is sent as JSON text: one parameter and a
-stable statement text for any list length, and never ``IN ()``.
+the driver's placeholders once, at load time: ``$1`` for asyncpg, ``?1`` for sqlite3,
+``%s`` for MySQL's drivers.  A name used twice reuses its number on the first two, so the
+argument list holds each value once; ``%s`` is positional, so there a name used twice is
+bound twice (and a literal ``%`` is doubled, as the drivers' interpolation needs).
+``col = ANY(:ids)`` (and ``col <> ALL(:ids)``) stay as they are on PostgreSQL, where a
+Python list binds as an array, and become ``col IN (SELECT value FROM json_each(?1))`` on
+SQLite and ``col IN (SELECT value FROM JSON_TABLE(%s, ...))`` on MySQL, where the list is
+sent as JSON text: one parameter and a stable statement text for any list length, and
+never ``IN ()``.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from typing import Any, Literal
 
 from rawdb.errors import StatementError
 
-Dialect = Literal["postgresql", "sqlite"]
-DIALECTS: tuple[Dialect, ...] = ("postgresql", "sqlite")
+Dialect = Literal["postgresql", "sqlite", "mysql"]
+DIALECTS: tuple[Dialect, ...] = ("postgresql", "sqlite", "mysql")
 
 # Tokens that must be copied untouched, then the two kinds of parameter reference.
 _TOKEN = re.compile(
@@ -32,27 +35,38 @@ _TOKEN = re.compile(
     | ::                                               # PostgreSQL cast
     | (?P<op>=|<>|!=)\s*(?P<quant>ANY|ALL)\s*\(\s*:(?P<list>[A-Za-z_]\w*)\s*\)
     | :(?P<name>[A-Za-z_]\w*)
+    | (?P<placed>%s)                                   # (MySQL) a placeholder of an embedded statement
+    | (?P<percent>%%?)                                 # (MySQL) a literal percent sign
     """,
     re.S | re.X | re.I,
 )
 
-_PLACEHOLDER = {"postgresql": "${}", "sqlite": "?{}"}
+_PLACEHOLDER = {"postgresql": "${}", "sqlite": "?{}", "mysql": "%s"}
 
-# On SQLite a list membership test reads the JSON array sent as one parameter.
-_SQLITE_LIST = {
-    ("=", "ANY"): "IN (SELECT value FROM json_each({}))",
-    ("<>", "ALL"): "NOT IN (SELECT value FROM json_each({}))",
-    ("!=", "ALL"): "NOT IN (SELECT value FROM json_each({}))",
+# On SQLite and MySQL a list membership test reads the JSON array sent as one parameter.
+_JSON_LIST = {
+    "sqlite": "(SELECT value FROM json_each({}))",
+    "mysql": "(SELECT value FROM JSON_TABLE({}, '$[*]' COLUMNS (value VARCHAR(255) PATH '$')) AS list_items)",
 }
+_PERCENT = re.compile("%%?")  # one percent sign (or an embedded statement's doubled one)
+_LIST_OPS = {("=", "ANY"): "IN", ("<>", "ALL"): "NOT IN", ("!=", "ALL"): "NOT IN"}
 
 
 @dataclass(frozen=True, slots=True)
 class Compiled:
-    """One statement's text for one dialect, with the parameter names in argument order."""
+    """One statement's text for one dialect, with the parameter names in argument order.
+
+    ``names`` may repeat a name (MySQL's positional ``%s`` binds it at each place).
+    """
 
     sql: str
     names: tuple[str, ...]
     json_names: frozenset[str] = frozenset()
+    distinct: int = field(default=-1, compare=False)  # how many different names (computed)
+
+    def __post_init__(self) -> None:
+        if self.distinct < 0:
+            object.__setattr__(self, "distinct", len(set(self.names)))
 
     def bind(self, statement: str, params: dict[str, Any]) -> list[Any]:
         """Return the argument list for ``params``; raise StatementError on a missing or extra name."""
@@ -62,7 +76,7 @@ class Compiled:
             raise StatementError(
                 f"statement {statement} needs parameter :{exc.args[0]} (it takes {self._takes()})"
             ) from None
-        if len(params) != len(self.names):
+        if len(params) != self.distinct:
             extra = sorted(set(params) - set(self.names))
             raise StatementError(f"statement {statement} got unknown parameter(s) {extra} (it takes {self._takes()})")
         if self.json_names:
@@ -72,7 +86,7 @@ class Compiled:
         return args
 
     def _takes(self) -> str:
-        return ", ".join(f":{n}" for n in self.names) or "no parameters"
+        return ", ".join(f":{n}" for n in dict.fromkeys(self.names)) or "no parameters"
 
 
 def _json_list(statement: str, name: str, value: Any) -> str:
@@ -101,10 +115,18 @@ def convert(sql: str, dialect: Dialect, after: Compiled | None = None) -> Compil
     names: list[str] = list(after.names) if after else []
     json_names: set[str] = set(after.json_names) if after else set()
     placeholder = _PLACEHOLDER[dialect]
+    positional = dialect == "mysql"
+    if positional:
+        # The embedded statement's %s stand for its names in order; they are re-read below.
+        embedded = iter(names)
+        names = []
 
     numbers = {name: i for i, name in enumerate(names, start=1)}  # a dict: long INSERTs stay linear
 
     def number(name: str) -> str:
+        if positional:
+            names.append(name)
+            return placeholder
         if name not in numbers:
             names.append(name)
             numbers[name] = len(names)
@@ -118,11 +140,22 @@ def convert(sql: str, dialect: Dialect, after: Compiled | None = None) -> Compil
             op, quant = match.group("op"), match.group("quant").upper()
             if dialect == "postgresql":
                 return f"{op} {quant}({ref})"
-            template = _SQLITE_LIST.get((op, quant))
-            if template is None:
+            keyword = _LIST_OPS.get((op, quant))
+            if keyword is None:
                 raise StatementError(f"{op} {quant}(:list) is not supported; use = ANY(...) or <> ALL(...)")
             json_names.add(match.group("list"))
-            return template.format(ref)
+            return f"{keyword} {_JSON_LIST[dialect].format(ref)}"
+        if match.group("placed") is not None:
+            if not positional:
+                return match.group(0)
+            names.append(next(embedded))  # a placeholder the embedded statement already placed
+            return "%s"
+        if match.group("percent") is not None:
+            if not positional or (match.group("percent") == "%%" and after is not None):
+                return match.group(0)  # (an embedded statement's %% is escaped already)
+            return "%%"
+        if positional and match.group(0).startswith("'"):
+            return _PERCENT.sub("%%", match.group(0))  # in string literals too: the driver formats the whole text
         return match.group(0)
 
     text = _TOKEN.sub(replace, sql)

@@ -246,7 +246,9 @@ class Transaction:
                     else:
                         result = await conn.execute(sql, args)
                     break
-                except asyncio.CancelledError:
+                except (asyncio.CancelledError, GeneratorExit):
+                    # GeneratorExit: the coroutine was closed while it waited (a pending task
+                    # garbage-collected); the statement must stop all the same.
                     self._failure = errors.DBError(f"statement {name} was cancelled")
                     conn.interrupt()
                     raise

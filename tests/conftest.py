@@ -1,16 +1,19 @@
-"""Test harness: every behaviour test runs on SQLite and on PostgreSQL.
+"""Test harness: every behaviour test runs on SQLite, PostgreSQL and MariaDB/MySQL.
 
 PostgreSQL comes from ``RAWDB_TEST_POSTGRES_URL``, else ``postgresql://root@127.0.0.1:5432/test``
 when it answers.  Each run creates a scratch database and drops it at the end; each test
 gets a schema of its own in it (``?search_path=`` in the URL), so tests never see each
-other's rows.  Without PostgreSQL those tests skip with the reason — except under
-``CI=true``, where a missing PostgreSQL fails the run.  SQLite tests use a file in the
+other's rows.  MariaDB comes from ``RAWDB_TEST_MYSQL_URL``, else
+``mysql://root@127.0.0.1:3306/test`` when it answers; each test gets a scratch database of
+its own, dropped at its end.  Without a server those tests skip with the reason — except
+under ``CI=true``, where a missing server fails the run.  SQLite tests use a file in the
 test's temporary directory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import uuid
@@ -26,9 +29,11 @@ import rawdb
 from rawdb import schema
 
 DEFAULT_PG = "postgresql://root@127.0.0.1:5432/test"
-BACKENDS = ["sqlite", "postgresql"]
+DEFAULT_MYSQL = "mysql://root@127.0.0.1:3306/test"
+BACKENDS = ["sqlite", "postgresql", "mysql"]
 _schemas = itertools.count(1)
 _pg_unavailable: list[str] = []  # the reason PostgreSQL tests skip, once known
+_mysql_unavailable: list[str] = []  # the reason MariaDB tests skip, once known
 
 OpenDb = Callable[..., Awaitable[rawdb.Database]]
 
@@ -109,6 +114,87 @@ async def pg_url(pg_scratch: str | None) -> AsyncIterator[str]:
         await _drop_pg_schema(pg_scratch, schema_name)
 
 
+def _mysql_admin_url() -> str:
+    return os.environ.get("RAWDB_TEST_MYSQL_URL") or DEFAULT_MYSQL
+
+
+async def _mysql(admin: str, sql: str) -> None:
+    import asyncmy
+
+    parts = urlsplit(admin)
+    conn = await asyncmy.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 3306,
+        user=parts.username or "root",
+        password=parts.password or "",
+        connect_timeout=5,
+    )
+    try:
+        async with conn.cursor() as cursor:
+            await cursor.execute(sql)
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def mysql_server() -> str | None:
+    """The MariaDB/MySQL admin URL when the server answers, else None with the reason recorded."""
+    admin = _mysql_admin_url()
+    try:
+        asyncio.run(_mysql(admin, "SELECT 1"))
+    except Exception as exc:
+        reason = f"MariaDB/MySQL at {admin} is not available: {type(exc).__name__}: {exc}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason} (CI=true requires MariaDB)", pytrace=False)
+        _mysql_unavailable.append(reason)
+        return None
+    return admin
+
+
+@pytest.fixture
+async def mysql_url(mysql_server: str | None) -> AsyncIterator[str]:
+    """A MariaDB/MySQL URL of a scratch database of this test's own (utf8mb4, binary collation)."""
+    if mysql_server is None:
+        pytest.skip(_mysql_unavailable[0] if _mysql_unavailable else "MariaDB/MySQL is not available")
+    name = f"rawdb_t{next(_schemas)}_{uuid.uuid4().hex[:8]}"
+    await _mysql(mysql_server, f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin")
+    try:
+        yield _with_database(mysql_server, name)
+    finally:
+        await _drop_mysql_database(mysql_server, name)
+
+
+async def _drop_mysql_database(admin: str, name: str) -> None:
+    """DROP DATABASE that cannot hang: what PostgreSQL's ``WITH (FORCE)`` does, by hand.
+
+    A test that failed halfway may leave a session of its database in a transaction (a
+    task that never ended), and DROP DATABASE would wait for its metadata locks forever:
+    its sessions are killed first, and DROP waits 10 s at most.
+    """
+    import asyncmy
+
+    parts = urlsplit(admin)
+    conn = await asyncmy.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 3306,
+        user=parts.username or "root",
+        password=parts.password or "",
+        connect_timeout=5,
+    )
+    try:
+        async with conn.cursor() as cursor:
+            await cursor.execute(
+                "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s AND ID <> CONNECTION_ID()", (name,)
+            )
+            for (session,) in await cursor.fetchall():
+                with contextlib.suppress(asyncmy.errors.Error):  # it may have ended meanwhile
+                    await cursor.execute(f"KILL CONNECTION {int(session)}")
+            await cursor.execute("SET SESSION lock_wait_timeout = 10")
+            await cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+    finally:
+        conn.close()
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'test.sqlite'}"
@@ -124,6 +210,8 @@ def url(backend: str, request: pytest.FixtureRequest) -> str:
     """The database URL of the parametrized backend (an empty database)."""
     if backend == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
+    if backend == "mysql":
+        return str(request.getfixturevalue("mysql_url"))
     return str(request.getfixturevalue("pg_url"))
 
 

@@ -25,3 +25,8 @@ async def execute(db: rawdb.Database, sql: str, **params: Any) -> int:
 async def count_rows(db: rawdb.Database, table: str) -> int:
     rows = await select(db, f"SELECT count(*) AS n FROM {table}")
     return int(rows[0]["n"])
+
+
+def timestamp_type(dialect: str) -> str:
+    """The column type the schema scripts give a timestamp on ``dialect`` (microseconds kept)."""
+    return {"sqlite": "DATETIME", "mysql": "DATETIME(6)"}.get(dialect, "TIMESTAMP")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from faulttools import INSERT, PID, TERMINATE, OpenDb, assert_healthy, committed_ids, make_items, slow
+from faulttools import INSERT, ServerSessions, assert_healthy, committed_ids, make_items, session_id, slow
 
 import rawdb
 from rawdb import errors
@@ -78,41 +78,45 @@ async def test_reader_cancelled_during_a_slow_statement_frees_its_connection(db:
     await assert_healthy(db, ctx, first_id=1)
 
 
-async def test_postgresql_backend_terminated_mid_transaction_raises_connection_error(
-    pg_db: rawdb.Database, pg_url: str, open_db: OpenDb
+# Server sessions that can be killed (pg_terminate_backend, KILL CONNECTION): not SQLite.
+SERVERS = pytest.mark.parametrize("backend", ["postgresql", "mysql"], indirect=True)
+
+
+@SERVERS
+async def test_backend_terminated_mid_transaction_raises_connection_error(
+    db: rawdb.Database, backend: str, url: str
 ) -> None:
-    ctx = await make_items(pg_db)
-    killer = await open_db(pg_url)
+    ctx = await make_items(db)
+    sessions = ServerSessions(backend, url)
     with pytest.raises(errors.DBConnectionError):
         async with ctx.writer() as tx:
             await tx.execute(INSERT, id=1, name="doomed")
-            pid = await tx.fetchval(PID)
-            async with killer.writer() as k:
-                assert await k.fetchval(TERMINATE, pid=pid) is True
+            pid = await session_id(tx)
+            assert await sessions.kill(pid) == 1
             await asyncio.sleep(0.05)
             await tx.execute(INSERT, id=2, name="never")
-    assert pg_db.stats()["in_use"] == 0
-    assert await committed_ids(pg_db) == []
+    assert db.stats()["in_use"] == 0
+    assert await committed_ids(db) == []
     # the pool replaced the dead connection: the next scopes on the same Database work
     async with ctx.reader() as rx:
-        assert await rx.fetchval(PID) != pid
-    await assert_healthy(pg_db, ctx, first_id=10)
-    assert await committed_ids(pg_db) == [10, 11, 12]
+        assert await session_id(rx) != pid
+    await assert_healthy(db, ctx, first_id=10)
+    assert await committed_ids(db) == [10, 11, 12]
 
 
-async def test_postgresql_writer_whose_backend_dies_before_commit_raises_on_exit(
-    pg_db: rawdb.Database, pg_url: str, open_db: OpenDb
+@SERVERS
+async def test_writer_whose_backend_dies_before_commit_raises_on_exit(
+    db: rawdb.Database, backend: str, url: str
 ) -> None:
-    ctx = await make_items(pg_db)
-    killer = await open_db(pg_url)
+    ctx = await make_items(db)
+    sessions = ServerSessions(backend, url)
     with pytest.raises(errors.DBConnectionError):
         async with ctx.writer() as tx:
             await tx.execute(INSERT, id=1, name="doomed")
-            pid = await tx.fetchval(PID)
-            async with killer.writer() as k:
-                assert await k.fetchval(TERMINATE, pid=pid) is True
+            pid = await session_id(tx)
+            assert await sessions.kill(pid) == 1
             await asyncio.sleep(0.05)
             # no further statement: the scope's exit is the first to find the connection gone
-    assert pg_db.stats()["in_use"] == 0
-    assert await committed_ids(pg_db) == []
-    await assert_healthy(pg_db, ctx, first_id=10)
+    assert db.stats()["in_use"] == 0
+    assert await committed_ids(db) == []
+    await assert_healthy(db, ctx, first_id=10)

@@ -22,7 +22,14 @@ SET = rawdb.Statement.portable("test.counters.set", "UPDATE counters SET n = :n 
 ALL = rawdb.Statement.portable("test.counters.all", "SELECT id, n FROM counters ORDER BY id")
 
 # PostgreSQL checks for deadlocks after deadlock_timeout (1 s by default): shorten it.
+# InnoDB detects a deadlock as the second lock wait begins: nothing to set.
 FAST_DEADLOCKS = {"server_settings": {"deadlock_timeout": "100ms"}}
+# The backends with row locks, where two writers can deadlock (SQLite has one writer at a time).
+SERVERS = pytest.mark.parametrize("backend", ["postgresql", "mysql"], indirect=True)
+
+
+def fast_deadlocks(backend: str) -> dict[str, object]:
+    return FAST_DEADLOCKS if backend == "postgresql" else {}
 
 
 async def make_counters(db: rawdb.Database, *ids: int) -> rawdb.Context:
@@ -38,11 +45,12 @@ async def counts(db: rawdb.Database) -> dict[int, int]:
         return {row["id"]: row["n"] for row in await rx.fetch(ALL)}
 
 
-# --- deadlocks (PostgreSQL) -----------------------------------------------------------
+# --- deadlocks (PostgreSQL, MariaDB/MySQL) ----------------------------------------------
 
 
-async def test_postgresql_opposite_lock_order_deadlocks_one_transaction(pg_url: str, open_db: OpenDb) -> None:
-    db = await open_db(pg_url, **FAST_DEADLOCKS)
+@SERVERS
+async def test_opposite_lock_order_deadlocks_one_transaction(backend: str, url: str, open_db: OpenDb) -> None:
+    db = await open_db(url, **fast_deadlocks(backend))
     ctx = await make_counters(db, 1, 2)
     locked = {1: asyncio.Event(), 2: asyncio.Event()}
 
@@ -57,14 +65,15 @@ async def test_postgresql_opposite_lock_order_deadlocks_one_transaction(pg_url: 
     deadlocks = [r for r in results if isinstance(r, errors.DBDeadlock)]
     assert len(deadlocks) == 1, results
     assert results.count(None) == 1, results
-    assert deadlocks[0].sqlstate == "40P01"
+    assert (deadlocks[0].sqlstate or deadlocks[0].errorname) in ("40P01", "1213")
     # only the survivor's two increments were committed
     assert await counts(db) == {1: 1, 2: 1}
     assert db.stats()["in_use"] == 0
 
 
-async def test_postgresql_deadlock_retried_whole_scope_commits_both(pg_url: str, open_db: OpenDb) -> None:
-    db = await open_db(pg_url, **FAST_DEADLOCKS)
+@SERVERS
+async def test_deadlock_retried_whole_scope_commits_both(backend: str, url: str, open_db: OpenDb) -> None:
+    db = await open_db(url, **fast_deadlocks(backend))
     ctx = await make_counters(db, 1, 2)
     locked = {1: asyncio.Event(), 2: asyncio.Event()}
     attempts = {1: 0, 2: 0}
@@ -81,6 +90,30 @@ async def test_postgresql_deadlock_retried_whole_scope_commits_both(pg_url: str,
     await asyncio.gather(bump_both(ctx, 1, 2), bump_both(ctx, 2, 1))
     assert await counts(db) == {1: 2, 2: 2}
     assert sorted(attempts.values()) == [1, 2]  # the deadlock victim ran its whole scope again
+    assert db.stats()["in_use"] == 0
+
+
+@SERVERS
+async def test_deadlock_retried_by_writer_retry_true_commits_both(backend: str, url: str, open_db: OpenDb) -> None:
+    db = await open_db(url, **fast_deadlocks(backend))
+    ctx = await make_counters(db, 1, 2)
+    locked = {1: asyncio.Event(), 2: asyncio.Event()}
+    attempts = {1: 0, 2: 0}
+
+    @rawdb.writer(retry=True)
+    async def bump_both(context: rawdb.Context, first: int, second: int) -> int:
+        attempts[first] += 1
+        await context.execute(BUMP, id=first)
+        locked[first].set()
+        await asyncio.wait_for(locked[second].wait(), 2)
+        await context.execute(BUMP, id=second)
+        return int(await context.fetchval(GET, id=first))
+
+    results = await asyncio.gather(bump_both(ctx, 1, 2), bump_both(ctx, 2, 1))
+    # both finished; the one that ran second saw the first's increment too
+    assert sorted(results) == [1, 2]
+    assert await counts(db) == {1: 2, 2: 2}
+    assert sorted(attempts.values()) == [1, 2]
     assert db.stats()["in_use"] == 0
 
 
@@ -187,8 +220,9 @@ async def test_sqlite_concurrent_read_then_write_increments_lose_nothing(sqlite_
 # --- pools --------------------------------------------------------------------------
 
 
-async def test_postgresql_second_writer_times_out_when_the_pool_is_exhausted(pg_url: str, open_db: OpenDb) -> None:
-    db = await open_db(pg_url, pool_size=1, acquire_timeout=0.2)
+@SERVERS
+async def test_second_writer_times_out_when_the_pool_is_exhausted(backend: str, url: str, open_db: OpenDb) -> None:
+    db = await open_db(url, pool_size=1, acquire_timeout=0.2)
     ctx = await make_counters(db, 1)
     async with ctx.writer() as tx:
         await tx.execute(BUMP, id=1)
@@ -202,8 +236,9 @@ async def test_postgresql_second_writer_times_out_when_the_pool_is_exhausted(pg_
     assert db.stats()["in_use"] == 0
 
 
-async def test_postgresql_waiting_writer_gets_the_connection_when_it_is_freed(pg_url: str, open_db: OpenDb) -> None:
-    db = await open_db(pg_url, pool_size=1, acquire_timeout=2)
+@SERVERS
+async def test_waiting_writer_gets_the_connection_when_it_is_freed(backend: str, url: str, open_db: OpenDb) -> None:
+    db = await open_db(url, pool_size=1, acquire_timeout=2)
     ctx = await make_counters(db, 1)
     held = asyncio.Event()
 

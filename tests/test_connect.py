@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from sqltools import timestamp_type
 
 import rawdb
 from rawdb import errors
@@ -137,7 +138,7 @@ async def test_unknown_sqlite_url_option_is_invalid(sqlite_url: str) -> None:
         await rawdb.connect(f"{sqlite_url}?bogus=1")
 
 
-@pytest.mark.parametrize("url", ["mysql://root@localhost/x", "oracle://x", "nonsense"])
+@pytest.mark.parametrize("url", ["oracle://x", "mongodb://root@localhost/x", "nonsense"])
 async def test_unsupported_scheme_is_invalid(url: str) -> None:
     with pytest.raises(errors.Invalid, match="scheme"):
         await rawdb.connect(url)
@@ -157,9 +158,10 @@ async def test_bad_option_value_is_invalid(sqlite_url: str) -> None:
         await rawdb.connect(sqlite_url, readers="many")
 
 
-async def test_bad_postgresql_option_value_is_invalid(pg_url: str) -> None:
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"], indirect=True)
+async def test_bad_server_option_value_is_invalid(url: str) -> None:
     with pytest.raises(errors.Invalid, match="pool_size"):
-        await rawdb.connect(pg_url, pool_size="lots")
+        await rawdb.connect(url, pool_size="lots")
 
 
 async def test_url_query_options_are_applied(sqlite_url: str, open_db: OpenDb) -> None:
@@ -171,19 +173,24 @@ async def test_url_query_options_are_applied(sqlite_url: str, open_db: OpenDb) -
         assert await tx.fetch(SYNCHRONOUS) == [{"synchronous": 1}]  # NORMAL
 
 
-# --- unreachable PostgreSQL -----------------------------------------------------------------
+# --- unreachable servers --------------------------------------------------------------------
+
+UNREACHABLE = pytest.mark.parametrize("scheme", ["postgresql", "mysql"])
 
 
-async def test_unreachable_postgresql_is_connection_error() -> None:
+@UNREACHABLE
+async def test_unreachable_server_is_connection_error(scheme: str) -> None:
     with pytest.raises(errors.DBConnectionError, match=re.escape("127.0.0.1:1")) as info:
-        await rawdb.connect(UNREACHABLE_PG, connect_timeout=2)
+        await rawdb.connect(f"{scheme}://root@127.0.0.1:1/x", connect_timeout=2)
     assert info.value.__cause__ is not None
 
 
-async def test_connection_error_message_hides_the_password() -> None:
+@UNREACHABLE
+async def test_connection_error_message_hides_the_password(scheme: str) -> None:
     with pytest.raises(errors.DBConnectionError) as info:
-        await rawdb.connect("postgresql://root:s3cret-pw@127.0.0.1:1/x", connect_timeout=2)
+        await rawdb.connect(f"{scheme}://root:s3cret-pw@127.0.0.1:1/x", connect_timeout=2)
     assert "s3cret-pw" not in str(info.value)
+    assert "s3cret-pw" not in repr(info.value.__cause__)
 
 
 # --- SQLite :memory: -----------------------------------------------------------------------
@@ -347,7 +354,7 @@ async def test_sqlite_regexp_function_works(sqlite_db: rawdb.Database) -> None:
 
 
 async def test_datetimes_and_booleans_round_trip_identically(db: rawdb.Database) -> None:
-    timestamp = "DATETIME" if db.dialect == "sqlite" else "TIMESTAMP"
+    timestamp = timestamp_type(db.dialect)
     insert = Statement.portable("test.insert_typed", "INSERT INTO typed (id, at, flag) VALUES (:id, :at, :flag)")
     select = Statement.portable("test.select_typed", "SELECT id, at, flag FROM typed ORDER BY id")
     rows = [

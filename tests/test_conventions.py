@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from pypika import Table
-from sqltools import select
+from sqltools import select, timestamp_type
 
 import rawdb
 from rawdb import conventions, errors, schema
@@ -28,7 +28,7 @@ async def make_table(db: rawdb.Database, flavour: str) -> None:
     """``things``: two live rows and one soft-deleted one of the flavour, with project ids."""
     declared, live, _ = FLAVOURS[flavour]
     key = "INTEGER" if flavour != "str" else "VARCHAR(36)"
-    ts = "DATETIME" if db.dialect == "sqlite" else "TIMESTAMP"  # as the schema scripts declare times
+    ts = timestamp_type(db.dialect)
     async with db.writer() as tx:
         await tx.script(
             f"CREATE TABLE things (id {key} PRIMARY KEY, project_id VARCHAR(255), name VARCHAR(20), "

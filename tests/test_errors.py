@@ -6,6 +6,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import asyncmy.errors
 import asyncpg
 import pytest
 
@@ -17,14 +18,17 @@ from rawdb.statement import Statement
 TABLES = """
 CREATE TABLE parents (
     id INTEGER PRIMARY KEY,
-    name VARCHAR(10) NOT NULL UNIQUE
+    name VARCHAR(10) NOT NULL,
+    CONSTRAINT parents_name UNIQUE (name)
 );
 CREATE TABLE children (
     id INTEGER PRIMARY KEY,
-    parent_id INTEGER NOT NULL REFERENCES parents (id),
+    parent_id INTEGER NOT NULL,
     slot INTEGER NOT NULL,
     label VARCHAR(10) NOT NULL,
-    qty INTEGER NOT NULL CONSTRAINT qty_positive CHECK (qty > 0),
+    qty INTEGER NOT NULL,
+    CONSTRAINT qty_positive CHECK (qty > 0),
+    CONSTRAINT children_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES parents (id),
     CONSTRAINT children_parent_slot UNIQUE (parent_id, slot)
 );
 """
@@ -57,7 +61,7 @@ async def tables(db: rawdb.Database) -> rawdb.Database:
 
 def driver_error_type(db: rawdb.Database) -> type[BaseException]:
     # rawdb's SQLite connections come from its own instance of the sqlite3 module
-    return asyncpg.PostgresError if db.dialect == "postgresql" else sqlite_backend.Error
+    return {"postgresql": asyncpg.PostgresError, "mysql": asyncmy.errors.Error}.get(db.dialect, sqlite_backend.Error)
 
 
 # --- constraint violations ---------------------------------------------------------------
@@ -73,8 +77,8 @@ async def test_unique_violation_is_duplicate_entry_naming_the_column(tables: raw
     assert isinstance(err, errors.DBError)
     assert isinstance(err.__cause__, driver_error_type(tables))
     assert err.statement == "test.insert_parent"
-    if tables.dialect == "postgresql":
-        assert err.sqlstate == "23505"
+    if tables.dialect in ("postgresql", "mysql"):
+        assert (err.sqlstate or err.errorname) in ("23505", "1062")
         assert err.value == "p1"
     else:
         assert err.errorname == "SQLITE_CONSTRAINT_UNIQUE"
@@ -92,6 +96,8 @@ async def test_composite_unique_violation_names_every_column(tables: rawdb.Datab
     if tables.dialect == "postgresql":
         assert err.sqlstate == "23505"
         assert err.value == "1, 7"
+    elif tables.dialect == "mysql":
+        assert err.errorname == "1062"
     else:
         assert err.errorname == "SQLITE_CONSTRAINT_UNIQUE"
 
@@ -111,8 +117,8 @@ async def test_foreign_key_violation_is_reference_error(tables: rawdb.Database) 
     assert isinstance(err, errors.DBError)
     assert isinstance(err.__cause__, driver_error_type(tables))
     assert err.statement == "test.insert_child"
-    if tables.dialect == "postgresql":
-        assert err.sqlstate == "23503"
+    if tables.dialect in ("postgresql", "mysql"):
+        assert (err.sqlstate or err.errorname) in ("23503", "1452")
         assert err.table == "children"
         assert err.key == "parent_id"
         assert err.key_table == "parents"
@@ -137,8 +143,8 @@ async def test_check_violation_is_constraint_error(tables: rawdb.Database) -> No
     err = info.value
     assert err.check_name == "qty_positive"
     assert err.statement == "test.insert_child"
-    if tables.dialect == "postgresql":
-        assert err.sqlstate == "23514"
+    if tables.dialect in ("postgresql", "mysql"):
+        assert (err.sqlstate or err.errorname) in ("23514", "4025")
         assert err.table == "children"
     else:
         assert err.errorname == "SQLITE_CONSTRAINT_CHECK"
@@ -184,7 +190,8 @@ async def test_text_no_database_can_store_is_data_error_and_writes_nothing_on_ev
 
 async def test_an_aware_datetime_is_refused_on_every_backend(db: rawdb.Database) -> None:
     aware = datetime(2024, 1, 1, tzinfo=timezone(timedelta(hours=2)))
-    stamp = Statement.portable("test.stamp", "SELECT CAST(:t AS TIMESTAMP) AS t")
+    timestamp = "DATETIME(6)" if db.dialect == "mysql" else "TIMESTAMP"
+    stamp = Statement.portable(f"test.stamp.{db.dialect}", f"SELECT CAST(:t AS {timestamp}) AS t")
     with pytest.raises(errors.DBDataError, match=r"aware|offset"):
         async with db.reader() as rx:
             await rx.fetchval(stamp, t=aware)
@@ -336,3 +343,120 @@ async def test_error_outside_savepoint_rolls_back_the_whole_writer(tables: rawdb
             await tx.execute(INSERT_PARENT, id=3, name="p1")
     async with tables.reader() as tx:
         assert await tx.fetchval(COUNT_PARENTS) == 1
+
+
+# --- across backends: keys, references, lock timeouts ------------------------------------
+
+CODES = "CREATE TABLE codes (code VARCHAR(10) PRIMARY KEY, label VARCHAR(10) NOT NULL)"
+INSERT_CODE = Statement.portable("test.insert_code", "INSERT INTO codes (code, label) VALUES (:code, :label)")
+DELETE_PARENT = Statement.portable("test.delete_parent", "DELETE FROM parents WHERE id = :id")
+RENAME_PARENT = Statement.portable("test.rename_parent", "UPDATE parents SET name = :name WHERE id = :id")
+
+
+async def test_duplicate_primary_keys_of_two_tables_name_each_its_own_column(tables: rawdb.Database) -> None:
+    # MariaDB names the violated key (PRIMARY) but not its table: the columns must still be
+    # those of the table the statement wrote, not of the first table with a key so named.
+    async with tables.writer() as tx:
+        await tx.script(CODES)
+        await tx.execute(INSERT_CODE, code="c1", label="one")
+    with pytest.raises(errors.DBDuplicateEntry) as in_parents:
+        async with tables.writer() as tx:
+            await tx.execute(INSERT_PARENT, id=1, name="again")
+    with pytest.raises(errors.DBDuplicateEntry) as in_codes:
+        async with tables.writer() as tx:
+            await tx.execute(INSERT_CODE, code="c1", label="again")
+    assert in_parents.value.columns == ["id"]
+    assert in_codes.value.columns == ["code"]
+
+
+async def test_deleting_a_referenced_parent_is_reference_error_and_deletes_nothing(tables: rawdb.Database) -> None:
+    async with tables.writer() as tx:
+        await tx.execute(INSERT_CHILD, **child())
+    with pytest.raises(errors.DBReferenceError) as info:
+        async with tables.writer() as tx:
+            await tx.execute(DELETE_PARENT, id=1)
+    err = info.value
+    assert err.statement == "test.delete_parent"
+    assert isinstance(err.__cause__, driver_error_type(tables))
+    if tables.dialect in ("postgresql", "mysql"):
+        assert (err.sqlstate or err.errorname) in ("23503", "1451")
+        # The referencing table and the constraint are what both servers name alike; key and
+        # key_table follow each server's message, as in oslo.db (PostgreSQL: the parent's
+        # key and the referencing table; MySQL: the child's column and the parent table).
+        assert err.table == "children"
+        assert err.constraint == "children_parent_id_fkey"
+    async with tables.reader() as rx:
+        assert await rx.fetchval(COUNT_PARENTS) == 1
+
+
+# How long a writer waits for a lock another holds, per backend (the options differ).
+SHORT_LOCK_WAIT: dict[str, dict[str, Any]] = {
+    "postgresql": {"server_settings": {"lock_timeout": "300ms"}},
+    "mysql": {"lock_wait_timeout": 1},  # innodb_lock_wait_timeout: whole seconds
+    "sqlite": {"busy_timeout": 0.3},
+}
+
+
+async def test_a_lock_wait_timeout_is_deadlock_and_nothing_of_the_waiters_scope_commits(
+    backend: str, url: str, open_db: Any
+) -> None:
+    db = await open_db(url, **SHORT_LOCK_WAIT[backend])
+    async with db.writer() as tx:
+        await tx.script(TABLES)
+        await tx.execute(INSERT_PARENT, id=1, name="p1")
+        await tx.execute(INSERT_PARENT, id=2, name="p2")
+    async with db.writer() as holder:
+        await holder.execute(RENAME_PARENT, id=1, name="held")
+        with pytest.raises(errors.DBDeadlock) as info:
+            async with db.writer() as waiter:
+                # MySQL rolls back only the statement that timed out (1205), not the
+                # transaction: rawdb must still not commit what ran before it.
+                await waiter.execute(RENAME_PARENT, id=2, name="waiter")
+                await waiter.execute(RENAME_PARENT, id=1, name="waiter")
+    if backend in ("postgresql", "mysql"):
+        assert (info.value.sqlstate or info.value.errorname) in ("55P03", "1205")
+    async with db.reader() as rx:
+        assert [r["name"] for r in await rx.fetch(PARENT_NAMES)] == ["held", "p2"]
+    assert db.stats()["in_use"] == 0
+
+
+# --- across backends: text ---------------------------------------------------------------
+
+NAMES_TABLE = "CREATE TABLE people (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL)"
+INSERT_PERSON = Statement.portable("test.insert_person", "INSERT INTO people (id, name) VALUES (:id, :name)")
+PEOPLE_SORTED = Statement.portable("test.people_sorted", "SELECT name FROM people ORDER BY name, id")
+PERSON_NAMED = Statement.portable("test.person_named", "SELECT id FROM people WHERE name = :name ORDER BY id")
+PERSON_NAME = Statement.portable("test.person_name", "SELECT name FROM people WHERE id = :id")
+COMPARE = Statement.portable(
+    "test.compare",
+    "SELECT CASE WHEN :a < :b THEN 1 ELSE 0 END AS lt, CASE WHEN :a = :b THEN 1 ELSE 0 END AS eq",
+)
+MIXED = ["bob", "Bob", "BOB", "alice", "Álvaro", "álvaro", "Zoë", "zoe", "émile", "Émile", "eve", "Eve ", "ß", "ss"]
+
+
+async def test_text_compares_and_sorts_by_code_point_on_every_backend(db: rawdb.Database) -> None:
+    async with db.writer() as tx:
+        await tx.script(NAMES_TABLE)
+        for i, name in enumerate(MIXED):
+            await tx.execute(INSERT_PERSON, id=i, name=name)
+    async with db.reader() as rx:
+        assert await rx.fetch(COMPARE, a="A", b="a") == [{"lt": 1, "eq": 0}]
+        assert await rx.fetch(COMPARE, a="a", b="A") == [{"lt": 0, "eq": 0}]
+        assert await rx.fetch(COMPARE, a="a", b="a ") == [{"lt": 1, "eq": 0}]  # no padding to equal length
+        # the same order everywhere: Python's, by code point, not a language's
+        assert [r["name"] for r in await rx.fetch(PEOPLE_SORTED)] == sorted(MIXED)
+        # equality is exact: no case folding, no accent folding, no trailing-space padding
+        assert await rx.fetch(PERSON_NAMED, name="bob") == [{"id": 0}]
+        assert await rx.fetch(PERSON_NAMED, name="alvaro") == []
+        assert await rx.fetch(PERSON_NAMED, name="Eve") == []
+        assert await rx.fetch(PERSON_NAMED, name="s") == []
+
+
+async def test_four_byte_characters_are_stored_and_read_back_on_every_backend(db: rawdb.Database) -> None:
+    text = "rocket 🚀 flag 🇪🇺 family 👨‍👩‍👧 math \U0001d538"
+    async with db.writer() as tx:
+        await tx.script(NAMES_TABLE)
+        await tx.execute(INSERT_PERSON, id=1, name=text)
+    async with db.reader() as rx:
+        assert await rx.fetchval(PERSON_NAME, id=1) == text
+        assert await rx.fetch(PERSON_NAMED, name=text) == [{"id": 1}]

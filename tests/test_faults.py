@@ -1,5 +1,10 @@
 """Faults through real connections: cancelled and timed-out waiters, killed and dead connections,
 anyio cancel scopes, leaked scopes, and connect() failures.
+
+Every test runs on the three backends, except those about server sessions (killed,
+timed out by the server), which run on PostgreSQL and MariaDB/MySQL: SQLite has none.
+The server side is checked through ``faulttools.ServerSessions`` (pg_stat_activity, or
+information_schema.PROCESSLIST and INNODB_TRX).
 """
 
 from __future__ import annotations
@@ -12,26 +17,26 @@ import textwrap
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import Any
 
 import anyio
+import asyncmy.errors
 import asyncpg
 import pytest
 from faulttools import (
     INSERT,
     NAMES,
     ONE,
-    PID,
     OpenDb,
+    ServerSessions,
     admin_url,
     assert_healthy,
     committed_ids,
     make_items,
-    pg_sessions,
+    session_id,
     slow,
-    terminate_sessions,
 )
 
 import rawdb
@@ -42,9 +47,22 @@ def app_name() -> str:
     return f"rawdb-faults-{uuid.uuid4().hex[:8]}"
 
 
-def one_writer(backend: str, **pg: Any) -> dict[str, Any]:
+# The backends with server sessions that can be killed, timed out or listed.
+SERVERS = pytest.mark.parametrize("backend", ["postgresql", "mysql"], indirect=True)
+
+
+def one_writer(backend: str, **server: Any) -> dict[str, Any]:
     """Options for a database with a single writer connection (SQLite has one anyway)."""
-    return {"pool_size": 1, **pg} if backend == "postgresql" else {}
+    return {"pool_size": 1, **server} if backend != "sqlite" else {}
+
+
+def sessions_of(backend: str, url: str) -> ServerSessions | None:
+    """The server sessions of a test's Database, or None on SQLite (it has none)."""
+    return None if backend == "sqlite" else ServerSessions(backend, url)
+
+
+def server_options(sessions: ServerSessions | None) -> dict[str, Any]:
+    return sessions.options if sessions is not None else {}
 
 
 async def settle() -> None:
@@ -97,7 +115,7 @@ async def test_waiters_whose_deadline_meets_the_hand_over_lose_no_connection(
     backend: str, url: str, open_db: OpenDb
 ) -> None:
     timeout = 0.02
-    options = one_writer(backend, acquire_timeout=timeout) if backend == "postgresql" else {"busy_timeout": timeout}
+    options = one_writer(backend, acquire_timeout=timeout) if backend != "sqlite" else {"busy_timeout": timeout}
     db = await open_db(url, **options)
     ctx = await make_items(db)
     outcomes = {"served": 0, "timed out": 0}
@@ -129,11 +147,12 @@ async def test_waiters_whose_deadline_meets_the_hand_over_lose_no_connection(
     assert await committed_ids(db) == [1]
 
 
-async def test_postgresql_pool_never_exceeds_its_size_when_a_broken_connection_is_released(
-    pg_url: str, open_db: OpenDb
+@SERVERS
+async def test_pool_never_exceeds_its_size_when_a_broken_connection_is_released(
+    backend: str, url: str, open_db: OpenDb
 ) -> None:
-    app = app_name()
-    db = await open_db(pg_url, pool_size=1, server_settings={"application_name": app})
+    sessions = ServerSessions(backend, url)
+    db = await open_db(url, pool_size=1, **sessions.options)
     ctx = await make_items(db)
     sizes: list[int] = []
     sampling = True
@@ -154,12 +173,10 @@ async def test_postgresql_pool_never_exceeds_its_size_when_a_broken_connection_i
     queued = asyncio.create_task(queued_writer())
     try:
         async with ctx.writer() as tx:
-            pid = await tx.fetchval(PID)
+            pid = await session_id(tx)
             holding.set()
             await settle()  # the other writer now waits for this connection
-            killer = await asyncpg.connect(admin_url(pg_url))
-            await killer.execute("SELECT pg_terminate_backend($1)", pid)
-            await killer.close()
+            assert await sessions.kill(pid) == 1
             await asyncio.sleep(0.05)
             await tx.execute(INSERT, id=1, name="doomed")
     except errors.DBConnectionError:
@@ -170,7 +187,7 @@ async def test_postgresql_pool_never_exceeds_its_size_when_a_broken_connection_i
     sampling = False
     await sampler
     assert max(sizes) <= 1
-    assert len([s for s in await pg_sessions(pg_url, app) if s["state"] is not None]) <= 2  # writer + reader
+    assert len([s for s in await sessions.list() if s["state"] is not None]) <= 2  # writer + reader
     assert await committed_ids(db) == [2, 3]
     assert db.stats()["in_use"] == 0
 
@@ -207,19 +224,12 @@ async def test_max_waiting_turns_away_callers_beyond_the_queue_at_once(backend: 
 # --- cancellation at any point ------------------------------------------------------------------
 
 
-async def _no_idle_in_transaction(pg_url: str, app: str) -> bool:
-    return all(s["state"] != "idle in transaction" for s in await pg_sessions(pg_url, app))
-
-
 @pytest.mark.parametrize("how", ["anyio_move_on", "anyio_cancel_scope", "asyncio_timeout", "task_cancel"])
 async def test_a_writer_cancelled_mid_statement_frees_the_write_lock_within_milliseconds(
     backend: str, url: str, open_db: OpenDb, how: str
 ) -> None:
-    app = app_name()
-    if backend == "postgresql":
-        db = await open_db(url, pool_size=1, server_settings={"application_name": app})
-    else:
-        db = await open_db(url, busy_timeout=5)
+    sessions = sessions_of(backend, url)
+    db = await open_db(url, **(one_writer(backend, **server_options(sessions)) if sessions else {"busy_timeout": 5}))
     ctx = await make_items(db)
     inside = asyncio.Event()
 
@@ -252,7 +262,9 @@ async def test_a_writer_cancelled_mid_statement_frees_the_write_lock_within_mill
     async def next_writer() -> float:
         await inside.wait()
         async with ctx.writer() as tx:
-            await tx.execute(INSERT, id=3, name="next")
+            # The very row the cancelled writer inserted: its row lock (MySQL, PostgreSQL) or
+            # the write lock (SQLite) must be gone, not only its pooled connection.
+            await tx.execute(INSERT, id=1, name="next")
         return time.monotonic()
 
     started = time.monotonic()
@@ -264,11 +276,13 @@ async def test_a_writer_cancelled_mid_statement_frees_the_write_lock_within_mill
     # The slow statement (3 s) was stopped: the next writer got in right after the cancel.
     assert finished_at - started < 1.5
     assert finished_at - cancelled_at < 0.5
-    assert await committed_ids(db) == [3]
+    async with ctx.reader() as rx:
+        assert await rx.fetch(NAMES) == [{"id": 1, "name": "next"}]
     assert db.stats()["in_use"] == 0
-    if backend == "postgresql":
-        assert await _no_idle_in_transaction(url, app)
-        assert all(s["state"] != "active" for s in await pg_sessions(url, app))  # the query was cancelled
+    if sessions is not None:
+        # the slow statement was stopped on the server (no session still runs it), and no
+        # session was left in a transaction
+        assert await sessions.settled(within=1)
     await assert_healthy(db, ctx, first_id=10)
 
 
@@ -276,9 +290,8 @@ async def test_a_writer_cancelled_mid_statement_frees_the_write_lock_within_mill
 async def test_a_scope_cancelled_by_a_re_cancelling_anyio_scope_at_any_point_rolls_back_cleanly(
     backend: str, url: str, open_db: OpenDb, point: str
 ) -> None:
-    app = app_name()
-    extra = {"server_settings": {"application_name": app}} if backend == "postgresql" else {"busy_timeout": 5}
-    db = await open_db(url, **extra)
+    sessions = sessions_of(backend, url)
+    db = await open_db(url, **(server_options(sessions) if sessions else {"busy_timeout": 5}))
     ctx = await make_items(db)
     for attempt in range(5):  # a few delays around the chosen point
         with anyio.CancelScope() as scope:
@@ -310,8 +323,8 @@ async def test_a_scope_cancelled_by_a_re_cancelling_anyio_scope_at_any_point_rol
         assert scope.cancelled_caught
         assert db.stats()["in_use"] == 0
         assert await committed_ids(db) == []
-    if backend == "postgresql":
-        assert await _no_idle_in_transaction(url, app)
+    if sessions is not None:
+        assert await sessions.settled(within=1)
     async with asyncio.timeout(1):
         await assert_healthy(db, ctx, first_id=1)
 
@@ -319,7 +332,7 @@ async def test_a_scope_cancelled_by_a_re_cancelling_anyio_scope_at_any_point_rol
 async def test_a_reader_cancelled_mid_statement_leaves_its_connection_usable(
     backend: str, url: str, open_db: OpenDb
 ) -> None:
-    db = await open_db(url, **({"pool_size": 1} if backend == "postgresql" else {"readers": 1}))
+    db = await open_db(url, **({"pool_size": 1} if backend != "sqlite" else {"readers": 1}))
     ctx = await make_items(db)
     with anyio.move_on_after(0.1):
         async with ctx.reader() as rx:
@@ -345,74 +358,85 @@ async def _use_every_kind_of_scope(db: rawdb.Database, ctx: rawdb.Context, first
         assert await rx.fetchval(ONE) == 1
 
 
-def _blocking_kill(pg_url: str, app: str) -> None:
+def _blocking_kill(sessions: ServerSessions) -> None:
     """Terminate the sessions from another thread while this event loop is blocked.
 
     The loop then reads neither the servers' goodbye nor the closed sockets before the next
     call: exactly what a connection that died idle in the pool looks like to the driver.
     """
     killed: list[int] = []
-    thread = threading.Thread(target=lambda: killed.append(asyncio.run(terminate_sessions(pg_url, app))))
+    thread = threading.Thread(target=lambda: killed.append(asyncio.run(sessions.kill())))
     thread.start()
     thread.join()
     time.sleep(0.2)
     assert killed and killed[0] > 0
 
 
+@SERVERS
 @pytest.mark.parametrize("loop_runs_first", [True, False])
-async def test_postgresql_connections_killed_while_idle_are_replaced_without_errors(
-    pg_url: str, open_db: OpenDb, loop_runs_first: bool
+async def test_connections_killed_while_idle_are_replaced_without_errors(
+    backend: str, url: str, open_db: OpenDb, loop_runs_first: bool
 ) -> None:
-    app = app_name()
-    db = await open_db(pg_url, pool_size=3, min_size=3, server_settings={"application_name": app})
+    sessions = ServerSessions(backend, url)
+    db = await open_db(url, pool_size=3, min_size=3, **sessions.options)
     ctx = await make_items(db)
     await asyncio.gather(*(_use_every_kind_of_scope(db, ctx, 10 * i) for i in range(1, 4)))
-    before = {s["pid"] for s in await pg_sessions(pg_url, app)}
+    before = {s["id"] for s in await sessions.list()}
     assert len(before) >= 4
     if loop_runs_first:
-        assert await terminate_sessions(pg_url, app) == len(before)
+        assert await sessions.kill() == len(before)
         await asyncio.sleep(0.2)
     else:
-        _blocking_kill(pg_url, app)
+        _blocking_kill(sessions)
     # Every kind of scope, several at once, finds its dead connection replaced.
     await asyncio.gather(*(_use_every_kind_of_scope(db, ctx, 100 + 10 * i) for i in range(3)))
-    after = {s["pid"] for s in await pg_sessions(pg_url, app)}
+    after = {s["id"] for s in await sessions.list()}
     assert after and not after & before
     assert db.stats()["in_use"] == 0
     assert db.stats()["size"] <= db.stats()["max_size"]
 
 
-async def test_postgresql_sessions_ended_by_idle_session_timeout_are_replaced(pg_url: str, open_db: OpenDb) -> None:
-    db = await open_db(pg_url, server_settings={"idle_session_timeout": "150ms"})
+@SERVERS
+async def test_sessions_ended_by_the_servers_idle_timeout_are_replaced(backend: str, url: str, open_db: OpenDb) -> None:
+    # The setting's name and unit are the server's: PostgreSQL's idle_session_timeout takes
+    # milliseconds, MySQL's wait_timeout whole seconds.
+    if backend == "postgresql":
+        db = await open_db(url, server_settings={"idle_session_timeout": "150ms"})
+        idle = 0.4
+    else:
+        db = await open_db(url, server_settings={"wait_timeout": "1"})
+        idle = 1.6
     ctx = await make_items(db)
     for round_ in range(3):
         await _use_every_kind_of_scope(db, ctx, 10 * round_)
-        await asyncio.sleep(0.4)  # every pooled session has been ended by the server
+        await asyncio.sleep(idle)  # every pooled session has been ended by the server
     assert await committed_ids(db) == [0, 1, 10, 11, 20, 21]
 
 
-async def test_postgresql_connection_killed_mid_transaction_is_a_connection_error_and_nothing_commits(
-    pg_url: str, open_db: OpenDb
+@SERVERS
+async def test_connection_killed_mid_transaction_is_a_connection_error_and_nothing_commits(
+    backend: str, url: str, open_db: OpenDb
 ) -> None:
-    app = app_name()
-    db = await open_db(pg_url, server_settings={"application_name": app})
+    sessions = ServerSessions(backend, url)
+    db = await open_db(url, **sessions.options)
     ctx = await make_items(db)
     with pytest.raises(errors.DBConnectionError) as caught:
         async with ctx.writer() as tx:
             await tx.execute(INSERT, id=1, name="doomed")
-            _blocking_kill(pg_url, app)  # the driver finds out only at the next statement
+            _blocking_kill(sessions)  # the driver finds out only at the next statement
             await tx.execute(INSERT, id=2, name="never")
-    assert not isinstance(caught.value, asyncpg.PostgresError | asyncpg.InterfaceError)
+    assert not isinstance(caught.value, asyncpg.PostgresError | asyncpg.InterfaceError | asyncmy.errors.Error)
     assert type(caught.value).__module__.startswith("rawdb")
     assert await committed_ids(db) == []
     await assert_healthy(db, ctx, first_id=10)
 
 
+@SERVERS
 async def test_retry_on_disconnect_reruns_a_scope_whose_connection_died_mid_transaction(
-    pg_url: str, open_db: OpenDb
+    backend: str, url: str, open_db: OpenDb
 ) -> None:
-    app = app_name()
-    db = await open_db(pg_url, server_settings={"application_name": app})
+    sessions = ServerSessions(backend, url)
+    db = await open_db(url, **sessions.options)
     ctx = await make_items(db)
     attempts = 0
 
@@ -423,7 +447,7 @@ async def test_retry_on_disconnect_reruns_a_scope_whose_connection_died_mid_tran
         attempts += 1
         await context.execute(INSERT, id=1, name="one")
         if attempts == 1:
-            _blocking_kill(pg_url, app)
+            _blocking_kill(sessions)
         await context.execute(INSERT, id=2, name="two")
 
     await insert_two(ctx)
@@ -431,14 +455,15 @@ async def test_retry_on_disconnect_reruns_a_scope_whose_connection_died_mid_tran
     assert await committed_ids(db) == [1, 2]
 
 
+@SERVERS
 async def test_retry_on_disconnect_sees_only_rawdb_errors_when_every_idle_connection_died(
-    pg_url: str, open_db: OpenDb
+    backend: str, url: str, open_db: OpenDb
 ) -> None:
-    app = app_name()
-    db = await open_db(pg_url, pool_size=3, min_size=3, server_settings={"application_name": app})
+    sessions = ServerSessions(backend, url)
+    db = await open_db(url, pool_size=3, min_size=3, **sessions.options)
     ctx = await make_items(db)
     await asyncio.gather(*(_use_every_kind_of_scope(db, ctx, 10 * i) for i in range(1, 4)))
-    _blocking_kill(pg_url, app)  # every pooled session: the driver has read nothing of it yet
+    _blocking_kill(sessions)  # every pooled session: the driver has read nothing of it yet
     attempts = 0
 
     @rawdb.retry_on_deadlock(retry_on_disconnect=True, interval=0.01)
@@ -497,6 +522,50 @@ async def test_a_generator_closed_inside_a_scope_warns_and_frees_its_connection(
     assert await committed_ids(db) == [10, 11, 12]
 
 
+async def _step_until_stuck(coro: Coroutine[Any, Any, Any], stuck_for: float) -> None:
+    """Run ``coro`` by hand until it has waited ``stuck_for`` seconds on one thing.
+
+    What asyncio's Task does, minus the cancellation: the futures ``coro`` yields are
+    awaited here, so the coroutine can then be closed while it waits (as when a pending
+    task is garbage-collected), which throws GeneratorExit, not CancelledError, into it.
+    """
+    yielded = coro.send(None)
+    while True:
+        assert isinstance(yielded, asyncio.Future), yielded
+        done, _ = await asyncio.wait({yielded}, timeout=stuck_for)
+        if not done:
+            return
+        yielded = coro.send(None)
+
+
+async def test_a_coroutine_closed_mid_statement_frees_the_write_lock_and_its_connection(
+    backend: str, url: str, open_db: OpenDb
+) -> None:
+    db = await open_db(url, **({"busy_timeout": 5} if backend == "sqlite" else {}))
+    ctx = await make_items(db)
+
+    async def doomed() -> None:
+        async with ctx.writer() as tx:
+            await tx.execute(INSERT, id=1, name="abandoned")
+            await slow(tx, seconds=3)
+
+    coro = doomed()
+    await _step_until_stuck(coro, stuck_for=0.2)  # well inside the slow statement
+    with pytest.warns(ResourceWarning, match="its coroutine was closed"):
+        coro.close()
+    await settle()
+    assert db.stats()["in_use"] == 0
+    started = time.monotonic()
+    async with asyncio.timeout(5), ctx.writer() as tx:
+        await tx.execute(INSERT, id=1, name="next")  # the abandoned writer's row lock is gone
+    assert time.monotonic() - started < 0.5  # not the 3 s the statement would have run
+    async with ctx.reader() as rx:
+        assert await rx.fetch(NAMES) == [{"id": 1, "name": "next"}]
+    sessions = sessions_of(backend, url)
+    if sessions is not None:
+        assert await sessions.settled(within=1)
+
+
 async def test_closing_a_database_with_a_scope_in_use_warns_naming_it(backend: str, url: str) -> None:
     db = await rawdb.connect(url)
     ctx = await make_items(db)
@@ -540,17 +609,21 @@ def test_a_failed_sqlite_connect_leaves_nothing_that_keeps_the_process_alive(tmp
     assert "SQLITE_NOTADB" in result.stdout
 
 
-def test_an_unclosed_sqlite_database_warns_and_lets_the_process_exit(tmp_path: Path) -> None:
+def test_an_unclosed_database_warns_and_lets_the_process_exit(backend: str, url: str, tmp_path: Path) -> None:
+    if backend == "sqlite":
+        kept_url, dropped_url = f"sqlite:///{tmp_path / 'kept.sqlite'}", f"sqlite:///{tmp_path / 'dropped.sqlite'}"
+    else:
+        kept_url = dropped_url = url
     result = _run_python(
         f"""
         import asyncio, gc, rawdb
         kept = []
         async def main():
-            db = await rawdb.connect("sqlite:///{tmp_path / "kept.sqlite"}")
+            db = await rawdb.connect("{kept_url}")
             async with db.reader() as rx:
                 await rx.fetch(rawdb.Statement.portable("one", "SELECT 1 AS one"))
             kept.append(db)  # never closed, still referenced at exit
-            forgotten = await rawdb.connect("sqlite:///{tmp_path / "dropped.sqlite"}")
+            forgotten = await rawdb.connect("{dropped_url}")
             del forgotten
             gc.collect()
         asyncio.run(main())
@@ -562,37 +635,52 @@ def test_an_unclosed_sqlite_database_warns_and_lets_the_process_exit(tmp_path: P
     assert "ResourceWarning" in result.stderr and "without being closed" in result.stderr
 
 
-def test_failed_postgresql_connects_close_everything_they_opened(pg_url: str) -> None:
+@SERVERS
+def test_failed_connects_close_everything_they_opened(backend: str, url: str) -> None:
     app = app_name()
-    base = admin_url(pg_url)
-    result = _run_python(
-        f"""
-        import asyncio, rawdb
-        from rawdb import errors
-        attempts = [
+    if backend == "postgresql":
+        base = admin_url(url)
+        attempts = f"""[
             ("{base.replace("postgresql://root@", "postgresql://nobody_at_all@")}", {{}}),
             ("postgresql://root@127.0.0.1:9/test", {{"connect_timeout": 2}}),
             ("{base}", {{"server_settings": {{"application_name": "{app}", "statement_timeout": "soon"}}}}),
             ("{base}", {{"server_settings": {{"application_name": "{app}"}}, "pool_size": "x"}}),
-        ]
+        ]"""
+    else:  # the sessions are found by the test's database, which every attempt names
+        attempts = f"""[
+            ("{url.replace("mysql://root@", "mysql://nobody_at_all@")}", {{}}),
+            ("mysql://root@127.0.0.1:9/test", {{"connect_timeout": 2}}),
+            ("{url}", {{"min_size": 3, "server_settings": {{"max_statement_time": "soon"}}}}),
+            ("{url}", {{"pool_size": "x"}}),
+        ]"""
+    # The sessions are counted before the process exits: its exit would close any socket.
+    result = _run_python(
+        f"""
+        import asyncio, sys, rawdb
+        from rawdb import errors
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from faulttools import ServerSessions
+        attempts = {attempts}
         async def main():
             for url, options in attempts:
                 try:
                     await rawdb.connect(url, **options)
                 except errors.RawdbError as exc:
                     print("refused:", type(exc).__name__)
+            await asyncio.sleep(0.2)  # a server notices a closed socket at once, not within 0 s
+            print("sessions:", await ServerSessions("{backend}", "{url}", "{app}").list())
         asyncio.run(main())
         """
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("refused:") == 4, result.stdout
-    assert asyncio.run(pg_sessions(pg_url, app)) == []
+    assert "sessions: []" in result.stdout, result.stdout
 
 
+@pytest.mark.parametrize("unreachable", ["postgresql://root@127.0.0.1:9/test", "mysql://root@127.0.0.1:9/test"])
 async def test_connect_fails_at_once_by_default_and_waits_with_connect_retries(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, unreachable: str
 ) -> None:
-    unreachable = "postgresql://root@127.0.0.1:9/test"
     started = time.monotonic()
     with pytest.raises(errors.DBConnectionError):
         await rawdb.connect(unreachable)

@@ -155,7 +155,7 @@ async def test_counter_keep_records_events_with_sql_and_args(db: rawdb.Database)
     assert begin.sql == db.backend.begin_writer
     assert commit.sql == "COMMIT"
     assert lookup.sql == LOOKUP.compiled(db.dialect).sql
-    assert ("$1" if db.dialect == "postgresql" else "?1") in lookup.sql
+    assert {"postgresql": "$1", "mysql": "%s"}.get(db.dialect, "?1") in lookup.sql
     assert list(lookup.args) == ["abc"]
     assert lookup.rows == 1
     assert lookup.error is None

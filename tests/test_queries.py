@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypika import Table
+from sqltools import timestamp_type
 
 import rawdb
 from rawdb import errors
@@ -35,7 +36,7 @@ from rawdb.statement import Statement
 
 T = Table("items")
 CREATE = (
-    "CREATE TABLE items (id INTEGER NOT NULL PRIMARY KEY, n INTEGER NOT NULL, a INTEGER, b VARCHAR(8), c TIMESTAMP)"
+    "CREATE TABLE items (id INTEGER NOT NULL PRIMARY KEY, n INTEGER NOT NULL, a INTEGER, b VARCHAR(8), c {timestamp})"
 )
 INSERT = Statement.portable("test.items.insert", "INSERT INTO items (id, n, a, b, c) VALUES (:id, :n, :a, :b, :c)")
 CLEAR = Statement.portable("test.items.clear", "DELETE FROM items")
@@ -121,25 +122,26 @@ def cases(draw: st.DrawFn) -> tuple[list[dict[str, Any]], tuple[SortKey, ...], i
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=cases())
-def test_walking_pages_with_markers_yields_the_unpaged_order_on_both_backends(
+def test_walking_pages_with_markers_yields_the_unpaged_order_on_every_backend(
     sqlite_url: str,
     pg_url: str,
+    mysql_url: str,
     prepared_items: None,
     case: tuple[list[dict[str, Any]], tuple[SortKey, ...], int],
 ) -> None:
     rows, keys, limit = case
     expected = python_order(rows, keys)
-    for url in (sqlite_url, pg_url):
+    for url in (sqlite_url, pg_url, mysql_url):
         unpaged, paged = asyncio.run(walk(url, rows, keys, limit))
         assert unpaged == expected, f"{url.split(':')[0]} unpaged order"
         assert paged == expected, f"{url.split(':')[0]} paged walk"
 
 
 @pytest.fixture
-async def prepared_items(sqlite_url: str, pg_url: str) -> None:
-    for url in (sqlite_url, pg_url):
+async def prepared_items(sqlite_url: str, pg_url: str, mysql_url: str) -> None:
+    for url in (sqlite_url, pg_url, mysql_url):
         async with rawdb.connect(url) as db, db.writer() as tx:
-            await tx.script(CREATE)
+            await tx.script(CREATE.format(timestamp=timestamp_type(db.dialect)))
 
 
 def test_row_value_predicate_serves_same_direction_not_null_keys() -> None:
@@ -183,7 +185,7 @@ def test_params_are_numbered_per_dialect_and_reused() -> None:
 @pytest.fixture
 async def items(db: rawdb.Database) -> rawdb.Database:
     async with db.writer() as tx:
-        await tx.script(CREATE)
+        await tx.script(CREATE.format(timestamp=timestamp_type(db.dialect)))
         for i, (b, c) in enumerate([("apple", MOMENTS[0]), ("Banana", MOMENTS[1]), ("cherry", None)], start=1):
             await tx.execute(INSERT, id=i, n=i, a=None, b=b, c=c)
     return db

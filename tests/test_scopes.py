@@ -264,7 +264,7 @@ async def test_second_task_on_a_busy_bound_transaction_gets_scope_error(db: rawd
         await tx.execute(INSERT, id=1, name="one")
         results = await asyncio.gather(first(tx), second(tx), return_exceptions=True)
         assert isinstance(results[1], errors.ScopeError)
-        expected = 1 if db.dialect == "postgresql" else int(SQLITE_ROWS_PER_SECOND * 0.3)
+        expected = int(SQLITE_ROWS_PER_SECOND * 0.3) if db.dialect == "sqlite" else 1
         assert results[0] == expected
         # the refused statement did not abort the transaction
         assert await tx.fetch(IDS) == [{"id": 1}]
@@ -419,10 +419,9 @@ async def test_bound_context_is_a_new_object_and_the_original_stays_unbound(db: 
 # --- independent writers ------------------------------------------------------------
 
 
-async def test_postgresql_independent_writer_commits_when_the_outer_rolls_back(
-    pg_db: rawdb.Database,
-) -> None:
-    ctx = await make_items(pg_db)
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"], indirect=True)  # SQLite: one writer, next test
+async def test_independent_writer_commits_when_the_outer_rolls_back(db: rawdb.Database) -> None:
+    ctx = await make_items(db)
     with pytest.raises(Boom):
         async with ctx.writer() as tx:
             await tx.execute(INSERT, id=1, name="outer")
@@ -430,9 +429,9 @@ async def test_postgresql_independent_writer_commits_when_the_outer_rolls_back(
                 assert ind.transaction is not tx.transaction
                 await ind.execute(INSERT, id=2, name="independent")
             # committed already, while the outer transaction is still open
-            assert await committed_ids(pg_db) == [2]
+            assert await committed_ids(db) == [2]
             raise Boom
-    assert await committed_ids(pg_db) == [2]
+    assert await committed_ids(db) == [2]
 
 
 async def test_sqlite_independent_writer_inside_writer_raises_scope_error_at_once(

@@ -76,6 +76,41 @@ def _server_error(exc: asyncpg.PostgresError) -> errors.DBError:
     return err
 
 
+_server_cancels: set[asyncio.Task[None]] = set()
+
+
+def _cancel_on_server(raw: asyncpg.Connection) -> None:
+    """Send a CancelRequest for ``raw``'s running statement, in the background.
+
+    asyncpg's own cancellation task belongs to the connection and is cancelled when the
+    connection is terminated, so the request is sent here, on its own.
+    """
+    from asyncpg import connect_utils
+
+    try:
+        loop = asyncio.get_running_loop()
+        request = connect_utils._cancel(
+            loop=loop,
+            addr=raw._addr,
+            params=raw._params,
+            backend_pid=raw.get_server_pid(),
+            backend_secret=raw._protocol.backend_secret,
+        )
+    except (RuntimeError, AttributeError) as exc:  # no event loop any more; or an asyncpg without these
+        log.debug("cannot cancel the statement of a closed coroutine: %s", exc)
+        return
+
+    async def cancel() -> None:
+        try:
+            await request
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:  # it may have ended already
+            log.debug("cancelling the statement of a closed coroutine failed: %s", exc)
+
+    task = loop.create_task(cancel())
+    _server_cancels.add(task)
+    task.add_done_callback(_server_cancels.discard)
+
+
 class PgConnection(Connection):
     """An asyncpg connection from one of the backend's pools."""
 
@@ -101,6 +136,13 @@ class PgConnection(Connection):
 
     def _failed(self, exc: BaseException) -> None:
         """Decide from a driver error whether the connection can still be used."""
+        if isinstance(exc, GeneratorExit):
+            # The coroutine was closed mid-statement (a pending task garbage-collected):
+            # asyncpg cancels a statement only on CancelledError, and the server would run
+            # this one to its end, keeping its locks, although its connection is closed.
+            self._broken = True
+            _cancel_on_server(self.raw)
+            return
         if isinstance(exc, asyncpg.PostgresError):
             # The server answered: the session lives on, unless it was ended (57P0x) or lost.
             if self.raw.is_closed() or (exc.sqlstate or "").startswith(("57P0", "08")):

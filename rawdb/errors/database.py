@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rawdb.errors._base import Duplicate, RawdbError
+from rawdb.errors._base import Duplicate, Invalid, RawdbError
 
 
 class DBError(RawdbError):
@@ -94,13 +94,13 @@ class PoolTimeout(DBConnectionError):
     msg_fmt = "The pool couldn't provide a connection within %(timeout)s s."
 
 
-class DBDataError(DBError):
-    """A value does not fit its column: too long, out of range or of the wrong type."""
+class DBDataError(DBError, Invalid):
+    """A value does not fit its column (too long, out of range, wrong type, a character its charset lacks)."""
 
     msg_fmt = "Invalid data for the database: %(detail)s."
 
 
-class DBInvalidUnicodeParameter(DBError):
+class DBInvalidUnicodeParameter(DBError, Invalid):
     """A text parameter cannot be encoded for the database (oslo.db's translation of ``UnicodeEncodeError``)."""
 
     msg_fmt = "Invalid Parameter: Unicode is not supported by the current database."

@@ -19,11 +19,13 @@ from typing import Any
 from pypika.dialects import PostgreSQLQuery
 from pypika.terms import Criterion, ListParameter, Term
 
-from rawdb.statement import DIALECTS, Compiled, Dialect, Statement
+from rawdb.statement import _JSON_LIST, DIALECTS, Compiled, Dialect, Statement
 
-Query = PostgreSQLQuery  # renders RETURNING and ON CONFLICT; its quoting suits SQLite too
+# Renders RETURNING and ON CONFLICT; its quoting suits SQLite, and MySQL, whose sessions
+# rawdb opens with ANSI_QUOTES.
+Query = PostgreSQLQuery
 
-_PLACEHOLDER = {"postgresql": "${}", "sqlite": "?{}"}
+_PLACEHOLDER = {"postgresql": "${}", "sqlite": "?{}", "mysql": "%s"}
 
 
 class _Collector(ListParameter):
@@ -37,6 +39,9 @@ class _Collector(ListParameter):
         self.json_names: set[str] = set()
 
     def ref(self, name: str) -> str:
+        if self.dialect == "mysql":  # positional: a value at each place it is used
+            self.names.append(name)
+            return "%s"
         number = self.numbers.get(name)
         if number is None:
             self.names.append(name)
@@ -108,11 +113,12 @@ class AnyOf(Criterion):
         if collector.dialect == "postgresql":
             return f"{left} <> ALL({ref})" if self.exclude else f"{left} = ANY({ref})"
         collector.json_names.add(self.param)
-        return f"{left} {'NOT IN' if self.exclude else 'IN'} (SELECT value FROM json_each({ref}))"
+        return f"{left} {'NOT IN' if self.exclude else 'IN'} {_JSON_LIST[collector.dialect].format(ref)}"
 
 
 class Regex(Criterion):
-    """``term ~ $n`` on PostgreSQL, ``term REGEXP ?n`` on SQLite (rawdb registers regexp())."""
+    """``term ~ $n`` on PostgreSQL, ``term REGEXP ?n`` on SQLite (rawdb registers regexp()),
+    ``term REGEXP %s`` on MySQL (case-sensitive under rawdb's binary collation)."""
 
     def __init__(self, term: Term, param: str) -> None:
         super().__init__()
@@ -158,10 +164,14 @@ class Ordered(Term):
 
     def get_sql(self, **kwargs: Any) -> str:
         kwargs.pop("with_alias", None)
-        sql = f"{self.term.get_sql(**kwargs)} {'DESC' if self.desc else 'ASC'}"
-        if self.nulls_first is not None:
-            sql += " NULLS FIRST" if self.nulls_first else " NULLS LAST"
-        return sql
+        term = self.term.get_sql(**kwargs)
+        sql = f"{term} {'DESC' if self.desc else 'ASC'}"
+        if self.nulls_first is None:
+            return sql
+        if _collector(kwargs, "Ordered").dialect == "mysql":
+            # MySQL has no NULLS FIRST/LAST: sort on the NULL test first (false before true)
+            return f"{term} IS {'NOT ' if self.nulls_first else ''}NULL, {sql}"
+        return sql + (" NULLS FIRST" if self.nulls_first else " NULLS LAST")
 
 
 def compile_query(query: Any, dialect: Dialect) -> Compiled:

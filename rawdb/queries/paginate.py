@@ -19,9 +19,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from pypika.terms import Criterion, Term, Tuple
+from pypika.terms import Criterion, Term
 
-from rawdb.queries.compiler import Ordered, Param
+from rawdb.queries.compiler import Ordered, Param, _collector
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +72,7 @@ def after_marker(
     vals = [Param(f"{prefix}_{i}") for i in range(len(keys))]
 
     if not any(nulls) and all(not k.nullable for k in keys) and len({k.desc for k in keys}) == 1:
-        left, right = Tuple(*cols), Tuple(*vals)
-        return left < right if keys[0].desc else left > right
+        return RowAfter(cols, vals, keys[0].desc)
 
     branches: list[Criterion] = []
     for i, key in enumerate(keys):
@@ -87,6 +86,34 @@ def after_marker(
     predicate = cast(Criterion, Criterion.any(branches))
     bound = _leading_bound(keys[0], cols[0], vals[0], nulls[0])
     return predicate if bound is None else cast(Criterion, Criterion.all([bound, predicate]))
+
+
+class RowAfter(Criterion):
+    """``(k1, k2) > ($1, $2)`` (``<`` descending): one row comparison an index range serves.
+
+    MySQL compares row values right but cannot range-scan an index with them (it reads the
+    index from its start), so there the same predicate is spelled out:
+    ``k1 >= $1 AND (k1 > $1 OR (k1 = $1 AND k2 > $2))``.
+    """
+
+    def __init__(self, cols: Sequence[Term], vals: Sequence[Term], desc: bool) -> None:
+        super().__init__()
+        self.cols, self.vals, self.desc = list(cols), list(vals), desc
+
+    def get_sql(self, **kwargs: Any) -> str:
+        op = "<" if self.desc else ">"
+        cols = [c.get_sql(**kwargs) for c in self.cols]
+        if _collector(kwargs, "RowAfter").dialect != "mysql":
+            vals = [v.get_sql(**kwargs) for v in self.vals]
+            return f"({','.join(cols)}){op}({','.join(vals)})"
+        # MySQL's placeholders are positional: each value is rendered where the text uses it,
+        # in the text's order.
+        bound = f"{cols[0]} {op}= {self.vals[0].get_sql(**kwargs)}"
+        branches = []
+        for i in range(len(cols)):
+            ties = [f"{cols[j]} = {self.vals[j].get_sql(**kwargs)}" for j in range(i)]
+            branches.append(" AND ".join([*ties, f"{cols[i]} {op} {self.vals[i].get_sql(**kwargs)}"]))
+        return f"({bound} AND (({') OR ('.join(branches)})))"
 
 
 class Never(Criterion):
