@@ -96,6 +96,7 @@ async def _check(db: Database, args: argparse.Namespace) -> int:
     report = await schema.check(db, args.service)
     lines = [f"{args.service} schema on {db.url_safe}: {'OK' if report.ok else 'DRIFT'}"]
     lines += [f"  {'!' if p.fatal else '-'} {p}" for p in report.problems]
+    lines += [f"  note: {note}" for note in report.notes]
     _print(args, report.as_dict(), "\n".join(lines))
     return Exit.OK if report.ok else Exit.DRIFT
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from rawdb.errors import SQLLoadError, StatementError
 from rawdb.statement import DIALECTS, Compiled, Statement, convert
 
-_HEADER = re.compile(r"^--\s*name\s*:\s*(?P<name>\S*)\s*(?:\((?P<only>\w+) only\))?\s*$")
+_HEADER = re.compile(r"^--\s*name\s*:\s*(?P<name>\S*)\s*(?:\((?P<only>\w+(?:\s*,\s*\w+)*) only\))?\s*$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -49,18 +49,19 @@ def _split_name(root: Path, path: Path) -> tuple[str, str | None]:
     return ".".join(parts), dialect
 
 
-def parse_file(path: Path, namespace: str) -> list[tuple[str, str, int, str, str | None]]:
+def parse_file(path: Path, namespace: str) -> list[tuple[str, str, int, str, tuple[str, ...] | None]]:
     """Split one file into ``(name, doc, line, sql, only)`` entries.
 
     ``-- name: x (postgresql only)`` marks a statement that exists for one dialect only
-    (a data-modifying CTE SQLite cannot express); the caller must not run it elsewhere.
+    (a data-modifying CTE SQLite cannot express), ``(postgresql, sqlite only)`` for those
+    two (the other one does the job another way); the caller must not run it elsewhere.
 
     :raises SQLLoadError: on text before the first header, a bad or duplicate name,
         a statement without a doc comment, or an empty statement
     """
-    entries: list[tuple[str, str, int, str, str | None]] = []
+    entries: list[tuple[str, str, int, str, tuple[str, ...] | None]] = []
     seen: set[str] = set()
-    current: tuple[str, int, str | None] | None = None
+    current: tuple[str, int, tuple[str, ...] | None] | None = None
     doc: list[str] = []
     body: list[str] = []
     in_doc = False
@@ -88,9 +89,7 @@ def parse_file(path: Path, namespace: str) -> list[tuple[str, str, int, str, str
             if name in seen:
                 raise SQLLoadError(f"{path}:{number}: statement {namespace}.{name} is defined twice in this file")
             seen.add(name)
-            only = header.group("only")
-            if only is not None and only not in DIALECTS:
-                raise SQLLoadError(f"{path}:{number}: unknown dialect {only!r} in ({only} only)")
+            only = _only(header.group("only"), f"{path}:{number}")
             current, doc, body, in_doc = (name, number, only), [], [], True
             continue
         stripped = text.strip()
@@ -107,6 +106,17 @@ def parse_file(path: Path, namespace: str) -> list[tuple[str, str, int, str, str
     return entries
 
 
+def _only(marker: str | None, where: str) -> tuple[str, ...] | None:
+    """The dialects of a ``(a, b only)`` marker, in DIALECTS order."""
+    if marker is None:
+        return None
+    named = [d.strip() for d in marker.split(",")]
+    for dialect in named:
+        if dialect not in DIALECTS:
+            raise SQLLoadError(f"{where}: unknown dialect {dialect!r} in ({marker} only)")
+    return tuple(d for d in DIALECTS if d in named)
+
+
 def load(root: Path) -> dict[str, Statement]:
     """Load every named statement under ``root`` (except ``schema/``), for every dialect.
 
@@ -115,28 +125,34 @@ def load(root: Path) -> dict[str, Statement]:
     """
     portable: dict[str, tuple[str, str, str]] = {}
     variants: dict[str, dict[str, tuple[str, str, str]]] = {}
-    only: dict[str, str] = {}
+    only: dict[str, tuple[str, ...]] = {}
     for path in sorted(root.rglob("*.sql")):
         if path.relative_to(root).parts[0] == "schema":
             continue
         namespace, dialect = _split_name(root, path)
-        for name, doc, line, sql, only_dialect in parse_file(path, namespace):
+        for name, doc, line, sql, only_dialects in parse_file(path, namespace):
             full = f"{namespace}.{name}"
             where = f"{path.relative_to(root.parent)}:{line}"
-            if only_dialect is not None:
-                if dialect not in (None, only_dialect):
-                    raise SQLLoadError(f"{where}: statement {full} is ({only_dialect} only) in a {dialect} file")
-                only[full] = only_dialect
+            if only_dialects is not None:
+                marker = f"({', '.join(only_dialects)} only)"
+                if dialect is not None and dialect not in only_dialects:
+                    raise SQLLoadError(f"{where}: statement {full} is {marker} in a {dialect} file")
+                if only.setdefault(full, only_dialects) != only_dialects:
+                    raise SQLLoadError(f"{where}: statement {full} is {marker} here and not elsewhere")
             if dialect is None:
                 portable[full] = (doc, where, sql)
             else:
                 variants.setdefault(full, {})[dialect] = (doc, where, sql)
+    for full, dialects in only.items():
+        for dialect, (_, where, _) in variants.get(full, {}).items():
+            if dialect not in dialects:
+                raise SQLLoadError(f"{where}: statement {full} is ({', '.join(dialects)} only) in a {dialect} file")
     statements: dict[str, Statement] = {}
     for full in sorted(set(portable) | set(variants)):
         compiled: dict[str, Compiled] = {}
         sources: dict[str, str] = {}
         base = portable.get(full)
-        for dialect in DIALECTS if full not in only else (only[full],):
+        for dialect in only.get(full, DIALECTS):
             entry = variants.get(full, {}).get(dialect) or base
             if entry is None:
                 where = next(iter(variants[full].values()))[1]
@@ -146,9 +162,22 @@ def load(root: Path) -> dict[str, Statement]:
             except StatementError as exc:
                 raise SQLLoadError(f"{entry[1]}: statement {full}: {exc}") from exc
             sources[dialect] = entry[1]
+        _same_parameters(full, compiled, sources)
         doc, where, _ = base or next(iter(variants[full].values()))
         statements[full] = Statement(full, doc, where, compiled, sources)
     return statements
+
+
+def _same_parameters(full: str, compiled: dict[str, Compiled], sources: dict[str, str]) -> None:
+    """Every dialect's text of a statement takes the same parameters: callers name them once, for any backend."""
+    takes = {dialect: sorted(set(c.names)) for dialect, c in compiled.items()}
+    first, *others = takes
+    for dialect in others:
+        if takes[dialect] != takes[first]:
+            raise SQLLoadError(
+                f"{sources[dialect]}: statement {full} takes {takes[dialect]} on {dialect} but {takes[first]} on "
+                f"{first} ({sources[first]}); every dialect's text of a statement takes the same parameters"
+            )
 
 
 @functools.cache

@@ -15,12 +15,13 @@ from rawdb import errors
 from rawdb.cli import main
 from rawdb.console import Exit
 from rawdb.schema import migrations
+from rawdb.sqlfiles import sql_root
 
 
 @pytest.fixture
 def cli_url(backend: str, request: pytest.FixtureRequest) -> str:
     """An empty database that exists (for SQLite: an empty file), on each backend."""
-    url = str(request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url"))
+    url = str(request.getfixturevalue({"sqlite": "sqlite_url", "postgresql": "pg_url", "mysql": "mysql_url"}[backend]))
 
     async def create() -> None:
         async with rawdb.connect(url) as db:
@@ -50,7 +51,9 @@ def sqlite_file(url: str) -> Path:
 # --- schema bootstrap, status and check -------------------------------------------------------
 
 
-def test_bootstrap_status_and_check_on_a_fresh_database(cli_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bootstrap_status_and_check_on_a_fresh_database(
+    cli_url: str, backend: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = run(capsys, "schema", "bootstrap", "--url", cli_url, "--service", "glance")
     assert code == Exit.OK
     assert "applied 0001_glance_tables, 0002_rawdb_indexes, 0003_image_cache_index" in out
@@ -62,7 +65,7 @@ def test_bootstrap_status_and_check_on_a_fresh_database(cli_url: str, capsys: py
     assert code == Exit.OK
     data = json.loads(out)
     assert (data["service"], data["bootstrapped"]) == ("glance", True)
-    assert [v["applied"] for v in data["versions"]] == [True] * len(migrations("glance", "sqlite"))
+    assert [v["applied"] for v in data["versions"]] == [True] * len(migrations("glance", backend))
 
     code, out, _ = run(capsys, "schema", "check", "--url", cli_url, "--service", "glance")
     assert (code, out.splitlines()[0].endswith("OK")) == (0, True)
@@ -73,7 +76,8 @@ def test_check_exits_3_on_drift(cli_url: str, capsys: pytest.CaptureFixture[str]
 
     async def drop_index() -> None:
         async with rawdb.connect(cli_url) as db, db.writer() as tx:
-            await tx.script("DROP INDEX created_at_image_idx")
+            on_table = " ON images" if db.dialect == "mysql" else ""  # MySQL's DROP INDEX names the table
+            await tx.script(f"DROP INDEX created_at_image_idx{on_table}")
 
     asyncio.run(drop_index())
     code, out, _ = run(capsys, "schema", "check", "--url", cli_url, "--service", "glance", "--json")
@@ -89,6 +93,30 @@ def test_status_before_bootstrap_says_not_applied_and_exits_4(cli_url: str, caps
     assert "NOT APPLIED" in out
     assert "current version: 0000" in out
     assert out.splitlines()[-1].strip().startswith("not bootstrapped: run rawdb schema bootstrap --service glance")
+
+
+@pytest.mark.parametrize("backend", ["mysql"])  # the one dialect whose adoption converts glance's tables
+def test_check_after_adopting_a_glance_manage_database_says_what_was_widened(
+    cli_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dump = Path(__file__).resolve().parent / "upstream" / "glance_33_mysql.sql"
+
+    async def glance_manage_db_sync() -> None:  # what glance 33's glance-manage made on MariaDB
+        async with rawdb.connect(cli_url) as db, db.writer() as tx:
+            await tx.script(dump.read_text(encoding="utf-8"), dump.name)
+
+    asyncio.run(glance_manage_db_sync())
+    code, out, _ = run(capsys, "schema", "check", "--url", cli_url, "--service", "glance")
+    assert code == Exit.NOT_THERE  # glance's tables, and no rawdb versions: bootstrap first
+
+    code, out, _ = run(capsys, "schema", "bootstrap", "--url", cli_url, "--service", "glance")
+    assert code == Exit.OK and "0005_mysql_adopt" in out
+    code, out, _ = run(capsys, "schema", "check", "--url", cli_url, "--service", "glance")
+    lines = out.splitlines()
+    assert (code, lines[0].endswith(": OK")) == (Exit.OK, True), out
+    [note] = lines[1:]  # no problem listed, one note
+    assert note.startswith("  note: glance's own tools made this database (alembic_version table)")
+    assert "DATETIME(6)" in note and "compatible" in note
 
 
 def test_check_on_an_empty_database_says_in_one_line_to_bootstrap(
@@ -162,7 +190,8 @@ def test_the_url_defaults_to_rawdb_url(
 
 def test_urls_copied_from_an_openstack_config_file_work(cli_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     scheme, _, rest = cli_url.partition("://")
-    with_driver = f"{scheme}+{'pysqlite' if scheme == 'sqlite' else 'psycopg2'}://{rest}"
+    driver = {"sqlite": "pysqlite", "postgresql": "psycopg2", "mysql": "pymysql"}[scheme]
+    with_driver = f"{scheme}+{driver}://{rest}"
     code, out, _ = run(capsys, "schema", "bootstrap", "--url", with_driver, "--service", "cinder")
     assert code == Exit.OK and "applied 0001_cinder_tables" in out
     assert run(capsys, "schema", "check", "--url", cli_url, "--service", "cinder")[0] == Exit.OK
@@ -177,18 +206,20 @@ def test_url_dialects_drop_a_sqlalchemy_driver_suffix() -> None:
     assert sqlite_path("sqlite+pysqlite:////var/lib/glance/glance.sqlite") == "/var/lib/glance/glance.sqlite"
     assert sqlite_path("sqlite:///relative.db") == "relative.db"
     assert sqlite_path("sqlite:///:memory:") is None
-    with pytest.raises(errors.Invalid, match="unsupported database URL scheme 'mysql\\+pymysql'"):
-        url_dialect("mysql+pymysql://glance@db/glance")
+    assert url_dialect("mysql+pymysql://glance@db/glance?charset=utf8") == "mysql"
+    assert url_dialect("mariadb+pymysql://glance@db/glance") == "mysql"
+    with pytest.raises(errors.Invalid, match="unsupported database URL scheme 'mssql\\+pyodbc'"):
+        url_dialect("mssql+pyodbc://glance@db/glance")
 
 
 # --- errors and exit codes --------------------------------------------------------------------
 
 
 def test_errors_are_one_line_with_the_error_name(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "schema", "status", "--url", "mysql://nowhere/db", "--service", "glance")
+    code, out, err = run(capsys, "schema", "status", "--url", "mssql://nowhere/db", "--service", "glance")
     assert code == Exit.FAILED == 1
     assert out == ""
-    assert err.startswith("rawdb: Invalid: unsupported database URL scheme 'mysql'")
+    assert err.startswith("rawdb: Invalid: unsupported database URL scheme 'mssql'")
     assert "Traceback" not in err
     unreachable = "postgresql://root@127.0.0.1:1/none?connect_timeout=1"
     code, _, err = run(capsys, "schema", "status", "--url", unreachable, "--service", "glance")
@@ -199,7 +230,7 @@ def test_errors_are_one_line_with_the_error_name(capsys: pytest.CaptureFixture[s
 
 def test_verbose_is_accepted_before_and_after_the_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
     for argv in (["-v", "schema", "status"], ["schema", "status", "-v"]):
-        code, _, err = run(capsys, *argv, "--url", "mysql://nowhere/db", "--service", "glance")
+        code, _, err = run(capsys, *argv, "--url", "mssql://nowhere/db", "--service", "glance")
         assert code == Exit.FAILED
         assert "Traceback (most recent call last)" in err, argv
         assert err.splitlines()[-1].startswith("rawdb: Invalid: unsupported database URL scheme")
@@ -265,18 +296,24 @@ def test_slow_statement_warnings_stay_out_of_the_output_unless_asked_for(sqlite_
 
 
 async def test_a_missing_table_error_names_the_sql_file_of_the_dialect_that_ran(db: rawdb.Database) -> None:
-    """glance.tags.tags_insert has its own file per dialect; the note names the one that ran."""
+    """glance.tags.tags_insert has its own file per dialect; the note names the one that ran, and its line."""
     with pytest.raises(errors.DBNonExistentTable) as caught:
-        async with db.writer() as tx:
-            await tx.execute("glance.tags.tags_insert", image_id="i", tags=["a"], now=None)
+        async with db.writer() as tx:  # :tags is a JSON array, as rawdb.glance passes it
+            await tx.execute("glance.tags.tags_insert", image_id="i", tags=json.dumps(["a"]), now=None)
     [note] = [n for n in caught.value.__notes__ if n.startswith("in statement glance.tags.tags_insert")]
-    assert f"sql/glance/tags.{db.dialect}.sql:1" in note
-    assert db.statement_source("glance.tags.tags_insert") == f"sql/glance/tags.{db.dialect}.sql:1"
+    path = f"sql/glance/tags.{db.dialect}.sql"
+    header = (sql_root().parent / path).read_text(encoding="utf-8").splitlines().index("-- name: tags_insert")
+    assert f"{path}:{header + 1})" in note
+    assert db.statement_source("glance.tags.tags_insert") == f"{path}:{header + 1}"
 
 
 async def test_a_statement_names_the_portable_file_where_its_dialect_has_none(db: rawdb.Database) -> None:
-    """versions_table_exists is in schema.sql, and SQLite has its own text in schema.sqlite.sql."""
-    expected = {"postgresql": "sql/rawdb/schema.sql:13", "sqlite": "sql/rawdb/schema.sqlite.sql:16"}
+    """versions_table_exists is in schema.sql; SQLite and MySQL (no current_schema()) have their own texts."""
+    expected = {
+        "postgresql": "sql/rawdb/schema.sql:13",
+        "sqlite": "sql/rawdb/schema.sqlite.sql:18",
+        "mysql": "sql/rawdb/schema.mysql.sql:24",
+    }
     assert db.statement_source("rawdb.schema.versions_table_exists") == expected[db.dialect]
     assert db.statement_source("glance.images.image_insert") == "sql/glance/images.sql:1"
 

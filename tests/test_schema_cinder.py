@@ -1,4 +1,4 @@
-"""The cinder schema (Folsom tables, HEAD quota tables), bootstrapped on both backends."""
+"""The cinder schema (Folsom tables, HEAD quota tables), bootstrapped on every backend."""
 
 from __future__ import annotations
 
@@ -92,13 +92,14 @@ async def test_quota_columns_are_as_cinder_head_has_them(cinder_db: rawdb.Databa
     columns, _ = await catalog(cinder_db)
     spec = {(c["table_name"], c["column_name"]): (c["type"].lower(), bool(c["not_null"])) for c in columns}
     varchar = "character varying" if cinder_db.dialect == "postgresql" else "varchar"
-    boolean = "boolean"
+    boolean = "tinyint(1)" if cinder_db.dialect == "mysql" else "boolean"
+    integer = "int" if cinder_db.dialect == "mysql" else "integer"
     assert spec[("quota_usages", "resource")] == (f"{varchar}(300)", False)
     assert spec[("quota_usages", "race_preventer")] == (boolean, False)
     assert spec[("quota_usages", "in_use")][1] and spec[("quota_usages", "reserved")][1]
     assert spec[("reservations", "resource")] == (f"{varchar}(300)", False)
-    assert spec[("reservations", "usage_id")] == ("integer", False)
-    assert spec[("reservations", "delta")] == ("integer", True)
+    assert spec[("reservations", "usage_id")] == (integer, False)
+    assert spec[("reservations", "delta")] == (integer, True)
     assert spec[("quotas", "resource")] == (f"{varchar}(300)", True)
     assert spec[("volumes", "deleted")] == (boolean, False)
 
@@ -121,7 +122,8 @@ async def test_check_passes_on_a_fresh_bootstrap(cinder_db: rawdb.Database) -> N
 
 async def test_check_detects_a_dropped_head_index(cinder_db: rawdb.Database) -> None:
     async with cinder_db.writer() as tx:
-        await tx.script("DROP INDEX reservations_deleted_uuid_idx")
+        on = " ON reservations" if cinder_db.dialect == "mysql" else ""
+        await tx.script(f"DROP INDEX reservations_deleted_uuid_idx{on}")
     report = await schema.check(cinder_db, "cinder")
     assert not report.ok
     assert [(p.kind, p.table, p.name) for p in report.problems] == [
@@ -142,7 +144,8 @@ async def test_bootstrap_adopts_tables_cinder_already_created(db: rawdb.Database
 def test_each_dialect_has_the_same_cinder_versions() -> None:
     pg = [(m.version, m.name) for m in schema.migrations("cinder", "postgresql")]
     lite = [(m.version, m.name) for m in schema.migrations("cinder", "sqlite")]
-    assert pg == lite
+    mysql = [(m.version, m.name) for m in schema.migrations("cinder", "mysql")]
+    assert pg == lite == mysql
 
 
 # --- seeded rows ---------------------------------------------------------------------------
@@ -228,9 +231,9 @@ async def test_iscsi_target_num_is_unique_per_host(cinder_db: rawdb.Database) ->
 @pytest.mark.parametrize(
     "sql",
     [
-        "INSERT INTO volume_metadata (volume_id, key, value) VALUES ('no-such-volume', 'k', 'v')",
+        "INSERT INTO volume_metadata (volume_id, \"key\", value) VALUES ('no-such-volume', 'k', 'v')",
         "INSERT INTO iscsi_targets (target_num, host, volume_id) VALUES (1, 'h', 'no-such-volume')",
-        "INSERT INTO volume_type_extra_specs (volume_type_id, key, value) VALUES (999, 'k', 'v')",
+        "INSERT INTO volume_type_extra_specs (volume_type_id, \"key\", value) VALUES (999, 'k', 'v')",
         "INSERT INTO reservations (uuid, usage_id, project_id, resource, delta) VALUES ('u', 999, 'p', 'r', 1)",
         "INSERT INTO sm_backend_config (flavor_id, sr_uuid) VALUES (999, 'sr')",
         "INSERT INTO sm_volume (id, backend_id) VALUES ('no-such-volume', 999)",
@@ -244,7 +247,7 @@ async def test_foreign_keys_are_enforced(cinder_db: rawdb.Database, sql: str) ->
 
 async def test_rows_with_parents_insert_and_a_referenced_volume_stays(cinder_db: rawdb.Database) -> None:
     await execute(cinder_db, "INSERT INTO volumes (id, project_id, size) VALUES ('v1', 'p1', 1)")
-    await execute(cinder_db, "INSERT INTO volume_metadata (volume_id, key, value) VALUES ('v1', 'k', 'v')")
+    await execute(cinder_db, "INSERT INTO volume_metadata (volume_id, \"key\", value) VALUES ('v1', 'k', 'v')")
     await execute(cinder_db, "INSERT INTO iscsi_targets (target_num, host, volume_id) VALUES (1, 'h', 'v1')")
     await execute(
         cinder_db, "INSERT INTO quota_usages (project_id, resource, in_use, reserved) VALUES ('p1', 'r', 0, 0)"

@@ -1,8 +1,10 @@
 """The versioned DDL scripts under ``sql/schema/<service>/``.
 
 ``sql/schema/<service>/<dialect>/NNNN_<what>.sql`` is for one dialect;
-``sql/schema/<service>/NNNN_<what>.sql`` is the same on every dialect.  Versions are
-numbered per service and applied in order; each is recorded with the SHA-256 of its text.
+``sql/schema/<service>/NNNN_<what>.sql`` is the same on every dialect, except on a dialect
+whose folder has a file of the same name, which replaces it there (MariaDB has no partial
+indexes, so it says ``0002_rawdb_indexes.sql`` its own way).  Versions are numbered per
+service and applied in order; each is recorded with the SHA-256 of its text.
 """
 
 from __future__ import annotations
@@ -47,26 +49,43 @@ def services() -> list[str]:
 def migrations(service: str, dialect: str) -> list[Migration]:
     """The service's schema versions for ``dialect``, in order.
 
-    :raises SchemaError: unknown service or dialect, a badly named file, or two files
-        claiming one version
+    A file in the dialect's folder replaces the portable file of the same name (the same
+    version and what): that dialect needs other text for the same change.
+
+    :raises SchemaError: unknown service or dialect, a badly named file, two files claiming
+        one version in one folder, or a dialect's file taking a portable file's version under
+        another name
     """
     if dialect not in DIALECTS:
         raise SchemaError(f"unknown dialect {dialect!r}; expected one of {DIALECTS}")
     base = schema_root() / service
     if service not in services():
         raise SchemaError(f"no schema for service {service!r}; rawdb has: {', '.join(services()) or 'none'}")
-    found: dict[int, Migration] = {}
-    for folder in (base, base / dialect):
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.glob("*.sql")):
-            match = _FILE.match(path.name)
-            if not match:
-                raise SchemaError(f"{path}: schema files are named NNNN_what.sql (four digits, lower case)")
-            version = int(match.group("version"))
-            if version in found:
-                raise SchemaError(f"{path}: version {version} of {service} is also {found[version].path}")
-            found[version] = Migration(service, version, match.group("name"), path, path.read_text(encoding="utf-8"))
+    found = _folder(service, base)
+    for version, migration in _folder(service, base / dialect).items():
+        portable = found.get(version)
+        if portable is not None and portable.path.name != migration.path.name:
+            raise SchemaError(
+                f"{migration.path}: version {version} of {service} is also {portable.path}; a {dialect} file "
+                f"replaces a portable one only under the same name ({portable.path.name})"
+            )
+        found[version] = migration
     if not found:
         raise SchemaError(f"no schema files for {service} on {dialect} under {base}")
     return [found[v] for v in sorted(found)]
+
+
+def _folder(service: str, folder: Path) -> dict[int, Migration]:
+    """The schema files directly in ``folder``, by version (none if it does not exist)."""
+    found: dict[int, Migration] = {}
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.glob("*.sql")):
+        match = _FILE.match(path.name)
+        if not match:
+            raise SchemaError(f"{path}: schema files are named NNNN_what.sql (four digits, lower case)")
+        version = int(match.group("version"))
+        if version in found:
+            raise SchemaError(f"{path}: version {version} of {service} is also {found[version].path}")
+        found[version] = Migration(service, version, match.group("name"), path, path.read_text(encoding="utf-8"))
+    return found

@@ -10,8 +10,19 @@ CREATE TABLE IF NOT EXISTS rawdb_schema_versions (
 )
 
 -- name: bootstrap_lock
--- Serialise concurrent bootstraps of one service until the transaction ends.
-SELECT pg_advisory_xact_lock(:key) IS NULL AS locked
+-- Serialise concurrent bootstraps of one service: an advisory lock until the transaction
+-- ends, waited for at most :timeout seconds (then 55P03, lock_not_available).  lock_timeout
+-- is set for the wait only and then put back (the CASE runs its steps in order; OFFSET 0
+-- reads the previous value before them).  locked is 1; holder is only known on MySQL.
+SELECT CASE
+           WHEN set_config('lock_timeout', CAST(greatest(1, ceil(CAST(:timeout AS float8) * 1000)) AS bigint) || 'ms',
+                           true) IS NULL THEN 0
+           WHEN pg_advisory_xact_lock(hashtextextended('rawdb-schema:' || :service, 0))::text IS NULL THEN 0
+           WHEN set_config('lock_timeout', p.previous, true) IS NULL THEN 0
+           ELSE 1
+       END AS locked,
+       CAST(NULL AS integer) AS holder
+FROM (SELECT current_setting('lock_timeout') AS previous OFFSET 0) p
 
 -- name: live_columns
 -- Columns of the given tables in the current schema, with their SQL types.

@@ -10,8 +10,10 @@ CREATE TABLE IF NOT EXISTS rawdb_schema_versions (
 )
 
 -- name: bootstrap_lock
--- Nothing to take: the writer's BEGIN IMMEDIATE already serialises bootstraps.
-SELECT :key IS NULL AS locked
+-- Nothing to take: the writer's BEGIN IMMEDIATE already serialises bootstraps (for as long
+-- as the connection's busy timeout, not :timeout).  It takes the parameters the other
+-- dialects' statements take, and answers as they do when the lock is taken.
+SELECT 1 AS locked, NULL AS holder FROM (SELECT :service AS service, :timeout AS timeout)
 
 -- name: versions_table_exists
 -- Whether the versions table exists yet (status before any bootstrap).
