@@ -15,6 +15,7 @@ from rawdb import errors
 from rawdb.context import Context
 from rawdb.conventions import check_datetime
 from rawdb.decorators import writer
+from rawdb.glance._returning import UPDATE_RETURNING, update_returning
 from rawdb.glance._rows import PROPERTY_FIELDS, fields, property_dict
 from rawdb.glance._validate import (
     INT_MAX,
@@ -94,9 +95,9 @@ async def image_property_delete(context: Context, prop_ref: str, image_ref: str)
     """
     row = None
     if lookup_text(prop_ref, "prop_ref", 255) & check_image_id(image_ref, "image_ref"):  # & checks both
-        row = await context.fetchrow(
-            "glance.children.property_soft_delete", image_id=image_ref, name=prop_ref, now=utcnow()
-        )
+        key = {"image_id": image_ref, "name": prop_ref}
+        delete, read_back = "glance.children.property_soft_delete", "glance.children.property_get"
+        row = await update_returning(context, delete, {**key, "now": utcnow()}, read_back, key)
     if row is None:
         raise errors.ImagePropertyNotFound(name=prop_ref, image_id=image_ref)
     return property_dict(fields(row, PROPERTY_FIELDS), row["image_id"])
@@ -114,9 +115,14 @@ async def image_set_property_atomic(context: Context, image_id: str, name: str, 
     """
     check_reference(image_id)
     check_property(name, value)
-    row = await context.fetchrow(
-        "glance.children.property_set_atomic", image_id=image_id, name=name, value=value, now=utcnow()
-    )
+    params = {"image_id": image_id, "name": name, "value": value, "now": utcnow()}
+    row = await context.fetchrow("glance.children.property_set_atomic", **params)
+    if row is None and not UPDATE_RETURNING[context.dialect]:
+        # MariaDB's property_set_atomic only inserts (see its variant): revive a deleted row here.
+        # A live row is not matched, also when a concurrent call revived it: the UPDATE waits
+        # for that call's lock and then reads the row it committed.
+        if await context.execute("glance.children.property_revive", **params) == 1:
+            return
     if row is None:
         raise errors.Duplicate(f"Property {name} of image {image_id} is already set.")
 

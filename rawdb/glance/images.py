@@ -392,10 +392,10 @@ async def image_update(
         tuple(sorted(changes)), from_state is not None, not context.can_see_deleted, guard_owner is not None
     )
     params = {**changes, "image_id": image_id, "guard_status": from_state, "guard_owner": guard_owner}
-    updated = None
+    updated = 0
     if context.is_admin or guard_owner is not None:
-        updated = await context.fetchrow(statement, **_bind(statement, context.dialect, params))
-    if updated is None:
+        updated = await context.execute(statement, **_bind(statement, context.dialect, params))
+    if updated != 1:
         await _explain_refusal(context, image_id, from_state, changes.get("status"))
     await set_properties(context, image_id, properties, purge_props, atomic, now)
     if locations is not None:

@@ -12,6 +12,7 @@ from rawdb import errors
 from rawdb.context import Context
 from rawdb.conventions import check_bool
 from rawdb.decorators import reader, writer
+from rawdb.glance._returning import update_returning
 from rawdb.glance._rows import MEMBER_KEYS, member_dict
 from rawdb.glance._validate import INT_MAX, MEMBER_STATUSES, check_reference, check_text, lookup_text
 from rawdb.queries import Param, Query, Raw, compile_statement
@@ -97,12 +98,10 @@ async def image_member_update(context: Context, memb_id: int, values: Mapping[st
         _check_can_share(values["can_share"])
     row = None
     if _member_id(memb_id):
-        row = await context.fetchrow(
-            "glance.members.member_update",
-            member_id=memb_id,
-            status=values.get("status"),
-            can_share=values.get("can_share"),
-            now=utcnow(),
+        changes = {"status": values.get("status"), "can_share": values.get("can_share"), "now": utcnow()}
+        key = {"member_id": memb_id}
+        row = await update_returning(
+            context, "glance.members.member_update", {**key, **changes}, "glance.members.member_get", key
         )
     if row is None:
         raise errors.ImageMemberNotFound(member_id=memb_id)

@@ -45,3 +45,16 @@ ON CONFLICT (image_id, name) DO UPDATE
 SET value = excluded.value, deleted = false, deleted_at = NULL, updated_at = excluded.updated_at
 WHERE image_properties.deleted
 RETURNING id
+
+-- name: property_get
+-- One property by image and name, live or deleted (MariaDB's read-back after property_soft_delete).
+SELECT id, image_id, name, value, created_at, updated_at, deleted_at, deleted
+FROM image_properties
+WHERE image_id = :image_id AND name = :name
+
+-- name: property_revive
+-- Revive a deleted property with a new value, clearing deleted_at (MariaDB's second half of
+-- property_set_atomic); a live row is left alone and counts 0.
+UPDATE image_properties
+SET value = :value, deleted = false, deleted_at = NULL, updated_at = :now
+WHERE image_id = :image_id AND name = :name AND deleted

@@ -14,11 +14,18 @@ WHERE id = :member_id
 RETURNING id, image_id, member, can_share, status, created_at, updated_at, deleted
 
 -- name: member_soft_delete
--- Soft-delete a membership (an already deleted one keeps its deleted_at).
+-- Soft-delete a membership (an already deleted one keeps its deleted_at).  deleted_at is set
+-- before deleted: MariaDB's assignments see the ones before them.
 UPDATE image_members
-SET deleted = true, updated_at = :now, deleted_at = CASE WHEN deleted THEN deleted_at ELSE :now END
+SET deleted_at = CASE WHEN deleted THEN deleted_at ELSE :now END, deleted = true, updated_at = :now
 WHERE id = :member_id
 
 -- name: member_count
 -- The number of live memberships of an image.
 SELECT count(*) AS n FROM image_members WHERE image_id = :image_id AND NOT deleted
+
+-- name: member_get
+-- One membership by id, live or deleted (MariaDB's read-back after member_update).
+SELECT id, image_id, member, can_share, status, created_at, updated_at, deleted
+FROM image_members
+WHERE id = :member_id
