@@ -1,4 +1,4 @@
-"""Cinder's quota DB API and the QuotaEngine on the cinder schema (spec C.4, C.5), on both backends."""
+"""Cinder's quota DB API and the QuotaEngine on the cinder schema (spec C.4, C.5), on every backend."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqltools import execute, select
 import rawdb
 from rawdb import errors, schema
 from rawdb.cinder import quotas, sync
+from rawdb.observe import StatementCounter
 from rawdb.quota import CINDER, AbsoluteResource, QuotaEngine
 from rawdb.quota.core import MAX_INT
 from rawdb.timeutils import utcnow
@@ -652,6 +653,28 @@ async def test_rollback_commit_and_expire_never_drive_reserved_negative(
     await quotas.quota_usage_update(admin, P1, "volumes", reserved=1)
     assert await eng.expire(admin) == 1
     assert await usage(admin, "volumes") == (3, 0)
+
+
+# Round trips of a steady-state reserve (rows exist, limits from the tables) and of its
+# commit, BEGIN and COMMIT included.  They differ by backend on purpose: PostgreSQL does
+# each in one data-modifying statement; MySQL locks the usage rows and reads the limits in
+# one statement, then bumps and inserts (no data-modifying CTE), and commits with a lock of
+# the reservations and one multi-table UPDATE; SQLite runs the locked path under BEGIN IMMEDIATE.
+ROUND_TRIPS = {"postgresql": (1, 1), "mysql": (5, 4), "sqlite": (6, 4)}
+
+
+async def test_steady_state_reserve_and_commit_keep_to_their_round_trips(
+    cinder_db: rawdb.Database, admin: rawdb.Context, user: rawdb.Context
+) -> None:
+    eng = engine()
+    await eng.commit(user, await eng.reserve(user, volumes=1, gigabytes=10))  # creates the rows
+    reserving, committing = StatementCounter(), StatementCounter()
+    with cinder_db.hooked(reserving):
+        reservations = await eng.reserve(user, volumes=1, gigabytes=10)
+    with cinder_db.hooked(committing):
+        await eng.commit(user, reservations)
+    assert (reserving.total, committing.total) == ROUND_TRIPS[cinder_db.dialect]
+    assert (await usage(admin, "volumes"), await usage(admin, "gigabytes")) == ((2, 0), (20, 0))
 
 
 async def test_a_reservation_applies_once_even_if_finished_twice(admin: rawdb.Context, user: rawdb.Context) -> None:

@@ -66,11 +66,34 @@ async def quota_create(
     statement = "user_quota_create" if service.row_user(resource, user_id) else "quota_create"
     try:
         async with context.savepoint() as sp:
-            row = await sp.fetchrow(
-                service.sql(statement), **bind(sp, service.sql(statement), {**params, "now": utcnow()})
-            )
+            row = await _insert(sp, service, statement, {**params, "now": utcnow()})
     except errors.DBDuplicateEntry as exc:
         raise errors.QuotaExists(project_id=project_id, resource=resource) from exc
+    return row
+
+
+# Each create statement's read-back, where the dialect's INSERT cannot return the row.
+_READ_BACK = {
+    "quota_create": "quota_read_back",
+    "user_quota_create": "user_quota_read_back",
+    "quota_class_create": "quota_class_read_back",
+    "reservation_create": "reservation_read_back",
+}
+
+
+async def _insert(tx: Context, service: Service, statement: str, params: Mapping[str, Any]) -> Row:
+    """Run a create statement and return the row it made.
+
+    MySQL has no INSERT ... RETURNING (MariaDB has; MySQL 8 has not): the row is read
+    back by LAST_INSERT_ID(), which is this connection's own and survives until its next
+    INSERT, so a concurrent insert elsewhere never answers for ours.
+    """
+    name = service.sql(statement)
+    if tx.dialect != "mysql":
+        row = await tx.fetchrow(name, **bind(tx, name, params))
+    else:
+        await tx.execute(name, **bind(tx, name, params))
+        row = await tx.fetchrow(service.sql(_READ_BACK[statement]))
     assert row is not None
     return dict(row)
 
@@ -157,15 +180,13 @@ async def quota_update(
 @writer
 async def quota_class_create(context: Context, service: Service, class_name: str, resource: str, limit: int) -> Row:
     """Set a quota class's limit for a resource."""
-    row = await context.fetchrow(
-        service.sql("quota_class_create"),
-        class_name=text(class_name, "class_name", NAME_LENGTH),
-        resource=text(resource, "resource", service.resource_length),
-        hard_limit=check_limit(limit),
-        now=utcnow(),
-    )
-    assert row is not None
-    return dict(row)
+    params = {
+        "class_name": text(class_name, "class_name", NAME_LENGTH),
+        "resource": text(resource, "resource", service.resource_length),
+        "hard_limit": check_limit(limit),
+        "now": utcnow(),
+    }
+    return await _insert(context, service, "quota_class_create", params)
 
 
 @reader
@@ -395,7 +416,6 @@ async def reservation_create(
         if "id" not in usage:
             raise errors.Invalid("usage must be a usage row (with its id) or a usage id")
         usage = usage["id"]
-    statement = service.sql("reservation_create")
     params = {
         "uuid": text(uuid, "uuid", UUID_LENGTH),
         "usage_id": integer(usage, "usage"),
@@ -406,9 +426,7 @@ async def reservation_create(
         "expire": optional_time(expire, "expire"),
         "now": utcnow(),
     }
-    row = await context.fetchrow(statement, **bind(context, statement, params))
-    assert row is not None
-    return dict(row)
+    return await _insert(context, service, "reservation_create", params)
 
 
 @reader

@@ -18,7 +18,7 @@ INSERT INTO reservations (uuid, usage_id, project_id, resource, delta, expire, c
 SELECT e ->> 0, CAST(e ->> 1 AS integer), :project_id, e ->> 2, CAST(e ->> 3 AS integer), :expire, :now, :now, false
 FROM jsonb_array_elements(CAST(:rows AS jsonb)) WITH ORDINALITY AS r(e, n) ORDER BY r.n
 
--- name: finish_usages
+-- name: finish_usages (postgresql, sqlite only)
 -- Commit (:commit true) or roll back the given live reservations' effect on their usage rows:
 -- reserved loses the positive deltas (never below 0); on commit in_use gains all deltas (never below 0).
 UPDATE quota_usages u
@@ -31,7 +31,7 @@ FROM (SELECT usage_id, sum(greatest(delta, 0)) AS positive, sum(delta) AS total
       GROUP BY usage_id) AS s
 WHERE u.id = s.usage_id
 
--- name: finish_reservations
+-- name: finish_reservations (postgresql, sqlite only)
 -- Soft-delete the given live reservations once their usage rows are adjusted.
 UPDATE reservations SET deleted = true, deleted_at = :now, updated_at = :now
 WHERE uuid = ANY(:uuids) AND deleted = false AND (CAST(:project_id AS VARCHAR) IS NULL OR project_id = :project_id)

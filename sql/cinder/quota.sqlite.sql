@@ -17,7 +17,7 @@ SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), :project_id, js
        json_extract(value, '$[3]'), :expire, :now, :now, false
 FROM json_each(:rows) ORDER BY key
 
--- name: finish_usages
+-- name: finish_usages (postgresql, sqlite only)
 -- Commit (:commit true) or roll back the given live reservations' effect on their usage rows:
 -- reserved loses the positive deltas (never below 0); on commit in_use gains all deltas (never below 0).
 UPDATE quota_usages
@@ -30,7 +30,7 @@ FROM (SELECT usage_id, sum(max(delta, 0)) AS positive, sum(delta) AS total
       GROUP BY usage_id) AS s
 WHERE quota_usages.id = s.usage_id
 
--- name: finish_reservations
+-- name: finish_reservations (postgresql, sqlite only)
 -- Soft-delete the given live reservations once their usage rows are adjusted.
 UPDATE reservations SET deleted = true, deleted_at = :now, updated_at = :now
 WHERE uuid = ANY(:uuids) AND deleted = false AND (:project_id IS NULL OR project_id = :project_id)

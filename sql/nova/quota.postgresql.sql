@@ -20,7 +20,7 @@ SELECT e ->> 0, CAST(e ->> 1 AS integer), :project_id, :user_id, e ->> 2, CAST(e
        :now, :now, 0
 FROM jsonb_array_elements(CAST(:rows AS jsonb)) WITH ORDINALITY AS r(e, n) ORDER BY r.n
 
--- name: finish_usages
+-- name: finish_usages (postgresql, sqlite only)
 -- Commit (:commit true) or roll back the given live reservations' effect on their usage rows:
 -- reserved loses the positive deltas (never below 0); on commit in_use gains all deltas (never below 0).
 UPDATE quota_usages u
@@ -33,7 +33,7 @@ FROM (SELECT usage_id, sum(greatest(delta, 0)) AS positive, sum(delta) AS total
       GROUP BY usage_id) AS s
 WHERE u.id = s.usage_id
 
--- name: finish_reservations
+-- name: finish_reservations (postgresql, sqlite only)
 -- Soft-delete (deleted = id) the given live reservations once their usage rows are adjusted.
 UPDATE reservations SET deleted = id, deleted_at = :now, updated_at = :now
 WHERE uuid = ANY(:uuids) AND deleted = 0 AND (CAST(:project_id AS VARCHAR) IS NULL OR project_id = :project_id)

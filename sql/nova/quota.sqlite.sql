@@ -18,7 +18,7 @@ SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), :project_id, :u
        json_extract(value, '$[2]'), json_extract(value, '$[3]'), :expire, :now, :now, 0
 FROM json_each(:rows) ORDER BY key
 
--- name: finish_usages
+-- name: finish_usages (postgresql, sqlite only)
 -- Commit (:commit true) or roll back the given live reservations' effect on their usage rows:
 -- reserved loses the positive deltas (never below 0); on commit in_use gains all deltas (never below 0).
 UPDATE quota_usages
@@ -31,7 +31,7 @@ FROM (SELECT usage_id, sum(max(delta, 0)) AS positive, sum(delta) AS total
       GROUP BY usage_id) AS s
 WHERE quota_usages.id = s.usage_id
 
--- name: finish_reservations
+-- name: finish_reservations (postgresql, sqlite only)
 -- Soft-delete (deleted = id) the given live reservations once their usage rows are adjusted.
 UPDATE reservations SET deleted = id, deleted_at = :now, updated_at = :now
 WHERE uuid = ANY(:uuids) AND deleted = 0 AND (:project_id IS NULL OR project_id = :project_id)
