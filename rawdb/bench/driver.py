@@ -9,7 +9,12 @@ come back as dicts, as the least a caller needs.  The difference to rawdb is raw
 On PostgreSQL the driver is asyncpg.  On SQLite it is Python's sqlite3 with no converters,
 called through the least an event loop needs to reach a blocking connection: one worker
 thread per connection, one queue put and one wake-up per statement (rawdb's own worker,
-which is that and nothing more).
+which is that and nothing more).  On MySQL/MariaDB it is asyncmy, on a connection opened
+with rawdb's own session settings (the backend's connect function: sql_mode, collation,
+time zone, READ COMMITTED, FOUND_ROWS) on the database rawdb's sessions use, and READ ONLY
+for readers, as rawdb's reader pool;
+the arguments are those rawdb bound (lists already JSON text), and rows come back as tuples
+turned into dicts, without rawdb's BOOLEAN and whole-DECIMAL conversions.
 """
 
 from __future__ import annotations
@@ -24,10 +29,19 @@ from typing import Any
 import asyncpg
 
 from rawdb.backends._sqlite_thread import Worker
+from rawdb.backends.mysql import MysqlBackend
 from rawdb.backends.postgresql import PostgresBackend
 from rawdb.backends.sqlite import SqliteBackend
 from rawdb.database import Database
 from rawdb.observe import StatementEvent
+from rawdb.statement import Statement, convert
+
+_DATABASE = Statement(
+    "bench.driver.database",
+    "The session's database.",
+    "<python>",
+    {"mysql": convert("SELECT DATABASE() AS name", "mysql")},
+)
 
 
 @functools.lru_cache(maxsize=256)
@@ -70,6 +84,10 @@ class Driver:
         """A bare connection to the database ``db`` is connected to."""
         if isinstance(db.backend, SqliteBackend):
             return await SqliteDriver.connect(db.backend.path, read_only=read_only)
+        if isinstance(db.backend, MysqlBackend):
+            async with db.reader() as tx:
+                database = await tx.fetchval(_DATABASE)
+            return await MysqlDriver.connect(db.backend, str(database), read_only=read_only)
         assert isinstance(db.backend, PostgresBackend)
         return await PgDriver.connect(db.backend.dsn, read_only=read_only)
 
@@ -116,6 +134,47 @@ class PgDriver(Driver):
     async def close(self) -> None:
         for conn in self.conns.values():
             await conn.close()
+
+
+class MysqlDriver(Driver):
+    """One asyncmy connection; every step goes through one cursor execute, as rawdb sends it."""
+
+    dialect = "mysql"
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    @classmethod
+    async def connect(cls, backend: MysqlBackend, database: str, *, read_only: bool) -> MysqlDriver:
+        # The backend's own connect function, which its statement killer uses: rawdb's session
+        # settings (nothing re-typed here), then the database (COM_INIT_DB, as a connection
+        # URL's database is selected) and, for a reader, the reader pool's READ ONLY.
+        conn = await backend._connect()
+        try:
+            await conn.select_db(database)
+            if read_only:
+                async with conn.cursor() as cursor:
+                    await cursor.execute("SET SESSION TRANSACTION READ ONLY")
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn)
+
+    async def replay(self, plan: Sequence[Step]) -> list[list[dict[str, Any]]]:
+        out: list[list[dict[str, Any]]] = []
+        conn = self.conn
+        for step in plan:
+            cursor = conn.cursor()
+            # args always given, as rawdb does: the driver then un-doubles every %% in the text
+            await cursor.execute(step.sql, step.args)
+            rows = await cursor.fetchall()
+            names = [d[0] for d in cursor.description or ()]
+            await cursor.close()
+            out.append([dict(zip(names, row, strict=True)) for row in rows or ()])
+        return out
+
+    async def close(self) -> None:
+        await self.conn.ensure_closed()
 
 
 class SqliteDriver(Driver):

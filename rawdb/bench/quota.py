@@ -19,16 +19,19 @@ then committed: one *pair*.  Scenarios (``Figure.scenario``):
 Targets:
 
 * ``rawdb``: ``QuotaEngine.reserve`` / ``commit``; each caller is an asyncio task.  On
-  PostgreSQL the callers share a Database of their own with a pool of 36.  On SQLite they
+  PostgreSQL and MySQL the callers share a Database of their own with a pool of 36.  On SQLite they
   share the one writer connection of the Database passed in (rawdb has one writer per SQLite
   database), so ``n`` callers queue for it.
 * ``driver``: the statements rawdb sent for one reserve, one commit and one rollback of each
   project (captured with a keeping ``StatementCounter`` at setup), replayed on a bare
-  asyncpg/sqlite3 connection per caller with fresh reservation uuids and timestamps, so every
-  replay reserves and commits for real.  Only rawdb's steady state is replayed: one statement
-  each on PostgreSQL, whose result says whether the reservation was refused; on SQLite the
-  replay is rawdb's transaction (BEGIN IMMEDIATE, lock, limits, reserve, insert, COMMIT) with
-  the limit check done on the rows it read, and a ROLLBACK when refused.
+  asyncpg/sqlite3/asyncmy connection per caller with fresh reservation uuids and timestamps, so
+  every replay reserves and commits for real.  Only rawdb's steady state is replayed: one
+  statement each on PostgreSQL, whose result says whether the reservation was refused; on
+  SQLite the replay is rawdb's transaction (BEGIN IMMEDIATE, lock, limits, reserve, insert,
+  COMMIT) with the limit check done on the rows it read, and a ROLLBACK when refused; on MySQL
+  likewise (BEGIN, usages_lock_limits, reserve_apply, reservations_insert, COMMIT; the finish
+  gives finish_apply the ids finish_lock found), and a deadlock or lock wait timeout reruns the
+  transaction as rawdb's ``retry_on_deadlock`` does.
 * ``openstack``: cinder 29's ``quota_reserve`` / ``reservation_commit`` / ``reservation_rollback``
   (``rawdb.bench.peers.cinder``); each caller is a thread.  On SQLite it runs the one-caller
   scenarios only: concurrent callers of cinder's quota code there fail with "database is locked".
@@ -50,24 +53,23 @@ import json
 import random
 import time
 import uuid
-import zlib
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 import rawdb
 from rawdb import errors, schema
 from rawdb.bench.driver import Driver, Step
 from rawdb.bench.measure import Figure, time_async, time_sync
-from rawdb.bench.seed import DATASETS_DDL, FORGET, RECORD, RECORDED
+from rawdb.bench.seed import FORGET, RECORD, RECORDED, seeding
 from rawdb.cinder import sync
 from rawdb.database import Database
 from rawdb.observe import StatementEvent
 from rawdb.quota import CINDER, QuotaEngine
-from rawdb.statement import Statement, convert
+from rawdb.statement import Dialect, Statement, convert
 from rawdb.timeutils import utcnow
 
 __all__ = [
@@ -116,10 +118,9 @@ _PUSH_LAYOUTS: tuple[Layout, ...] = ("tight10", "tight1")
 # --- statements ---------------------------------------------------------------------------
 
 
-def _both(name: str, doc: str, postgresql: str, sqlite: str) -> Statement:
-    return Statement(
-        name, doc, "<python>", {"postgresql": convert(postgresql, "postgresql"), "sqlite": convert(sqlite, "sqlite")}
-    )
+def _each(name: str, doc: str, postgresql: str, sqlite: str, mysql: str) -> Statement:
+    texts: dict[Dialect, str] = {"postgresql": postgresql, "sqlite": sqlite, "mysql": mysql}
+    return Statement(name, doc, "<python>", {dialect: convert(sql, dialect) for dialect, sql in texts.items()})
 
 
 _COUNTS = Statement.portable(
@@ -142,7 +143,7 @@ _CLEAR = [
         ("volume_types", "name"),
     )
 ]
-_INSERT_TYPES = _both(
+_INSERT_TYPES = _each(
     "bench.quota.insert_types",
     "Insert volume types from a JSON array of names.",
     """INSERT INTO volume_types (name, created_at, updated_at, deleted)
@@ -150,8 +151,11 @@ _INSERT_TYPES = _both(
        FROM jsonb_array_elements_text(CAST(:names AS jsonb)) WITH ORDINALITY AS t(name, n) ORDER BY t.n""",
     """INSERT INTO volume_types (name, created_at, updated_at, deleted)
        SELECT value, :now, :now, false FROM json_each(:names) ORDER BY key""",
+    """INSERT INTO volume_types (name, created_at, updated_at, deleted)
+       SELECT t.name, :now, :now, false
+       FROM JSON_TABLE(:names, '$[*]' COLUMNS (n FOR ORDINALITY, name VARCHAR(255) PATH '$')) AS t ORDER BY t.n""",
 )
-_INSERT_QUOTAS = _both(
+_INSERT_QUOTAS = _each(
     "bench.quota.insert_quotas",
     "Insert limits from a JSON array of [project_id, resource, hard_limit].",
     """INSERT INTO quotas (project_id, resource, hard_limit, created_at, updated_at, deleted)
@@ -160,8 +164,13 @@ _INSERT_QUOTAS = _both(
     """INSERT INTO quotas (project_id, resource, hard_limit, created_at, updated_at, deleted)
        SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), :now, :now, false
        FROM json_each(:rows) ORDER BY key""",
+    """INSERT INTO quotas (project_id, resource, hard_limit, created_at, updated_at, deleted)
+       SELECT r.project_id, r.resource, r.hard_limit, :now, :now, false
+       FROM JSON_TABLE(:rows, '$[*]' COLUMNS (n FOR ORDINALITY, project_id VARCHAR(255) PATH '$[0]',
+                                              resource VARCHAR(300) PATH '$[1]', hard_limit INTEGER PATH '$[2]')) AS r
+       ORDER BY r.n""",
 )
-_INSERT_USAGES = _both(
+_INSERT_USAGES = _each(
     "bench.quota.insert_usages",
     "Insert live usage rows from a JSON array of [project_id, resource, in_use].",
     """INSERT INTO quota_usages (project_id, resource, in_use, reserved, until_refresh, created_at, updated_at,
@@ -173,10 +182,17 @@ _INSERT_USAGES = _both(
        SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), 0, NULL,
               :now, :now, false, true
        FROM json_each(:rows) ORDER BY key""",
+    """INSERT INTO quota_usages (project_id, resource, in_use, reserved, until_refresh, created_at, updated_at,
+                                deleted, race_preventer)
+       SELECT r.project_id, r.resource, r.in_use, 0, NULL, :now, :now, false, true
+       FROM JSON_TABLE(:rows, '$[*]' COLUMNS (n FOR ORDINALITY, project_id VARCHAR(255) PATH '$[0]',
+                                              resource VARCHAR(300) PATH '$[1]', in_use INTEGER PATH '$[2]')) AS r
+       ORDER BY r.n""",
 )
 _ANALYZE = {
     "postgresql": "ANALYZE quotas, quota_classes, quota_usages, reservations, volume_types",
     "sqlite": "ANALYZE quotas; ANALYZE quota_classes; ANALYZE quota_usages; ANALYZE reservations; ANALYZE volume_types",
+    "mysql": "ANALYZE TABLE quotas, quota_classes, quota_usages, reservations, volume_types",
 }
 _RESET_RESERVATIONS = Statement.portable(
     "bench.quota.reset_reservations",
@@ -239,9 +255,8 @@ async def seed_quota(db: Database) -> QuotaDataset:
     fingerprint in ``rawdb_bench_datasets`` and its row counts.
     """
     await schema.bootstrap(db, "cinder")
-    async with db.writer() as tx:
-        await tx.fetch("rawdb.schema.bootstrap_lock", key=zlib.crc32(b"rawdb-bench-seed:cinder-quota"))
-        await tx.script(DATASETS_DDL[db.dialect], "rawdb_bench_datasets table")
+    async with seeding(db, DATASET) as tx:
+        await tx.begin()  # MySQL: no DDL here, one transaction as elsewhere
         recorded = await tx.fetchval(RECORDED, name=DATASET)
         counts = await tx.fetchrow(_COUNTS, projects=list(PROJECTS), types=list(VOLUME_TYPES))
         expected = {"quotas": len(PROJECTS) * len(RESOURCES), "usages": len(PROJECTS) * len(RESOURCES), "types": 3}
@@ -399,9 +414,9 @@ class _RawdbTarget(_Target):
 
     async def open(self, n: int) -> list[Any]:
         db = self.db
-        if db.dialect == "postgresql":
+        if db.dialect != "sqlite":
             # A pool for up to 32 callers, opened per measurement and closed after it, so the
-            # three targets never hold more connections together than PostgreSQL allows.
+            # three targets never hold more connections together than the server allows.
             db = self._own = await rawdb.connect(db.url, pool_size=max(POOL_SIZE, n + 4))
         return [_RawdbCaller(self.engine, db) for _ in range(n)]
 
@@ -478,19 +493,61 @@ class _Captured:
 
 
 _ROLLBACK = Step("ROLLBACK", ())
+_COMMIT = Step("COMMIT", ())
+_RETRYABLE_ERRNOS = frozenset({1213, 1205})  # deadlock, lock wait timeout: rawdb's DBDeadlock
+_RETRIES = 5  # retry_on_deadlock's default
+T = TypeVar("T")
+# rawdb's steady-state reserve on MySQL; anything else is its slow path, which is not replayed.
+_MYSQL_RESERVE = (
+    "BEGIN",
+    "cinder.quota.usages_lock_limits",
+    "cinder.quota.reserve_apply",
+    "cinder.quota.reservations_insert",
+    "COMMIT",
+)
 
 
 class _DriverCaller:
-    def __init__(self, driver: Driver, captured: Mapping[str, _Captured], counter: list[int]) -> None:
+    def __init__(
+        self, driver: Driver, captured: Mapping[str, _Captured], counter: list[int], picked_at: int = -1
+    ) -> None:
         self.driver = driver
         self.captured = captured
         self.counter = counter  # [statements], shared by the target's callers
+        self.picked_at = picked_at  # MySQL: the position of finish_apply's :picked among its arguments
 
     async def _replay(self, plan: Sequence[Step]) -> list[list[dict[str, Any]]]:
         self.counter[0] += len(plan)
         return await self.driver.replay(plan)
 
+    async def _retried(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """MySQL: what ``retry_on_deadlock`` does for rawdb's reserve and finish.
+
+        A deadlock (1213) or lock wait timeout (1205) ends the attempt: ROLLBACK (after 1205
+        the transaction is still open), wait a random time up to 20 ms * 2**attempt (at most
+        1 s), run the whole transaction again, at most 5 times more.  Any other error, or
+        the last one, is raised after a ROLLBACK, so the connection's next BEGIN starts clean.
+        """
+        if self.driver.dialect != "mysql":
+            return await attempt()
+        tries = 0
+        while True:
+            try:
+                return await attempt()
+            except Exception as exc:
+                await self._replay([_ROLLBACK])
+                if tries >= _RETRIES or not (exc.args and exc.args[0] in _RETRYABLE_ERRNOS):
+                    raise
+            await asyncio.sleep(random.uniform(0, min(1.0, 0.02 * 2**tries)))
+            tries += 1
+
     async def reserve(self, project: str) -> list[str] | None:
+        return await self._retried(functools.partial(self._reserve_once, project))
+
+    async def finish(self, project: str, uuids: list[str], commit: bool) -> None:
+        await self._retried(functools.partial(self._finish_once, project, uuids, commit))
+
+    async def _reserve_once(self, project: str) -> list[str] | None:
         template = self.captured[project].reserve
         uuids = [str(uuid.uuid4()) for _ in template.uuids]
         plan = template.bind(uuids, utcnow() - template.captured_at)
@@ -501,19 +558,47 @@ class _DriverCaller:
             if any(row["slow"] for row in rows):
                 raise RuntimeError(f"{project}: rawdb's one-statement reserve wants the slow path; not replayable")
             return None
-        # SQLite: rawdb's transaction, with its limit check on the rows it has read.
-        split = template.names.index("cinder.quota.limits") + 1
-        results = await self._replay(plan[:split])
-        if _over(results[template.names.index("cinder.quota.usages_lock")], results[split - 1]):
+        # SQLite and MySQL: rawdb's transaction, with its limit check on the rows it has read
+        # (on MySQL the usage rows and the limit rows come in one result, told apart by kind).
+        if self.driver.dialect == "mysql":
+            split = template.names.index("cinder.quota.usages_lock_limits") + 1
+            results = await self._replay(plan[:split])
+            rows = results[split - 1]
+            usages = [row for row in rows if row["kind"] == "usage"]
+            limits = [
+                {"source": row["kind"], "resource": row["resource"], "hard_limit": row["hard_limit"]}
+                for row in rows
+                if row["kind"] != "usage"
+            ]
+        else:
+            split = template.names.index("cinder.quota.limits") + 1
+            results = await self._replay(plan[:split])
+            usages, limits = results[template.names.index("cinder.quota.usages_lock")], results[split - 1]
+        if _over(usages, limits):
             await self._replay([_ROLLBACK])
             return None
         await self._replay(plan[split:])
         return uuids
 
-    async def finish(self, project: str, uuids: list[str], commit: bool) -> None:
+    async def _finish_once(self, project: str, uuids: list[str], commit: bool) -> None:
         captured = self.captured[project]
         template = captured.commit if commit else captured.rollback  # each knows its own reserve's uuids
-        await self._replay(template.bind(uuids, utcnow() - template.captured_at))
+        plan = template.bind(uuids, utcnow() - template.captured_at)
+        if self.driver.dialect != "mysql":
+            await self._replay(plan)
+            return
+        # MySQL: finish_apply names the reservations finish_lock found, by their ids.
+        split = template.names.index("cinder.quota.finish_lock") + 1
+        results = await self._replay(plan[:split])
+        # In usage id order, as rawdb sends them (finish_apply locks the usage rows in this order).
+        picked = [row["id"] for row in sorted(results[split - 1], key=lambda r: (r["usage_id"] or 0, r["id"]))]
+        if not picked:  # another caller finished them first: rawdb applies nothing
+            await self._replay([_COMMIT])
+            return
+        apply = plan[split]
+        args = list(apply.args)
+        args[self.picked_at] = json.dumps(picked)
+        await self._replay([Step(apply.sql, tuple(args)), *plan[split + 1 :]])
 
 
 def _over(usages: Sequence[Mapping[str, Any]], limits: Sequence[Mapping[str, Any]]) -> bool:
@@ -556,7 +641,8 @@ async def capture(db: Database, projects: Sequence[str]) -> dict[str, _Captured]
             finish = engine.commit if commit else engine.rollback
             events, _ = await run(functools.partial(finish, ctx, uuids, project_id=project))
             templates += [reserve, _template(events, uuids, now)]
-        if db.dialect == "postgresql" and templates[0].names != ("cinder.quota.reserve",):
+        fast = {"postgresql": ("cinder.quota.reserve",), "mysql": _MYSQL_RESERVE}.get(db.dialect)
+        if fast is not None and templates[0].names != fast:
             raise RuntimeError(f"{project}: rawdb's reserve took the slow path {templates[0].names}; reset first")
         captured[project] = _Captured(*templates)
     return captured
@@ -575,7 +661,10 @@ class _DriverTarget(_Target):
     async def open(self, n: int) -> list[Any]:
         for _ in range(n):
             self.drivers.append(await Driver.open(self.db, read_only=False))
-        return [_DriverCaller(driver, self.captured, self.counter) for driver in self.drivers]
+        picked_at = -1
+        if self.db.dialect == "mysql":
+            picked_at = self.db.statement("cinder.quota.finish_apply").compiled("mysql").names.index("picked")
+        return [_DriverCaller(driver, self.captured, self.counter, picked_at) for driver in self.drivers]
 
     async def release(self) -> None:
         drivers, self.drivers = self.drivers, []

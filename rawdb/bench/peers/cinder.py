@@ -15,7 +15,7 @@ is raised as ``rawdb.errors.OverQuota``, so callers need not import cinder.
 
 cinder's enginefacade is configured as ``cinder.db.api.configure`` does from ``[database]``:
 a QueuePool with ``pool_pre_ping`` (``max_pool_size=36``, so 32 threads do not churn
-connections) on PostgreSQL, a NullPool on a SQLite file.  Nothing creates or migrates tables.
+connections) on PostgreSQL and MySQL (PyMySQL), a NullPool on a SQLite file.  Nothing creates or migrates tables.
 Only the quota tables are used, and rawdb's cinder schema has them exactly as cinder 29's
 models do.  The usage-row sync functions (``_sync_volumes`` …) are never reached, because
 every usage row exists and nothing is due for a refresh; they would fail on rawdb's Folsom
@@ -99,7 +99,7 @@ class CinderPeer:
         self._driver: Any = self._quota.DbQuotaDriver()
         # What cinder.db.api.configure does with [database]; a copy of cinder's own factory.
         options: dict[str, Any] = {"connection": self.connection}
-        if self.connection.startswith("postgresql"):
+        if not self.connection.startswith("sqlite"):
             options["max_pool_size"] = MAX_POOL_SIZE
         with _lock:
             if _open is not None:

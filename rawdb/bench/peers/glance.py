@@ -7,7 +7,9 @@
 
 glance is configured as its service configures itself: ``[database] connection`` in
 oslo.config, and the enginefacade that ``glance.db.sqlalchemy.api`` builds from it (QueuePool
-with ``pool_pre_ping`` on PostgreSQL, NullPool on a SQLite file, ``sqlite_fk=True``).  Nothing
+with ``pool_pre_ping`` on PostgreSQL and MySQL, NullPool on a SQLite file, ``sqlite_fk=True``).
+On MySQL/MariaDB that is PyMySQL (``mysql+pymysql://``, the driver oslo.db documents) with
+oslo.db's own session setup: ``sql_mode`` TRADITIONAL and the server's default isolation.  Nothing
 creates or migrates tables: the schema is rawdb's.  Contexts are glance ``RequestContext``s
 with a stub policy enforcer, since policy is outside the DB API.
 
@@ -39,14 +41,22 @@ _SORT_DIR = ("desc",)
 _RAWDB_OPTIONS = connect_options()
 
 
+# SQLAlchemy's driver for each dialect the peers run on, and the package that brings it.
+_DRIVERS = {"postgresql": ("psycopg2", "PostgreSQL", "psycopg2-binary"), "mysql": ("pymysql", "MySQL", "PyMySQL")}
+# rawdb's MySQL options that PyMySQL also takes under the same name and meaning.
+_PYMYSQL_OPTIONS = frozenset({"unix_socket"})
+
+
 def driver_missing(url: str) -> str | None:
-    """None when SQLAlchemy's driver for ``url`` imports (psycopg2 for PostgreSQL); else why not."""
-    if url_dialect(url) != "postgresql":
+    """None when SQLAlchemy's driver for ``url`` imports (psycopg2, PyMySQL); else why not."""
+    driver = _DRIVERS.get(url_dialect(url))
+    if driver is None:
         return None  # SQLite's driver is the standard library's
+    module, name, package = driver
     try:
-        importlib.import_module("psycopg2")
+        importlib.import_module(module)
     except ImportError as exc:
-        return f"SQLAlchemy's PostgreSQL driver does not import ({exc}): pip install psycopg2-binary"
+        return f"SQLAlchemy's {name} driver does not import ({exc}): pip install {package}"
     return None
 
 
@@ -59,17 +69,22 @@ def sqlalchemy_url(url: str) -> str:
     """The SQLAlchemy form of a rawdb URL, as glance's ``[database] connection`` takes it.
 
     ``postgresql://…`` (``postgresql+anydriver://…`` too) becomes ``postgresql+psycopg2://…``
-    without rawdb's own query options; ``sqlite:///relative`` and ``sqlite:////absolute`` become
-    ``sqlite:////absolute``.
+    and ``mysql://…`` (``mariadb://…``, ``mysql+anydriver://…``) ``mysql+pymysql://…`` with
+    ``charset=utf8mb4`` unless the URL names a character set, both without rawdb's own query
+    options; ``sqlite:///relative`` and ``sqlite:////absolute`` become ``sqlite:////absolute``.
 
     :raises Invalid: a scheme rawdb does not speak
     :raises ValueError: a SQLite database that is not a file
     """
     parts = urlsplit(url)
-    if url_dialect(url) == "postgresql":
+    dialect = url_dialect(url)
+    if dialect in ("postgresql", "mysql"):
         query = parse_qsl(parts.query, keep_blank_values=True)
-        passthrough = urlencode([(k, v) for k, v in query if k not in _RAWDB_OPTIONS])
-        return urlunsplit(("postgresql+psycopg2", parts.netloc, parts.path, passthrough, ""))
+        kept = [(k, v) for k, v in query if k not in _RAWDB_OPTIONS or (dialect == "mysql" and k in _PYMYSQL_OPTIONS)]
+        if dialect == "mysql" and not any(k == "charset" for k, _ in kept):
+            kept.append(("charset", "utf8mb4"))  # rawdb's tables are utf8mb4; oslo.db would pick utf8
+        scheme = "postgresql+psycopg2" if dialect == "postgresql" else "mysql+pymysql"
+        return urlunsplit((scheme, parts.netloc, parts.path, urlencode(kept), ""))
     path = sqlite_path(url)
     if path is None:
         raise ValueError(f"the glance peer needs a SQLite file rawdb also opens, not {url!r}")
