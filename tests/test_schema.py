@@ -548,20 +548,31 @@ async def test_on_mysql_bootstrap_status_and_check_ignore_ddl_running_in_other_d
     assert (await schema.check(db, service)).problems == []  # the repeated scripts changed nothing
 
 
-async def test_on_mysql_the_recorded_glance_schema_is_what_glance_manage_makes(
-    mysql_url: str, mysql_db: rawdb.Database, tmp_path: Path
-) -> None:
-    """tests/upstream/glance_33_mysql.sql against a real ``glance-manage db sync``, where one is given."""
+def _glance_manage() -> str:
+    """The glance-manage given in RAWDB_TEST_GLANCE_MANAGE (CI installs glance 33 for it)."""
     manage = os.environ.get("RAWDB_TEST_GLANCE_MANAGE")
     if not manage:
         reason = "set RAWDB_TEST_GLANCE_MANAGE to a glance-manage (glance 33.0.0, with PyMySQL) to run this"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{reason} (.ci/run installs one)", pytrace=False)
         pytest.skip(reason)
+    return manage
+
+
+async def glance_manage_db_sync(url: str, tmp_path: Path) -> None:
+    """Run ``glance-manage db sync`` on ``url`` (a rawdb URL), as an operator would."""
+    scheme, _, rest = url.partition("://")
+    driver = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg2", "mysql": "mysql+pymysql"}[scheme]
+    parts = urlsplit(f"{driver}://{rest}")
+    if scheme == "postgresql":  # the test's schema: rawdb takes it as ?search_path=, libpq as options
+        search_path = dict(p.split("=", 1) for p in parts.query.split("&") if p).get("search_path")
+        query = f"options=-csearch_path%3D{search_path}" if search_path else ""
+        parts = parts._replace(query=query)
+    connection = url if scheme == "sqlite" else urlunsplit(parts)  # (urlunsplit would drop a / of sqlite:////)
     config = tmp_path / "glance.conf"
-    config.write_text(f"[database]\nconnection = {mysql_url.replace('mysql://', 'mysql+pymysql://', 1)}\n")
+    config.write_text(f"[database]\nconnection = {connection}\n")
     sync = await asyncio.create_subprocess_exec(
-        manage,
+        _glance_manage(),
         "--config-file",
         str(config),
         "db",
@@ -571,6 +582,25 @@ async def test_on_mysql_the_recorded_glance_schema_is_what_glance_manage_makes(
     )
     output, _ = await sync.communicate()
     assert sync.returncode == 0, output.decode()
+
+
+async def test_a_database_glance_manage_made_is_adopted_and_checks_without_drift(
+    backend: str, url: str, open_db: OpenDb, tmp_path: Path
+) -> None:
+    """No false drift where glance's types differ only in name (SQLite: images.size INTEGER, not BIGINT)."""
+    await glance_manage_db_sync(url, tmp_path)
+    db = await open_db(url)
+    applied = await schema.bootstrap(db, "glance")
+    assert [m.name for m in applied] == [m.name for m in schema.migrations("glance", db.dialect)]
+    report = await schema.check(db, "glance")
+    assert report.ok and report.problems == [], report.problems
+
+
+async def test_on_mysql_the_recorded_glance_schema_is_what_glance_manage_makes(
+    mysql_url: str, mysql_db: rawdb.Database, tmp_path: Path
+) -> None:
+    """tests/upstream/glance_33_mysql.sql against a real ``glance-manage db sync``."""
+    await glance_manage_db_sync(mysql_url, tmp_path)
     made = await catalog(mysql_db)
     assert (await schema.bootstrap(mysql_db, "glance")) and (await schema.check(mysql_db, "glance")).ok
 

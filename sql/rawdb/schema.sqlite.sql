@@ -20,10 +20,14 @@ SELECT 1 AS locked, NULL AS holder FROM (SELECT :service AS service, :timeout AS
 SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'rawdb_schema_versions'
 
 -- name: live_columns
--- Columns of every table, with their declared types.
+-- Columns of every table, with their declared types.  The integer names are one type on SQLite
+-- (INTEGER affinity, up to 8 bytes): glance declares images.size INTEGER where rawdb says
+-- BIGINT, and neither is drift.  A primary key keeps its name (INTEGER PRIMARY KEY is the rowid).
 SELECT m.name AS table_name,
        p.name AS column_name,
-       p.type AS type,
+       CASE WHEN p.pk = 0 AND lower(p.type) IN ('int', 'integer', 'tinyint', 'smallint', 'mediumint', 'bigint',
+                                                'int2', 'int8', 'unsigned big int')
+            THEN 'integer' ELSE p.type END AS type,
        p."notnull" = 1 AS not_null,
        p.dflt_value AS "default"
 FROM sqlite_master m
