@@ -103,17 +103,23 @@ FROM judged j, verdict v ORDER BY j.n
 -- name: finish (postgresql only)
 -- Commit (:commit true) or roll back reservations in one statement: lock their usage rows in
 -- id order first, then take the still-live reservations (so each applies exactly once), and
--- adjust the usages with the clamps of finish_usages.
+-- adjust the usages with the clamps of finish_usages.  Its cost must not grow with the
+-- reservations finished before (they are never purged unless asked): the reservations are
+-- looked up from the given uuids, one index probe each, and `done` waits for `locked` through
+-- a one-time filter, not a join on usage_id.  With `uuid = ANY(...)` and that join a generic
+-- plan walked a usage row's or the project's past reservations instead (30,000 of them: a
+-- commit 0.69 -> 1.39 ms).
 WITH targets AS (
-    SELECT r.usage_id FROM reservations r
-    WHERE r.uuid = ANY(:uuids) AND r.deleted = false AND (CAST(:project_id AS VARCHAR) IS NULL OR r.project_id = :project_id)
+    SELECT r.usage_id FROM unnest(CAST(:uuids AS text[])) AS x(uuid) JOIN reservations r ON r.uuid = x.uuid
+    WHERE r.deleted = false AND (CAST(:project_id AS VARCHAR) IS NULL OR r.project_id = :project_id)
 ),
 locked AS (
     SELECT u.id FROM quota_usages u WHERE u.id IN (SELECT usage_id FROM targets) ORDER BY u.id FOR UPDATE
 ),
 done AS (
     UPDATE reservations r SET deleted = true, deleted_at = :now, updated_at = :now
-    WHERE r.uuid = ANY(:uuids) AND r.deleted = false AND r.usage_id IN (SELECT id FROM locked)
+    FROM unnest(CAST(:uuids AS text[])) AS x(uuid)
+    WHERE r.uuid = x.uuid AND r.deleted = false AND (SELECT count(*) FROM locked) > 0
       AND (CAST(:project_id AS VARCHAR) IS NULL OR r.project_id = :project_id)
     RETURNING r.usage_id, r.delta
 ),
