@@ -67,10 +67,6 @@ from rawdb.timeutils import utcnow
 
 # Columns image_update may not set (glance's protected attributes); updated_at is rawdb's.
 PROTECTED = ("created_at", "updated_at", "deleted_at", "deleted")
-# Statements whose best plan depends on the filter values (spec perf_baseline.md: a generic
-# plan of the property filter ran 15x slower), so they are always planned for their values.
-CUSTOM_PLAN = {"plan_cache_mode": "force_custom_plan"}
-
 
 # --- visibility (spec glance.md D) --------------------------------------------------------
 
@@ -215,7 +211,7 @@ async def image_get_all(
     return_tag = plan.shape.tags
     if limit == 0:
         return []
-    async with context.reader(settings=CUSTOM_PLAN if plan.custom_plan else None) as tx:
+    async with context.reader(settings=plan.plan_settings) as tx:
         rows = await _page(tx, plan)
     return [_to_dict(context, row, v1_mode, tags=return_tag) for row in rows]
 
