@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from faulttools import mysql_admin
 
 import rawdb
 from rawdb import schema
@@ -118,22 +119,8 @@ def _mysql_admin_url() -> str:
     return os.environ.get("RAWDB_TEST_MYSQL_URL") or DEFAULT_MYSQL
 
 
-async def _mysql_connect(admin: str) -> Any:
-    """A bare asyncmy connection to the server of ``admin`` (no database selected)."""
-    import asyncmy
-
-    parts = urlsplit(admin)
-    return await asyncmy.connect(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 3306,
-        user=parts.username or "root",
-        password=parts.password or "",
-        connect_timeout=5,
-    )
-
-
 async def _mysql(admin: str, sql: str) -> None:
-    conn = await _mysql_connect(admin)
+    conn = await mysql_admin(admin)
     try:
         async with conn.cursor() as cursor:
             await cursor.execute(sql)
@@ -178,7 +165,7 @@ async def _drop_mysql_database(admin: str, name: str) -> None:
     """
     import asyncmy
 
-    conn = await _mysql_connect(admin)
+    conn = await mysql_admin(admin)
     try:
         async with conn.cursor() as cursor:
             await cursor.execute(

@@ -117,7 +117,7 @@ async def session_id(tx: rawdb.Context) -> int:
     return int(await tx.fetchval(MYSQL_PID if tx.dialect == "mysql" else PID))
 
 
-async def _mysql_admin(url: str) -> Any:
+async def mysql_admin(url: str) -> Any:
     """A bare asyncmy connection to the server of ``url``, outside any database."""
     parts = urlsplit(url)
     return await asyncmy.connect(
@@ -167,7 +167,7 @@ class ServerSessions:
         """Every session: ``{"id": ..., "state": "idle" | "idle in transaction" | "active" | None}``."""
         if self.backend == "postgresql":
             return [{"id": s["pid"], "state": s["state"]} for s in await pg_sessions(self.url, self.app)]
-        conn = await _mysql_admin(self.url)
+        conn = await mysql_admin(self.url)
         try:
             async with conn.cursor() as cursor:
                 await cursor.execute(_MYSQL_SESSIONS, (self.database,))
@@ -190,7 +190,7 @@ class ServerSessions:
             finally:
                 await conn.close()
         ids = [session] if session is not None else [s["id"] for s in await self.list()]
-        conn = await _mysql_admin(self.url)
+        conn = await mysql_admin(self.url)
         killed = 0
         try:
             async with conn.cursor() as cursor:

@@ -338,6 +338,7 @@ class MysqlBackend(Backend):
         self._unique_keys: dict[tuple[str, str], list[str]] = {}  # (table, key name) -> columns
         self._kills: set[asyncio.Task[None]] = set()
         self._connect: Any = None
+        self._connect_bare: Any = None
 
     @classmethod
     async def open(
@@ -423,6 +424,9 @@ class MysqlBackend(Backend):
         # The killer's connection names no database: it works even if the database was
         # dropped meanwhile, and is no session of it.
         backend._connect = lambda: _connect({**kwargs, "db": None, "init_command": init}, url)
+        backend._connect_bare = lambda read_only: _connect(
+            {**kwargs, "init_command": init + ("; SET SESSION TRANSACTION READ ONLY" if read_only else "")}, url
+        )
         try:
             conns = [await backend._writers.acquire() for _ in range(max(1, min(min_size, pool_size)))]
             for conn in conns:
@@ -498,6 +502,14 @@ class MysqlBackend(Backend):
                 await cursor.close()
             columns = lookup()
         return list(columns) if columns is not None else [key]
+
+    async def bare_connection(self, *, read_only: bool) -> Any:
+        """An asyncmy connection outside the pools, with the session the pools' have (for the
+        benchmark's driver replay); the caller closes it.
+
+        :raises DBConnectionError: the server cannot be reached
+        """
+        return await self._connect_bare(read_only)
 
     def kill(self, thread_id: int) -> None:
         """Kill a session whose statement was cancelled, so the server stops it and rolls back."""

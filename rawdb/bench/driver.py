@@ -34,14 +34,6 @@ from rawdb.backends.postgresql import PostgresBackend
 from rawdb.backends.sqlite import SqliteBackend
 from rawdb.database import Database
 from rawdb.observe import StatementEvent
-from rawdb.statement import Statement, convert
-
-_DATABASE = Statement(
-    "bench.driver.database",
-    "The session's database.",
-    "<python>",
-    {"mysql": convert("SELECT DATABASE() AS name", "mysql")},
-)
 
 
 @functools.lru_cache(maxsize=256)
@@ -85,9 +77,7 @@ class Driver:
         if isinstance(db.backend, SqliteBackend):
             return await SqliteDriver.connect(db.backend.path, read_only=read_only)
         if isinstance(db.backend, MysqlBackend):
-            async with db.reader() as tx:
-                database = await tx.fetchval(_DATABASE)
-            return await MysqlDriver.connect(db.backend, str(database), read_only=read_only)
+            return await MysqlDriver.connect(db.backend, read_only=read_only)
         assert isinstance(db.backend, PostgresBackend)
         return await PgDriver.connect(db.backend.dsn, read_only=read_only)
 
@@ -145,20 +135,9 @@ class MysqlDriver(Driver):
         self.conn = conn
 
     @classmethod
-    async def connect(cls, backend: MysqlBackend, database: str, *, read_only: bool) -> MysqlDriver:
-        # The backend's own connect function, which its statement killer uses: rawdb's session
-        # settings (nothing re-typed here), then the database (COM_INIT_DB, as a connection
-        # URL's database is selected) and, for a reader, the reader pool's READ ONLY.
-        conn = await backend._connect()
-        try:
-            await conn.select_db(database)
-            if read_only:
-                async with conn.cursor() as cursor:
-                    await cursor.execute("SET SESSION TRANSACTION READ ONLY")
-        except BaseException:
-            conn.close()
-            raise
-        return cls(conn)
+    async def connect(cls, backend: MysqlBackend, *, read_only: bool) -> MysqlDriver:
+        """A connection with rawdb's own session settings (nothing re-typed here)."""
+        return cls(await backend.bare_connection(read_only=read_only))
 
     async def replay(self, plan: Sequence[Step]) -> list[list[dict[str, Any]]]:
         out: list[list[dict[str, Any]]] = []
