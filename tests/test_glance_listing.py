@@ -11,10 +11,12 @@ PostgreSQL, and a hidden marker is MarkerNotFound.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import functools
 import itertools
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -23,6 +25,7 @@ import pytest
 
 import rawdb
 from rawdb import errors, schema
+from rawdb.glance import _listing as listing
 from rawdb.glance import images as api
 from rawdb.glance._validate import IMAGE_COLUMN_NAMES
 from rawdb.statement import Statement
@@ -508,6 +511,122 @@ async def test_tag_filters_match_live_tags_with_and_semantics(tagged: rawdb.Data
 
 async def test_a_deleted_tag_row_never_matches_a_filter(tagged: rawdb.Database) -> None:
     assert "z" not in await listed_set(admin(tagged), filters={"tags": ["a"], "changes-since": t(-1)})
+
+
+@dataclass(frozen=True)
+class ManyTagged:
+    db: rawdb.Database
+    expected: dict[str, list[str]]  # tag -> what proj-a sees carrying it, newest first
+
+
+@pytest.fixture
+async def many_tagged(glance_db: rawdb.Database) -> ManyTagged:
+    return await seed_many_tagged(glance_db)
+
+
+async def seed_many_tagged(db: rawdb.Database) -> ManyTagged:
+    """1,200 images all tagged "common" (past where SQLite's pages start from a tag), every
+    30th also "rare"; every third private to proj-b; pairs share a created_at."""
+    s = Seed()
+    seen: dict[str, list[tuple[datetime, str]]] = {"common": [], "rare": []}
+    for k in range(1200):
+        image_id = f"img-{k:04d}"
+        hidden = k % 3 == 1
+        s.image(image_id, owner=B if hidden else A, visibility="private" if hidden else "public", created_at=t(k // 2))
+        tags = ["common"] + (["rare"] if k % 30 == 0 else [])
+        if k % 90 == 60:
+            s.tag(image_id, "rare", deleted=True)  # only a deleted rare tag: never listed
+            s.tag(image_id, "common")
+            tags = ["common"]
+        else:
+            for tag in tags:
+                s.tag(image_id, tag)
+        for tag in tags if not hidden else []:
+            seen[tag].append((t(k // 2), image_id))
+    await s.insert(db)
+    return ManyTagged(db, {tag: [i for _, i in sorted(rows, reverse=True)] for tag, rows in seen.items()})
+
+
+@pytest.mark.parametrize("tag", ["common", "rare"])
+async def test_tag_filter_pages_are_the_same_whichever_end_a_page_starts_from(
+    many_tagged: ManyTagged, tag: str
+) -> None:
+    ctx, expected = user(many_tagged.db, A), many_tagged.expected[tag]
+    assert len(expected) == {"common": 800, "rare": 27}[tag]
+    assert await listed(ctx, filters={"tags": [tag]}) == expected
+    assert await listed(ctx, filters={"tags": [tag]}, limit=25) == expected[:25]
+    assert await walk(ctx, 25, filters={"tags": [tag]}) == expected
+    assert await walk(ctx, 11, filters={"tags": [tag, "common"]}) == expected
+
+
+async def _sqlite_work(db: rawdb.Database, ctx: rawdb.Context, tag: str) -> int:
+    """Virtual machine steps SQLite takes for the statement of a first page with ``tag``."""
+    counter = rawdb.StatementCounter(keep=True)
+    with db.hooked(counter):
+        await api.image_get_all(ctx, filters={"tags": [tag]}, limit=25)
+    (event,) = counter.events
+    return _steps(db, event.sql, event.args)
+
+
+async def test_sqlite_starts_a_rare_tags_page_from_the_tag_and_a_common_ones_from_the_sort_order(
+    sqlite_db: rawdb.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await schema.bootstrap(sqlite_db, "glance")
+    many = await seed_many_tagged(sqlite_db)
+    ctx = user(many.db, A)
+    chosen = {tag: await _sqlite_work(many.db, ctx, tag) for tag in ("rare", "common")}
+    forced: dict[str, int] = {}
+    # the other plan, forced: never rare (the walk in sort order) or always (from the tag's rows)
+    for tag, rare_below in (("rare", "0"), ("common", "1000000000")):
+        monkeypatch.setattr(listing, "_rare_below", lambda limit, below=rare_below: below)
+        listing.page_statement.cache_clear()
+        forced[tag] = await _sqlite_work(many.db, ctx, tag)
+        monkeypatch.undo()
+        listing.page_statement.cache_clear()
+    assert chosen["rare"] * 4 < forced["rare"], (chosen, forced)
+    assert chosen["common"] < forced["common"], (chosen, forced)
+
+
+async def _sqlite_page_work(db: rawdb.Database, ctx: rawdb.Context) -> int:
+    """Virtual machine steps SQLite takes for the statement of a first page of 25."""
+    counter = rawdb.StatementCounter(keep=True)
+    with db.hooked(counter):
+        await api.image_get_all(ctx, filters={"deleted": False, "os_hidden": False}, limit=25)
+    (event,) = counter.events
+    return _steps(db, event.sql, event.args)
+
+
+def _steps(db: rawdb.Database, sql: str, args: Any, before: str = "") -> int:
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    conn = sqlite3.connect(db.backend.path)  # type: ignore[attr-defined]
+    try:
+        if before:
+            conn.executescript(before)
+        conn.set_progress_handler(count, 1)
+        conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
+    return steps
+
+
+async def test_sqlite_walks_the_sort_order_for_a_page_with_or_without_statistics(sqlite_db: rawdb.Database) -> None:
+    # Without statistics SQLite guessed that a lookup of deleted/os_hidden, or one per arm of
+    # the visibility OR, finds few rows, and sorted everything they found.
+    await schema.bootstrap(sqlite_db, "glance")
+    many = await seed_many_tagged(sqlite_db)
+    for ctx in (user(many.db, A), admin(many.db)):
+        without = await _sqlite_page_work(many.db, ctx)
+        await asyncio.to_thread(_steps, many.db, "SELECT 1", (), "ANALYZE")
+        analyzed = await _sqlite_page_work(many.db, ctx)
+        await asyncio.to_thread(_steps, many.db, "SELECT 1", (), "DROP TABLE sqlite_stat1")
+        assert without < 1.5 * analyzed, (ctx.is_admin, without, analyzed)
+        assert without < 20_000, (ctx.is_admin, without)  # a page of 25 of 1,200, not a sort of them
 
 
 async def test_a_plain_string_tags_filter_is_invalid(tagged: rawdb.Database) -> None:

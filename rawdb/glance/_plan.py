@@ -17,7 +17,7 @@ from rawdb import errors
 from rawdb.context import Context
 from rawdb.conventions import check_bool, check_datetime
 from rawdb.glance._filters import split_list_filter, split_time_filter
-from rawdb.glance._listing import PageShape, visibility_rule
+from rawdb.glance._listing import FLAG_COLUMNS, PageShape, visibility_rule
 from rawdb.glance._validate import (
     BIGINT_MAX,
     IMAGE_COLUMNS,
@@ -42,7 +42,6 @@ CUSTOM_PLAN = {"plan_cache_mode": "force_custom_plan"}
 GENERIC_PLAN = {"plan_cache_mode": "force_generic_plan"}
 # Conditions of the plain listing: the flags glance's API sets on every call.
 _FLAG_KINDS = frozenset({"not_killed", "public", "not_public"})
-_FLAG_COLUMNS = frozenset({"deleted", "os_hidden"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +76,7 @@ class PagePlan:
         if self.custom_plan:
             return CUSTOM_PLAN
         if all(
-            kind in _FLAG_KINDS or (kind == "eq" and column in _FLAG_COLUMNS)
+            kind in _FLAG_KINDS or (kind == "eq" and column in FLAG_COLUMNS)
             for kind, column, _ in self.shape.conditions
         ):
             return GENERIC_PLAN
