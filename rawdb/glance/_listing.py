@@ -199,7 +199,14 @@ class _Prefix(Term):
         return f"substr({self.term.get_sql(**kwargs)}, 1, {VALUE_PREFIX})"
 
 
-def _property(ref: str) -> Criterion:
+def _property(ref: str, dialect: str = "") -> Criterion:
+    """A live property ``:{ref}_name`` with the value ``:{ref}_value``.
+
+    On MySQL a probe the optimizer cannot turn into a semi-join (a scalar subquery): as a
+    semi-join, MariaDB 10.11 read every live image through ``ix_images_deleted`` and sorted
+    them (10,000 images, a value on 26% of them: 14.0 ms) instead of walking the sort order
+    and probing each visible image (3.1 ms).
+    """
     props = Table("image_properties").as_("pf")
     value = Param(f"{ref}_value")
     where = (
@@ -211,7 +218,11 @@ def _property(ref: str) -> Criterion:
         # is then found through the index instead of every row of the property's name.
         & (_Prefix(props.value) == _Prefix(value))
     )
-    return exists(Query.from_(props).select(Raw("1")).where(where))
+    probe = Query.from_(props).select(Raw("1")).where(where)
+    if dialect == "mysql":
+        criterion: Criterion = probe.limit(1).isnotnull()
+        return criterion
+    return exists(probe)
 
 
 def _tag(ref: str) -> Criterion:
@@ -290,7 +301,6 @@ CONDITIONS: dict[str, Callable[[str, str], Criterion]] = {
     "public": lambda col, ref: VISIBILITY_COLUMN == lit("public"),
     "not_public": lambda col, ref: VISIBILITY_COLUMN != lit("public"),
     "flag": lambda col, ref: scanned(col) == Param(ref),
-    "property": lambda col, ref: _property(ref),
     "tag": lambda col, ref: _tag(ref),
 }
 
@@ -341,7 +351,9 @@ def _where(shape: PageShape, dialect: str, tag_first: str | None = None) -> list
     elif shape.marker == "values":
         where.append(after_marker(shape.sort, shape.marker_nulls, lambda column: sort_value(IMAGES, column)))
     for kind, column, ref in shape.conditions:
-        if kind in _PROBES and ref != tag_first:  # (a tag the page starts from is joined)
+        if kind == "property":
+            where.append(_property(ref, dialect))
+        elif kind in _PROBES and ref != tag_first:  # (a tag the page starts from is joined)
             where.append(CONDITIONS[kind](column, ref))
     return where
 
