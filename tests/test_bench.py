@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import rawdb
+from rawdb.bench import glance as glance_bench
 from rawdb.bench import runner
 from rawdb.bench.cases import GLANCE_CASES, shape
 from rawdb.bench.driver import Driver, regexp, steps
-from rawdb.bench.glance import rawdb_call
+from rawdb.bench.glance import lean, lean_shape, rawdb_call, run_glance
 from rawdb.bench.measure import Figure, speedup
+from rawdb.bench.options import CHECK_HISTORY, HISTORY
 from rawdb.bench.peers import glance as glance_peer
 from rawdb.bench.seed import seed_glance
 from rawdb.cli import main as cli_main
@@ -98,6 +102,12 @@ def test_plan_selects_cases_and_sizes() -> None:
     assert plan("--cases", "glance").quota is False
 
 
+def test_plan_history_defaults_to_100000_and_20000_with_check_and_0_skips_it() -> None:
+    assert (plan().history, plan("--check").history) == (HISTORY, CHECK_HISTORY) == (100_000, 20_000)
+    assert plan("--history", "1_000_000").history == 1_000_000
+    assert plan("--check", "--history", "0").history == 0
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -107,6 +117,7 @@ def test_plan_selects_cases_and_sizes() -> None:
         (["--targets", "driver"], "includes rawdb"),
         (["--targets", "rawdb,orm"], "includes rawdb"),
         (["--rounds", "0"], "must be positive"),
+        (["--history", "-1"], "--history is a number of past reservations"),
         (["--check", "/nonexistent/budgets.json"], "no such budgets file"),
         (["--json", "/nonexistent/dir/figures.json"], "the directory /nonexistent/dir does not exist"),
         (["--plot", "/nonexistent/dir/figures.svg"], "the directory /nonexistent/dir does not exist"),
@@ -203,7 +214,9 @@ async def test_the_replay_matches_regexp_as_rawdb_does(sqlite_db: rawdb.Database
 # --- runs on both backends --------------------------------------------------------------------
 
 
-async def test_driver_replay_returns_the_rows_rawdb_read(db: rawdb.Database) -> None:
+async def test_driver_replay_returns_the_rows_rawdb_read_and_the_limit_decodes_them_to_its_result(
+    db: rawdb.Database,
+) -> None:
     dataset = await seed_glance(db, 300)
     driver = await Driver.open(db, read_only=True)
     try:
@@ -215,8 +228,21 @@ async def test_driver_replay_returns_the_rows_rawdb_read(db: rawdb.Database) -> 
             rows = [row for rows in replayed for row in rows]
             expected = [shape(case, result)] if case.kind == "get" else shape(case, result)
             assert [row["id"] for row in rows] == [image["id"] for image in expected], case.name
+            assert lean_shape(case, lean(case, replayed[-1])) == shape(case, result), case.name
     finally:
         await driver.close()
+
+
+async def test_a_limit_decode_unlike_rawdbs_result_is_reported(
+    db: rawdb.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dataset = await seed_glance(db, 300)
+    monkeypatch.setattr(glance_bench, "lean", lambda case, rows: lean(case, rows[:-1] if case.kind == "list" else rows))
+    figures, found = await run_glance(db, dataset, GLANCE_CASES, targets=["rawdb", "limit"], rounds=1, calls=1)
+    listings = {case.name for case in GLANCE_CASES if case.kind == "list" and found["results"][case.name]}
+    assert len(listings) >= 8
+    assert set(found["replay"]) == listings
+    assert {f.target for f in figures} == {"rawdb", "limit"}
 
 
 async def test_check_run_passes_and_writes_figures_and_a_plot(
@@ -224,7 +250,7 @@ async def test_check_run_passes_and_writes_figures_and_a_plot(
 ) -> None:
     out = tmp_path / "figures.json"
     picture = tmp_path / "figures.svg"
-    argv = ["--url", url, "--check", "--cases", "glance", "--targets", "rawdb,driver", "--calls", "2"]
+    argv = ["--url", url, "--check", "--cases", "glance", "--targets", "rawdb,limit,driver", "--calls", "2"]
     argv += ["--json", str(out), "--plot", str(picture), "-q"]
     assert await asyncio.to_thread(runner.main, argv) == 0
     printed = capsys.readouterr().out
@@ -233,7 +259,7 @@ async def test_check_run_passes_and_writes_figures_and_a_plot(
     data = json.loads(out.read_text())
     assert data["problems"] == []
     assert {(f["scenario"], f["target"]) for f in data["figures"]} == {
-        (case.name, target) for case in GLANCE_CASES for target in ("rawdb", "driver")
+        (case.name, target) for case in GLANCE_CASES for target in ("rawdb", "limit", "driver")
     }
     assert all(len(f["samples"]) == 2 or f["scenario"] == "b_admin_1000" for f in data["figures"])
     assert picture.read_text().lstrip().startswith("<?xml")
@@ -309,7 +335,7 @@ async def test_quota_check_run_fills_every_tight_limit_exactly_and_never_exceeds
 ) -> None:
     out = tmp_path / "quota.json"
     argv = ["--url", url, "--check", "--cases", "quota", "--targets", "rawdb,driver", "--seconds", "0.2"]
-    argv += ["--json", str(out), "-q"]
+    argv += ["--history", "0", "--json", str(out), "-q"]  # 0: no quota_history (tested below)
     assert await asyncio.to_thread(runner.main, argv) == 0
     assert "check: OK" in capsys.readouterr().out
     figures = json.loads(out.read_text())["figures"]
@@ -336,3 +362,133 @@ async def test_quota_check_run_fills_every_tight_limit_exactly_and_never_exceeds
     for figure in (f for f in figures if f["scenario"] == "quota_single"):  # rawdb and the replay agree
         assert figure["info"]["outcome"] == "bench-quota-tight-00: 25 committed, 8 rolled back, 7 refused"
         assert "outcome_differs" not in figure["info"]
+
+
+# --- quota_history: a pair's cost with finished reservations piled up ----------------------------
+
+
+def _history_figures(stale: float, fresh: float, target: str = "rawdb") -> list[Figure]:
+    """quota_history figures whose fastest batches are 1 ms without history, ``stale``/``fresh`` with."""
+    base = Figure("quota_history_0", target, "ms", [1.0, 1.4, 2.0], info={"batch_ms": [1.0, 1.4], "history": 0})
+    return [
+        base,
+        Figure("quota_history_stale", target, "ms", [stale] * 3, info={"batch_ms": [stale * 1.5, stale]}),
+        Figure("quota_history_fresh", target, "ms", [fresh] * 3, info={"batch_ms": [fresh, fresh * 2]}),
+    ]
+
+
+def test_quota_check_reports_a_pair_that_costs_more_with_history() -> None:
+    from rawdb.bench.quota import quota_check
+
+    assert quota_check(_history_figures(1.2, 1.2)) == []
+    assert quota_check(_history_figures(0.8, 1.5)) == []  # at most 1.5x
+    slow = _history_figures(3.0, 1.0, target="driver")
+    slow[1].info |= {"history": 20000, "statistics": "stale"}
+    assert quota_check(slow) == [
+        "quota_history_stale [driver]: 3.000 ms per pair with 20,000 past reservations (stale statistics), "
+        "3.00x the 1.000 ms of quota_history_0 (at most 1.5x)"
+    ]
+    # compared with the same target's state without history, fastest batch against fastest batch
+    assert quota_check(_history_figures(1.2, 1.2) + _history_figures(1.2, 1.6, target="driver")) == [
+        "quota_history_fresh [driver]: 1.600 ms per pair with 0 past reservations (? statistics), "
+        "1.60x the 1.000 ms of quota_history_0 (at most 1.5x)"
+    ]
+    empty = _history_figures(1.0, 1.0)
+    empty[1] = Figure("quota_history_stale", "rawdb", "ms")  # nothing measured is no pass
+    assert len(quota_check(empty)) == 1
+    assert quota_check(_history_figures(3.0, 3.0)[1:]) == []  # nothing to compare with
+
+
+async def _hot_reservations(db: rawdb.Database) -> int:
+    from rawdb.bench import quota
+
+    statement = rawdb.Statement.portable(
+        "test.bench.hot_reservations", "SELECT count(*) AS n FROM reservations WHERE project_id = :project_id"
+    )
+    async with db.reader() as tx:
+        return int(await tx.fetchval(statement, project_id=quota.HOT))
+
+
+async def _reservations_options(db: rawdb.Database) -> Any:
+    """PostgreSQL: reservations' reloptions; MySQL: its CREATE_OPTIONS; SQLite: its sqlite_stat1 rows."""
+    sql = {
+        "postgresql": "SELECT reloptions AS v FROM pg_class WHERE oid = CAST('reservations' AS regclass)",
+        "mysql": "SELECT CREATE_OPTIONS AS v FROM information_schema.TABLES"
+        " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'reservations'",
+        "sqlite": "SELECT count(*) AS v FROM sqlite_stat1 WHERE tbl = 'reservations'",
+    }[db.dialect]
+    async with db.reader() as tx:
+        return await tx.fetchval(rawdb.Statement.portable("test.bench.table_options", sql))
+
+
+async def test_the_history_is_finished_reservations_on_the_hot_projects_usage_rows(db: rawdb.Database) -> None:
+    from rawdb.bench import quota
+
+    await quota.seed_quota(db)
+    await quota._table_options(db, quota._FREEZE_STATISTICS)
+    frozen = await _reservations_options(db)
+    await quota._table_options(db, quota._THAW_STATISTICS)
+    thawed = await _reservations_options(db)
+    if db.dialect == "postgresql":
+        assert (frozen, thawed) == (["autovacuum_enabled=false"], None)
+    elif db.dialect == "mysql":
+        assert "stats_auto_recalc=0" in frozen and "stats_auto_recalc" not in thawed
+    assert await quota.insert_history(db, 7) == 7
+    assert await quota.insert_history(db, 3) == 3  # another call: other uuids
+    rows = rawdb.Statement.portable(
+        "test.bench.history",
+        """SELECT r.uuid, r.usage_id, r.resource, r.deleted, r.deleted_at, r.created_at, u.resource AS of_usage,
+                  u.project_id
+           FROM reservations r JOIN quota_usages u ON u.id = r.usage_id WHERE r.project_id = :project_id""",
+    )
+    async with db.reader() as tx:
+        history = await tx.fetch(rows, project_id=quota.HOT)
+    assert len(history) == 10 and len({row["uuid"] for row in history}) == 10
+    assert all(len(row["uuid"]) == 36 and row["uuid"].count("-") == 4 for row in history)
+    assert all(row["deleted"] and row["deleted_at"] is not None for row in history)
+    assert {(row["project_id"], row["resource"], row["of_usage"]) for row in history} == {
+        (quota.HOT, resource, resource) for resource in quota.DELTAS
+    }  # the usage rows a pair locks, both of them
+    created = sorted(str(row["created_at"]) for row in history)
+    assert created[0] < created[-1] < str(datetime.now(UTC).replace(tzinfo=None))  # spread over the past
+    await quota.reset_quota(db)
+    assert await _hot_reservations(db) == 0
+
+
+async def test_quota_history_measures_three_states_and_leaves_the_dataset_as_it_was(db: rawdb.Database) -> None:
+    from rawdb.bench import quota
+
+    await quota.seed_quota(db)
+    said: list[str] = []
+    targets = await quota._open_targets(db, ["rawdb", "driver"], said.append)
+    try:
+        figures = await quota._history(db, targets, 3000, batches=2, pairs=5, say=said.append)
+    finally:
+        for target in targets:
+            await target.close()
+    assert [(f.scenario, f.target) for f in figures] == [
+        (scenario, target) for scenario in quota.HISTORY_STATES for target in ("rawdb", "driver")
+    ]
+    budgets = json.loads(runner.BUDGETS.read_text())["statements"][db.dialect]
+    for figure in figures:
+        info = figure.info
+        assert len(figure.samples) >= 10 and len(figure.samples) % 5 == 0 and min(figure.samples) > 0
+        assert len(info["batch_ms"]) == len(figure.samples) // 5 and info["best_batch_ms"] == min(info["batch_ms"])
+        assert info["reserve_ms"] > 0 and info["commit_ms"] > 0
+        assert (info["conserved"], info["errors"]) == (True, 0)
+        with_history = figure.scenario != "quota_history_0"
+        assert info["history"] == (3000 if with_history else 0)
+        assert info["statistics"] == ("stale" if figure.scenario == "quota_history_stale" else "fresh")
+        assert (info.get("insert_seconds", 0) > 0) == with_history
+        if figure.target == "rawdb":  # as quota_single's
+            assert figure.statements == budgets[figure.scenario] == budgets["quota_single"]
+    assert any("3,000 past reservations" in line for line in said)
+    # afterwards: no reservation of the hot project, the table's options and statistics as before
+    assert await _hot_reservations(db) == 0
+    options = await _reservations_options(db)
+    if db.dialect == "postgresql":
+        assert options is None
+    elif db.dialect == "mysql":
+        assert "stats_auto_recalc" not in options
+    else:
+        assert options == 0  # the statistics of an empty table: none

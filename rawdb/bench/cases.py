@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from rawdb.bench.seed import PROPERTY_FILTER, TAG_FILTER, GlanceDataset
+from rawdb.bench.seed import PROPERTY_FILTER, RARE_TAG, TAG_FILTER, GlanceDataset
 
 # What glance's ImagesController.index always adds to a v2 listing.
 API_FILTERS: dict[str, Any] = {"deleted": False, "os_hidden": False}
@@ -58,6 +58,7 @@ GLANCE_CASES: tuple[GlanceCase, ...] = (
         filters={"properties": {PROPERTY_FILTER[0]: PROPERTY_FILTER[1]}},
     ),
     GlanceCase("f_user_tag", f"non-admin, tag {TAG_FILTER}", filters={"tags": [TAG_FILTER]}),
+    GlanceCase("f2_user_rare_tag", f"non-admin, tag {RARE_TAG} (on 1% of images)", filters={"tags": [RARE_TAG]}),
     GlanceCase("g_user_tags100", "non-admin, limit 100, return_tag", limit=100, return_tag=True),
     GlanceCase("h_get_own", "image_get of an own image", kind="get", image="own"),
     GlanceCase("h2_get_shared", "image_get of a shared image", kind="get", image="shared"),

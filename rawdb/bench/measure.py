@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-TARGETS = ("rawdb", "driver", "openstack")
+TARGETS = ("rawdb", "limit", "driver", "openstack")
 
 Unit = Literal["ms", "pairs/s"]
 

@@ -13,6 +13,8 @@ DESCRIPTION = (
 )
 BUDGETS = Path(__file__).with_name("budgets.json")
 CHECK_IMAGES = 2000  # the dataset --check uses unless --images says otherwise
+HISTORY = 100_000  # past reservations of the quota_history scenario unless --history says otherwise
+CHECK_HISTORY = 20_000  # the same with --check
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +38,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 3; 1 with --check)")
     parser.add_argument("--calls", type=int, default=None, help="timed calls per case and round (default 30)")
     parser.add_argument("--seconds", type=float, default=None, help="per quota throughput run (default 5)")
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=None,
+        metavar="N",
+        help=(
+            f"finished reservations the quota_history scenario piles up on the hot project (default {HISTORY}; "
+            f"{CHECK_HISTORY} with --check; 0: skip it)"
+        ),
+    )
     parser.add_argument("--json", metavar="FILE", help="write every figure and the run's context as JSON")
     parser.add_argument(
         "--plot", metavar="FILE", help="draw the figures (.png or .svg; needs matplotlib: pip install 'rawdb[bench]')"

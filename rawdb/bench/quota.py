@@ -14,7 +14,18 @@ then committed: one *pair*.  Scenarios (``Figure.scenario``):
   1 ms and commits, or in 10% of the pairs rolls back, until it has been refused 50 times.
   A monitor on its own connection polls the usages all along (1 ms apart) and counts every
   ``in_use + reserved > hard_limit`` it sees; afterwards nothing may stay reserved and
-  ``in_use`` must be exactly the committed pairs times the deltas.
+  ``in_use`` must be exactly the committed pairs times the deltas;
+* ``quota_history_0`` / ``quota_history_stale`` / ``quota_history_fresh`` (ms per pair; rawdb
+  and driver only): one caller on the hot project with no past reservations, then with
+  ``history`` finished ones on its own usage rows (``insert_history``: one INSERT ... SELECT),
+  first with the statistics of the table without them (analyzed before the insert; the
+  database kept from refreshing them by itself: PostgreSQL ``autovacuum_enabled = false``,
+  MariaDB ``STATS_AUTO_RECALC=0``), then after ANALYZE.  Each state: fresh connections,
+  WARMUP untimed pairs, WARMUP counted, then ``history_batches`` batches of
+  ``history_pairs`` pairs, the targets taking turns by batch.  ``quota_check`` reports a
+  state with history whose fastest batch median is over HISTORY_RATIO times that of
+  quota_history_0 (such a state is measured again first, up to HISTORY_RETRIES times).
+  Afterwards the history is deleted and the table's options and statistics restored.
 
 Targets:
 
@@ -64,6 +75,7 @@ import rawdb
 from rawdb import errors, schema
 from rawdb.bench.driver import Driver, Step
 from rawdb.bench.measure import Figure, time_async, time_sync
+from rawdb.bench.options import HISTORY
 from rawdb.bench.seed import FORGET, RECORD, RECORDED, seeding
 from rawdb.cinder import sync
 from rawdb.database import Database
@@ -109,6 +121,12 @@ PUSH_ROLLBACK = 0.1  # share of pushed pairs rolled back instead of committed
 MONITOR_PAUSE = 0.001  # seconds between two monitor polls
 MAX_ERRORS = 100  # a caller gives up after this many errors
 USER = "bench-user"
+HISTORY_BATCHES = 5  # timed batches per target and state of quota_history
+HISTORY_PAIRS = 40  # timed pairs per batch
+HISTORY_RATIO = 1.5  # quota_check: a state with history may take at most this times quota_history_0
+HISTORY_RETRIES = 3  # more measurements of a state with history found over HISTORY_RATIO
+HISTORY_STATES = ("quota_history_0", "quota_history_stale", "quota_history_fresh")
+HISTORY_TARGETS = ("rawdb", "driver")  # (cinder's own code is not what this guards)
 
 Progress = Callable[[str], None]
 Layout = Literal["tight10", "tight1"]
@@ -218,6 +236,67 @@ _LIVE_RESERVATIONS = Statement.portable(
     "SELECT count(*) AS n FROM reservations WHERE project_id = ANY(:projects) AND NOT deleted",
     "How many reservations of some projects are still live.",
 )
+# The history of quota_history_*: :count finished reservations (delta 1, one pair of them a
+# minute back from :now) spread over a project's usage rows of :resources (:width of them,
+# taken in turn by id), with unique uuids (:prefix, then the row's number in 12 hex digits).
+_INSERT_HISTORY = _each(
+    "bench.quota.insert_history",
+    "Insert finished reservations on a project's usage rows.",
+    """INSERT INTO reservations (uuid, usage_id, project_id, resource, delta, expire, created_at, updated_at,
+                                deleted_at, deleted)
+       SELECT CAST(:prefix AS text) || '-' || lpad(to_hex(g.n), 12, '0'), u.id, u.project_id, u.resource, 1,
+              g.created_at + interval '1 day', g.created_at, g.created_at + interval '1 second',
+              g.created_at + interval '1 second', true
+       FROM (SELECT n, CAST(:now AS timestamp)
+                       - make_interval(mins => (CAST(:count AS integer) - n) / CAST(:width AS integer) + 1)
+                       AS created_at
+             FROM generate_series(1, CAST(:count AS integer)) AS n) AS g
+       JOIN (SELECT id, project_id, resource, row_number() OVER (ORDER BY id) - 1 AS k
+             FROM quota_usages WHERE project_id = :project_id AND resource = ANY(:resources) AND NOT deleted) AS u
+         ON u.k = g.n % CAST(:width AS integer)""",
+    # (INSERT first: the driver counts the rows of a statement that starts with INSERT)
+    """INSERT INTO reservations (uuid, usage_id, project_id, resource, delta, expire, created_at, updated_at,
+                                deleted_at, deleted)
+       WITH RECURSIVE seq(n) AS (SELECT 1 WHERE :count >= 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :count),
+       g AS (SELECT n, strftime('%Y-%m-%d %H:%M:%S', :now, printf('-%d minutes', (:count - n) / :width + 1))
+                       AS created_at
+             FROM seq),
+       u AS (SELECT id, project_id, resource, row_number() OVER (ORDER BY id) - 1 AS k
+             FROM quota_usages WHERE project_id = :project_id AND resource = ANY(:resources) AND NOT deleted)
+       SELECT :prefix || '-' || printf('%012x', g.n), u.id, u.project_id, u.resource, 1,
+              strftime('%Y-%m-%d %H:%M:%S.000000', g.created_at, '+1 day'), g.created_at || '.000000',
+              strftime('%Y-%m-%d %H:%M:%S.000000', g.created_at, '+1 second'),
+              strftime('%Y-%m-%d %H:%M:%S.000000', g.created_at, '+1 second'), true
+       FROM g JOIN u ON u.k = g.n % :width""",
+    # MariaDB's Sequence engine: a range of the table seq_1_to_4294967295, bounded by :count.
+    """INSERT INTO reservations (uuid, usage_id, project_id, resource, delta, expire, created_at, updated_at,
+                                deleted_at, deleted)
+       SELECT CONCAT(:prefix, '-', LPAD(LOWER(HEX(g.n)), 12, '0')), u.id, u.project_id, u.resource, 1,
+              g.created_at + INTERVAL 1 DAY, g.created_at, g.created_at + INTERVAL 1 SECOND,
+              g.created_at + INTERVAL 1 SECOND, true
+       FROM (SELECT CAST(seq AS SIGNED) AS n,
+                    CAST(:now AS DATETIME(6)) - INTERVAL ((:count - CAST(seq AS SIGNED)) DIV :width + 1) MINUTE
+                        AS created_at
+             FROM seq_1_to_4294967295 WHERE seq <= :count) AS g
+       JOIN (SELECT id, project_id, resource, ROW_NUMBER() OVER (ORDER BY id) - 1 AS k
+             FROM quota_usages WHERE project_id = :project_id AND resource = ANY(:resources) AND NOT deleted) AS u
+         ON u.k = g.n % :width""",
+)
+_ANALYZE_RESERVATIONS = {
+    "postgresql": "ANALYZE reservations",
+    "sqlite": "ANALYZE reservations",
+    "mysql": "ANALYZE TABLE reservations",
+}
+# Keep the database from refreshing the reservations' statistics by itself, and let it again.
+# SQLite never does: its sqlite_stat1 changes only with ANALYZE.
+_FREEZE_STATISTICS = {
+    "postgresql": "ALTER TABLE reservations SET (autovacuum_enabled = false)",
+    "mysql": "ALTER TABLE reservations STATS_AUTO_RECALC=0",
+}
+_THAW_STATISTICS = {
+    "postgresql": "ALTER TABLE reservations RESET (autovacuum_enabled)",
+    "mysql": "ALTER TABLE reservations STATS_AUTO_RECALC=DEFAULT",
+}
 
 
 # --- the dataset --------------------------------------------------------------------------
@@ -1083,6 +1162,210 @@ async def _push(db: Database, target: _Target, layout: Layout, round_: int) -> _
     )
 
 
+# --- past reservations --------------------------------------------------------------------
+
+
+async def _analyze_reservations(db: Database) -> None:
+    async with db.writer() as tx:
+        await tx.script(_ANALYZE_RESERVATIONS[db.dialect], "analyze reservations")
+
+
+async def _table_options(db: Database, scripts: Mapping[str, str]) -> None:
+    """Run the dialect's ALTER TABLE of ``scripts``, if it has one (outside a transaction: DDL commits on MySQL)."""
+    sql = scripts.get(db.dialect)
+    if sql is not None:
+        async with db.context(is_admin=True).writer(autocommit=True) as tx:
+            await tx.script(sql, "reservations' statistics options")
+
+
+async def insert_history(db: Database, count: int, project: str = HOT) -> int:
+    """Insert ``count`` finished reservations on ``project``'s usage rows of the DELTAS resources.
+
+    One INSERT ... SELECT: soft-deleted (``deleted`` true, ``deleted_at`` set), delta 1, one
+    pair a minute back from now, the usage rows taken in turn, uuids unique (a random prefix
+    of this call, then the row's number).  Returns how many rows it inserted.
+    """
+    async with db.writer() as tx:
+        return await tx.execute(
+            _INSERT_HISTORY,
+            prefix=str(uuid.uuid4())[:23],
+            now=utcnow(),
+            count=count,
+            width=len(DELTAS),
+            project_id=project,
+            resources=sorted(DELTAS),
+        )
+
+
+@dataclass(slots=True)
+class _Batches:
+    """One target's pairs in one state of quota_history."""
+
+    samples: list[float] = field(default_factory=list)  # ms per timed pair
+    reserve_ms: list[float] = field(default_factory=list)  # of each timed pair
+    medians: list[float] = field(default_factory=list)  # of each batch
+    count: _Count = field(default_factory=_Count)  # of the first measurement's counted pairs
+    pairs: int = 0  # committed, the untimed ones included
+
+    def extend(self, more: _Batches) -> None:
+        """Add another measurement of the same state."""
+        self.samples += more.samples
+        self.reserve_ms += more.reserve_ms
+        self.medians += more.medians
+        self.pairs += more.pairs
+
+
+async def _hot_pair(target: _Target, caller: AsyncCaller, run: _Batches) -> tuple[float, float]:
+    """One reserve + commit on the hot project: its ms, and its reserve's."""
+    clock = time.perf_counter
+    started = clock()
+    uuids = await caller.reserve(HOT)
+    reserved = clock()
+    if uuids is None:
+        raise RuntimeError(f"{target.name} refused a reservation of {HOT}")
+    await caller.finish(HOT, uuids, True)
+    run.pairs += 1
+    return (clock() - started) * 1000, (reserved - started) * 1000
+
+
+async def _history_state(targets: Sequence[_Target], batches: int, pairs: int) -> dict[str, _Batches]:
+    """Each target's pairs on the hot project, one caller each, in the database's present state.
+
+    Per target WARMUP untimed pairs, then WARMUP whose statements are counted; then
+    ``batches`` batches of ``pairs`` timed pairs, the targets taking turns batch by batch,
+    so that a slow moment of the machine falls on a batch of each rather than on one target.
+    Every target's callers are opened here (fresh connections: PostgreSQL plans anew).
+    """
+    runs = {target.name: _Batches() for target in targets}
+    callers: dict[str, AsyncCaller] = {}
+    try:
+        for target in targets:
+            (callers[target.name],) = await target.open(1)
+            run = runs[target.name]
+            for _ in range(WARMUP):
+                await _hot_pair(target, callers[target.name], run)
+            target.start_count()
+            try:
+                for _ in range(WARMUP):
+                    await _hot_pair(target, callers[target.name], run)
+            finally:
+                run.count = target.stop_count()
+        for _ in range(batches):
+            for target in targets:
+                run = runs[target.name]
+                batch = []
+                for _ in range(pairs):
+                    pair_ms, reserve_ms = await _hot_pair(target, callers[target.name], run)
+                    batch.append(pair_ms)
+                    run.reserve_ms.append(reserve_ms)
+                run.samples += batch
+                run.medians.append(_median(batch))
+    finally:
+        for target in targets:
+            await target.release()
+    return runs
+
+
+def _best(figure: Figure) -> float:
+    """A quota_history figure's ms per pair as compared: its fastest batch's median.
+
+    The machine's noise only ever slows a batch down, so the fastest batch is the closest
+    to what the state itself costs.
+    """
+    medians = figure.info.get("batch_ms")
+    return min(medians) if medians else figure.median
+
+
+def _ratio(ms: float, base_ms: float) -> float:
+    """``ms`` over quota_history_0's ``base_ms``; NaN when there is nothing to compare."""
+    return ms / base_ms if base_ms > 0 else float("nan")
+
+
+def _too_slow(ratio: float) -> bool:
+    return not ratio <= HISTORY_RATIO  # NaN (no samples) is too slow as well
+
+
+async def _history(
+    db: Database, targets: Sequence[_Target], history: int, batches: int, pairs: int, say: Progress
+) -> list[Figure]:
+    """quota_history_0, then _stale and _fresh with ``history`` past reservations (module docstring).
+
+    A state with history in which a target's fastest batch is over HISTORY_RATIO times its
+    quota_history_0 is measured again (``batches`` more for every target), up to
+    HISTORY_RETRIES times, before the figure is made: a slow moment of the machine, or the
+    server still writing out the history, passes; a plan that walks the history does not.
+    The test projects are reset first; afterwards the history is deleted with every other
+    reservation of the test projects, the table's options restored and its statistics
+    gathered again, whatever happened.
+    """
+    figures: list[Figure] = []
+    base: dict[str, float] = {}  # quota_history_0's ms per target
+    committed = 0  # pairs since the reset: in_use must be that times the deltas
+    inserted = 0
+    seconds = 0.0
+
+    async def measure(scenario: str, statistics: str) -> None:
+        nonlocal committed
+        runs = await _history_state(targets, batches, pairs)
+        rounds = 1
+        while (
+            scenario != HISTORY_STATES[0]
+            and rounds <= HISTORY_RETRIES
+            and any(_too_slow(_ratio(min(runs[t.name].medians), base[t.name])) for t in targets)
+        ):
+            say(f"{scenario}: over {HISTORY_RATIO:g}x {HISTORY_STATES[0]}; measuring again")
+            for name, more in (await _history_state(targets, batches, pairs)).items():
+                runs[name].extend(more)
+            rounds += 1
+        committed += sum(run.pairs for run in runs.values())
+        rows = await _state(db, [HOT])
+        live = await _live_reservations(db, [HOT])
+        conserved = _balanced(rows, {HOT: committed}) and live == 0 and not any(row["reserved"] for row in rows)
+        for target in targets:
+            run = runs[target.name]
+            acc = _Acc(Figure(scenario, target.name, "ms", list(run.samples)))
+            acc.count(run.count, WARMUP)
+            acc.add("reserve_ms", run.reserve_ms)
+            acc.add("commit_ms", [pair - reserve for pair, reserve in zip(run.samples, run.reserve_ms, strict=True)])
+            acc.conserved = conserved
+            figure = acc.done()
+            best = min(run.medians, default=float("nan"))
+            figure.info.update(
+                history=inserted,
+                statistics=statistics,
+                rounds=rounds,
+                batches=len(run.medians),
+                pairs=pairs,
+                batch_ms=run.medians,
+                best_batch_ms=best,
+            )
+            if scenario == HISTORY_STATES[0]:
+                base[target.name] = best
+            else:
+                figure.info["insert_seconds"] = round(seconds, 3)
+                figure.info["vs_history_0"] = _ratio(best, base[target.name])
+            figures.append(figure)
+            say(f"{scenario} {target.name}: {best:.3f} ms per pair (fastest of {len(run.medians)} batch medians)")
+
+    await reset_quota(db)
+    try:
+        await _table_options(db, _FREEZE_STATISTICS)
+        await _analyze_reservations(db)  # statistics of a table with no history
+        await measure(HISTORY_STATES[0], "fresh")
+        started = time.perf_counter()
+        inserted = await insert_history(db, history)
+        seconds = time.perf_counter() - started
+        say(f"quota_history: {inserted:,} past reservations of {HOT} inserted in {seconds:.1f} s")
+        await measure(HISTORY_STATES[1], "stale")  # statistics still of the table with no history
+        await _analyze_reservations(db)
+        await measure(HISTORY_STATES[2], "fresh")
+    finally:
+        await reset_quota(db)
+        await _table_options(db, _THAW_STATISTICS)
+        await _analyze_reservations(db)
+    return figures
+
+
 # --- the runner ---------------------------------------------------------------------------
 
 
@@ -1242,16 +1525,22 @@ async def run_quota(
     seconds: float = 5.0,
     callers: Sequence[int] = (1, 8, 32),
     single_ops: int = 200,
+    history: int = HISTORY,
+    history_batches: int = HISTORY_BATCHES,
+    history_pairs: int = HISTORY_PAIRS,
     progress: Progress | None = None,
 ) -> list[Figure]:
     """Seed the quota dataset into ``db`` and measure every quota scenario for ``targets``.
 
-    :param db: the database (PostgreSQL or a SQLite file) to seed and measure on
+    :param db: the database (PostgreSQL, MariaDB or a SQLite file) to seed and measure on
     :param targets: some of ``rawdb``, ``driver``, ``openstack``
     :param rounds: rounds per scenario; the targets take turns in each
     :param seconds: length of each throughput measurement
     :param callers: concurrent callers of the throughput scenarios
     :param single_ops: timed pairs per round of ``quota_single``
+    :param history: past reservations of ``quota_history_stale`` / ``_fresh``; 0: no quota_history
+    :param history_batches: timed batches per target and state of ``quota_history``
+    :param history_pairs: timed pairs per batch of ``quota_history``
     :param progress: called with a line of text as work proceeds
     :returns: one Figure per scenario and target (see the module docstring)
     """
@@ -1260,6 +1549,7 @@ async def run_quota(
     say(f"quota dataset {dataset.fingerprint} {'reused' if dataset.reused else 'loaded'}")
     opened = await _open_targets(db, targets, say)
     accs: dict[tuple[str, str], _Acc] = {}
+    history_figures: list[Figure] = []
 
     def acc(scenario: str, target: _Target, unit: Literal["ms", "pairs/s"]) -> _Acc:
         key = (scenario, target.name)
@@ -1329,6 +1619,9 @@ async def run_quota(
                         f"{push.errors} errors, final {'ok' if push.final_ok else 'WRONG'}, "
                         f"{'conserved' if push.conserved else 'NOT conserved'}"
                     )
+        history_targets = [target for target in opened if target.name in HISTORY_TARGETS]
+        if history > 0 and history_targets:
+            history_figures = await _history(db, history_targets, history, history_batches, history_pairs, say)
     finally:
         for target in opened:
             await target.close()
@@ -1341,12 +1634,20 @@ async def run_quota(
             done.info["p50_ms"] = _percentile(pooled, 0.5)
             done.info["p90_ms"] = _percentile(pooled, 0.9)
         figures.append(done)
-    return figures
+    return figures + history_figures
 
 
 def quota_check(figures: list[Figure]) -> list[str]:
-    """Problems in quota figures: over-limit states seen, unbalanced usages, a bad final state, errors."""
+    """Problems in quota figures: over-limit states, unbalanced usages, a bad final state, errors, slow history.
+
+    Slow history: a pair that costs more than HISTORY_RATIO times as much with past
+    reservations as without.  A ``quota_history_stale`` or ``_fresh`` figure is compared
+    with the ``quota_history_0`` one of the same target, fastest batch median against
+    fastest batch median (``batch_ms``; the median of all samples when a figure has no
+    batches).
+    """
     problems = []
+    baselines = {f.target: f for f in figures if f.scenario == HISTORY_STATES[0]}
     for figure in figures:
         if not figure.scenario.startswith("quota_"):
             continue
@@ -1361,4 +1662,14 @@ def quota_check(figures: list[Figure]) -> list[str]:
             problems.append(f"{name}: {info['errors']} errors (first: {info.get('first_error')})")
         if info.get("outcome_differs"):
             problems.append(f"{name}: the same reservations end differently than in rawdb: {info['outcome_differs']}")
+        base = baselines.get(figure.target)
+        if figure.scenario in HISTORY_STATES[1:] and base is not None:
+            ms, base_ms = _best(figure), _best(base)
+            ratio = _ratio(ms, base_ms)
+            if _too_slow(ratio):
+                problems.append(
+                    f"{name}: {ms:.3f} ms per pair with {info.get('history', 0):,} past reservations "
+                    f"({info.get('statistics', '?')} statistics), {ratio:.2f}x the {base_ms:.3f} ms of "
+                    f"{HISTORY_STATES[0]} (at most {HISTORY_RATIO:g}x)"
+                )
     return problems

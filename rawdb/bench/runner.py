@@ -4,8 +4,10 @@ Seeds (or reuses) the deterministic glance dataset and the cinder quota dataset 
 database, then times glance cases a to i and the quota scenarios on each target:
 
 - ``rawdb``: rawdb's public API;
-- ``driver``: the very statements rawdb sent, replayed on a bare asyncpg/sqlite3
+- ``driver``: the very statements rawdb sent, replayed on a bare asyncpg/sqlite3/asyncmy
   connection (what rawdb's own layer costs);
+- ``limit`` (glance cases): that replay plus the least decoding a caller of the result
+  needs (``rawdb.bench.glance.lean``), checked against rawdb's result first;
 - ``openstack``: glance 33's and cinder 29's own SQLAlchemy code on the same database, when
   installed (``pip install 'rawdb[openstack]'``); every glance result is first compared
   with rawdb's.
@@ -13,7 +15,9 @@ database, then times glance cases a to i and the quota scenarios on each target:
 It prints a table (median, p90, statements per call, ratios), and can write every figure
 as JSON (``--json``) and a plot (``--plot``, PNG or SVG).  ``--check`` compares statements
 per call and results with ``budgets.json`` (beside this module) and exits 1 on any excess,
-difference or quota violation; timings are reported, never asserted.  Options are checked
+difference or quota violation, or when a reserve+commit pair costs more than 1.5x as much
+with finished reservations piled up (``--history``) as without; other timings are reported,
+never asserted.  Options are checked
 before anything runs: output files that cannot be written, a plot without matplotlib or a
 budgets file that is not there are usage errors (exit 2), not a failure after the run.
 """
@@ -39,7 +43,7 @@ from typing import Any
 import rawdb
 from rawdb.bench.cases import CASES_BY_NAME, GLANCE_CASES, GlanceCase
 from rawdb.bench.measure import TARGETS, Figure, speedup
-from rawdb.bench.options import BUDGETS, CHECK_IMAGES, build_parser
+from rawdb.bench.options import BUDGETS, CHECK_HISTORY, CHECK_IMAGES, HISTORY, build_parser
 from rawdb.bench.seed import MIN_IMAGES, seed_glance
 from rawdb.console import UsageError
 from rawdb.database import resolve_url
@@ -90,6 +94,7 @@ class Plan:
     check: Path | None
     json: Path | None = None
     plot: Path | None = None
+    history: int = 0  # past reservations of quota_history; 0: not run
     command: str = "rawdb bench"
 
 
@@ -163,6 +168,9 @@ def plan_of(args: argparse.Namespace) -> Plan:
     seconds = args.seconds if args.seconds is not None else (0.5 if check else 5.0)
     if rounds < 1 or calls < 1 or seconds <= 0:
         raise UsageError("--rounds, --calls and --seconds must be positive")
+    history = args.history if args.history is not None else (CHECK_HISTORY if check else HISTORY)
+    if history < 0:
+        raise UsageError(f"--history is a number of past reservations, 0 to skip quota_history (got {history})")
     return Plan(
         url=resolve_url(args.url),
         sizes=sizes,
@@ -176,6 +184,7 @@ def plan_of(args: argparse.Namespace) -> Plan:
         check=check,
         json=_writable("--json", args.json),
         plot=_plot_path(args.plot),
+        history=history,
         command=shlex.join(["rawdb", *getattr(args, "argv", ["bench"])]),
     )
 
@@ -236,6 +245,7 @@ async def _context(db: rawdb.Database, plan: Plan) -> dict[str, Any]:
         "rounds": plan.rounds,
         "calls": plan.calls,
         "seconds": plan.seconds,
+        "history": plan.history if plan.quota else None,
         "command": plan.command,
     }
 
@@ -301,13 +311,15 @@ async def run(plan: Plan, quiet: bool = False) -> Report:
                     f"{case} ({size} images): rawdb and glance disagree: {why}"
                     for case, why in found["mismatches"].items()
                 ]
+                report.problems += [f"{case} ({size} images): {why}" for case, why in found["replay"].items()]
         finally:
             if glance_peer is not None:
                 glance_peer.close()
         if plan.quota:
             from rawdb.bench.quota import quota_check, run_quota
 
-            targets = [t for t in plan.targets if t != "openstack" or cinder_peer is not None]
+            # the quota replay already decodes all a caller needs (uuids and a refusal): no "limit"
+            targets = [t for t in plan.targets if t != "limit" and (t != "openstack" or cinder_peer is not None)]
             figures = await run_quota(
                 db,
                 targets=targets,
@@ -315,6 +327,7 @@ async def run(plan: Plan, quiet: bool = False) -> Report:
                 seconds=plan.seconds,
                 callers=plan.callers,
                 single_ops=50 if plan.check else 200,
+                history=plan.history,
                 progress=say,
             )
             report.figures += figures
@@ -379,7 +392,7 @@ def table(report: Report) -> str:
         by_key.setdefault((figure.scenario, figure.info.get("images")), {})[figure.target] = figure
     header = (
         f"{'scenario':<26}{'unit':>8}{'rawdb':>10}{'p90':>9}{'stmts':>6}"
-        f"{'driver':>10}{'rawdb/drv':>10}{'openstack':>11}{'stmts':>6}{'speedup':>9}"
+        f"{'limit':>10}{'rawdb/lim':>10}{'driver':>10}{'rawdb/drv':>10}{'openstack':>11}{'stmts':>6}{'speedup':>9}"
     )
     lines = [header, "-" * len(header)]
     for (scenario, size), targets in by_key.items():
@@ -387,12 +400,12 @@ def table(report: Report) -> str:
         name = scenario if not size else f"{scenario} @{size // 1000}k" if size >= 1000 else f"{scenario} @{size}"
         row = f"{name:<26}{ours.unit:>8}{_fmt(ours.median, ours.unit):>10}{_fmt(ours.p90, ours.unit):>9}"
         row += _stmts(ours.statements)
-        driver = targets.get("driver")
-        if driver is not None and driver.samples:
-            cost = ours.median / driver.median if ours.unit == "ms" else driver.median / ours.median
-            row += f"{_fmt(driver.median, driver.unit):>10}{cost:>9.2f}x"
-        else:
-            row += f"{'-':>10}{'-':>10}"
+        for replay in (targets.get("limit"), targets.get("driver")):
+            if replay is not None and replay.samples:
+                cost = ours.median / replay.median if ours.unit == "ms" else replay.median / ours.median
+                row += f"{_fmt(replay.median, replay.unit):>10}{cost:>9.2f}x"
+            else:
+                row += f"{'-':>10}{'-':>10}"
         peer = targets.get("openstack")
         if peer is not None and peer.samples:
             row += f"{_fmt(peer.median, peer.unit):>11}"
@@ -403,7 +416,8 @@ def table(report: Report) -> str:
         lines.append(row)
     lines.append("ms: median per call (lower is better); pairs/s: reserve+commit pairs per second (higher is better).")
     lines.append(
-        "rawdb/drv: rawdb's cost over replaying its own statements on the bare driver; "
+        "rawdb/drv: rawdb's cost over replaying its own statements on the bare driver; rawdb/lim: over the "
+        "same replay with the least decoding a caller needs (glance: children parsed, no dicts built); "
         "speedup: how many times faster rawdb is than OpenStack's code."
     )
     return "\n".join(lines)

@@ -60,6 +60,7 @@ __all__ = [
     "DEFAULT_SEED",
     "GENERATOR_VERSION",
     "PROPERTY_FILTER",
+    "RARE_TAG",
     "TABLES",
     "TAG_FILTER",
     "GlanceDataset",
@@ -77,6 +78,7 @@ MIN_IMAGES = 200  # enough for 21 owners to own images, so the probe owner exist
 ADMIN_PROJECT = "admin-proj"  # the admin context's project: owns nothing, member of nothing
 PROBE_RANK = 21  # the non-admin probe is the 21st-largest owner
 TAG_FILTER = "a-tag"  # on 5% of images (case f_user_tag)
+RARE_TAG = "release-16"  # on about 1% of images (case f2_user_rare_tag)
 PROPERTY_FILTER = ("os_distro", "ubuntu")  # on about 26% of images (case e_user_prop)
 
 OWNERS = tuple(f"owner-{k:03d}" for k in range(200))
