@@ -25,6 +25,7 @@ from typing import Any
 from pypika import Field, JoinType, Table
 from pypika.terms import Criterion, ExistsCriterion, Term, Tuple
 
+from rawdb.glance._validate import IMAGE_COLUMN_NAMES, IMAGE_COLUMNS
 from rawdb.queries import AnyOf, Never, Param, PerDialect, Query, Raw, SortKey, after_marker, order_by
 from rawdb.queries.compiler import compile_query
 from rawdb.queries.paginate import RowAfter
@@ -496,6 +497,80 @@ def marker_statement(sort: tuple[SortKey, ...], regular: bool, live_only: bool) 
     query = Query.from_(MARKER).select(*columns).where(_marker_where(shape))
     variants: dict[str, Compiled] = {dialect: compile_query(query, dialect) for dialect in DIALECTS}
     return Statement("glance.images.marker", "The sort values of a page marker.", "dynamic SQL", variants)
+
+
+# One image as rows on MySQL (image_rows_statement): the image, then its children, each row
+# tagged by `part`; a child's fields in the columns after the image's.
+_PART_IMAGE, _PART_PROPERTY, _PART_LOCATION = 0, 1, 2
+_BOOLEAN_COLUMNS = tuple(name for name, (kind, _, _) in IMAGE_COLUMNS.items() if kind == "bool")
+_CHILD_COLUMNS = ("child_id", "child_a", "child_b", "child_status", "child_t1", "child_t2", "child_t3", "child_del")
+
+
+@functools.lru_cache(maxsize=8)
+def image_rows_statement(live_only: bool, deleted_locations: bool) -> Statement:
+    """One image with its properties and locations as rows (MySQL), whether ``:viewer`` is a member.
+
+    MariaDB's JSON_ARRAYAGG costs a temporary table per aggregate holding TEXT: image_get
+    with its children aggregated took 0.65 ms on the bare driver, as one UNION ALL of the
+    image's row and its children's rows 0.35 ms (MariaDB 10.11).  ``image_from_rows`` puts
+    the rows back together as image_statement's row.
+    """
+    nulls = ", ".join(["NULL"] * len(IMAGE_COLUMN_NAMES))
+    columns = ", ".join(f'i."{name}"' for name in IMAGE_COLUMN_NAMES)
+    child_nulls = ", ".join(f"NULL AS {name}" for name in _CHILD_COLUMNS)
+    live = " AND NOT i.deleted" if live_only else ""
+    live_locations = "" if deleted_locations else " AND NOT l.deleted"
+    text = (
+        f"SELECT {_PART_IMAGE} AS part, {columns}, {_IS_MEMBER.replace('page.id', 'i.id')}, {child_nulls} "
+        f"FROM images i WHERE i.id = :image_id{live} "
+        f"UNION ALL SELECT {_PART_PROPERTY}, {nulls}, NULL, p.id, p.name, p.value, NULL, p.created_at, p.updated_at, "
+        "p.deleted_at, p.deleted FROM image_properties p WHERE p.image_id = :image_id "
+        f"UNION ALL SELECT {_PART_LOCATION}, {nulls}, NULL, l.id, l.value, l.meta_data, l.status, NULL, NULL, NULL, "
+        f"NULL FROM image_locations l WHERE l.image_id = :image_id{live_locations}"
+    )
+    return Statement(
+        "glance.images.image_get",
+        "One image with its children, as rows.",
+        "dynamic SQL",
+        {"mysql": convert(text, "mysql")},
+    )
+
+
+def image_from_rows(rows: list[Any]) -> dict[str, Any] | None:
+    """image_rows_statement's rows as image_statement's row (children as id-ordered tuples)."""
+    image: dict[str, Any] | None = None
+    properties: list[tuple[Any, ...]] = []
+    locations: list[tuple[Any, ...]] = []
+    for row in rows:
+        part = row["part"]
+        if part == _PART_IMAGE:
+            image = {name: row[name] for name in IMAGE_COLUMN_NAMES}
+            for name in _BOOLEAN_COLUMNS:  # a UNION's column is no longer BOOLEAN (tinyint(1)) on MariaDB
+                image[name] = bool(image[name])
+            image["is_member"] = bool(row["is_member"])
+        elif part == _PART_PROPERTY:
+            properties.append(
+                (
+                    row["child_id"],
+                    row["child_a"],
+                    row["child_b"],
+                    row["child_t1"],
+                    row["child_t2"],
+                    row["child_t3"],
+                    bool(row["child_del"]),
+                )
+            )
+        else:
+            locations.append((row["child_id"], row["child_a"], row["child_b"], row["child_status"]))
+    if image is None:
+        return None
+    image["properties"] = sorted(properties, key=_first)
+    image["locations"] = sorted(locations, key=_first)
+    return image
+
+
+def _first(item: tuple[Any, ...]) -> Any:
+    return item[0]
 
 
 @functools.lru_cache(maxsize=8)

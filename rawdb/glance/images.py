@@ -131,6 +131,15 @@ def _mutable_or_raise(context: Context, image: Mapping[str, Any]) -> None:
         raise errors.Forbidden(f"You are not authorized to change image {image['id']}.")
 
 
+async def _fetch_image(context: Context, image_id: str, live_only: bool, deleted_locations: bool) -> Row | None:
+    """The image's row with its children (``properties``, ``locations``) and ``is_member``."""
+    if context.dialect == "mysql":
+        statement = listing.image_rows_statement(live_only, deleted_locations)
+        return listing.image_from_rows(await context.fetch(statement, image_id=image_id, viewer=context.owner))
+    statement = listing.image_statement(live_only, deleted_locations)
+    return await context.fetchrow(statement, image_id=image_id, viewer=context.owner)
+
+
 async def _image_row(context: Context, image_id: Any, force_show_deleted: bool = False) -> Row:
     """The image row with its children, checked against the caller (glance's ``_image_get``).
 
@@ -140,8 +149,7 @@ async def _image_row(context: Context, image_id: Any, force_show_deleted: bool =
     if not check_image_id(image_id):
         raise errors.ImageNotFound(image_id=image_id)
     live_only = not (force_show_deleted or context.can_see_deleted)
-    statement = listing.image_statement(live_only, force_show_deleted)
-    row = await context.fetchrow(statement, image_id=image_id, viewer=context.owner)
+    row = await _fetch_image(context, image_id, live_only, force_show_deleted)
     if row is None:
         raise errors.ImageNotFound(image_id=image_id)
     if not _visible(context, row, bool(row["is_member"])):
@@ -414,7 +422,7 @@ def _atomic_props(atomic_props: Any) -> list[str]:
 
 async def _read_back(context: Context, image_id: str, v1_mode: bool = False) -> dict[str, Any]:
     """The image as a write left it, deleted or not, without a visibility check."""
-    row = await context.fetchrow(listing.image_statement(False, False), image_id=image_id, viewer=context.owner)
+    row = await _fetch_image(context, image_id, False, False)
     assert row is not None
     return _to_dict(context, row, v1_mode)
 
