@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import asyncpg
 import pytest
 
 import rawdb
@@ -684,6 +685,81 @@ async def test_mariadb_reads_as_many_rows_for_a_property_filters_page_however_ma
         assert await listed(ctx, filters=filters, limit=25) == expected
         reads.append(await _mysql_rows_read(db, ctx, filters))
     assert reads[1] < 1.3 * reads[0], reads
+
+
+async def _shared_with_a_lot(db: rawdb.Database) -> list[str]:
+    """1,100 images of proj-b shared with proj-a (accepted), under 100 newer public ones."""
+    await schema.bootstrap(db, "glance")
+    s = Seed()
+    for k in range(1100):
+        s.member(s.image(f"shared-{k:04d}", owner=B, visibility="shared", created_at=t(k)), A)
+    for k in range(100):
+        s.image(f"public-{k:04d}", owner=B, visibility="public", created_at=t(2000 + k))
+    await s.insert(db)
+    analyze = {"postgresql": "ANALYZE", "mysql": "ANALYZE TABLE images, image_members"}[db.dialect]
+    async with db.context(is_admin=True).writer(autocommit=True) as tx:
+        await tx.script(analyze, "fresh statistics, as autovacuum or InnoDB would gather them")
+    return [f"public-{k:04d}" for k in range(99, 74, -1)]
+
+
+def _rows_of(node: Any, table: str) -> int:
+    """Rows of ``table`` a PostgreSQL plan read (EXPLAIN's per-loop counts times the loops)."""
+    if isinstance(node, list):
+        return sum(_rows_of(item, table) for item in node)
+    if not isinstance(node, dict):
+        return 0
+    read = sum(_rows_of(value, table) for value in node.values())
+    if node.get("Relation Name") == table or table in node.get("Index Name", ""):
+        per_loop = sum(float(node.get(k, 0)) for k in ("Actual Rows", "Rows Removed by Filter"))
+        read += round(per_loop * int(node.get("Actual Loops", 1)))
+    return read
+
+
+async def test_postgresql_probes_memberships_per_image_not_all_of_them(pg_url: str, open_db: Any) -> None:
+    # Hashed as `= ANY`, the membership probe read every live membership of the caller on
+    # every page, however few shared images the page met.
+    db = await open_db(pg_url)
+    expected = await _shared_with_a_lot(db)
+    ctx = user(db, A)
+    filters = {"deleted": False, "os_hidden": False}
+    assert await listed(ctx, filters=filters, limit=25) == expected
+    counter = rawdb.StatementCounter(keep=True)
+    with db.hooked(counter):
+        await api.image_get_all(ctx, filters=filters, limit=25)
+    (event,) = counter.events
+    dsn, _, search_path = pg_url.partition("?search_path=")
+    settings = {**(event.session or {}), **({"search_path": search_path} if search_path else {})}
+    conn = await asyncpg.connect(dsn, server_settings=settings)
+    try:  # a prepared statement, as rawdb's reader runs it (its session's plan_cache_mode applies)
+        plan = await (await conn.prepare(f"EXPLAIN (ANALYZE, FORMAT JSON) {event.sql}")).fetchval(*event.args)
+    finally:
+        await conn.close()
+    read = _rows_of(json.loads(plan) if isinstance(plan, str) else plan, "image_members")
+    assert read <= 25, read
+
+
+async def test_mariadb_probes_memberships_per_image_not_all_of_them(mysql_url: str, open_db: Any) -> None:
+    # Materialized as `IN` (LIMIT or not), the membership probe read every live membership
+    # of the caller for each page.
+    db = await open_db(mysql_url)
+    expected = await _shared_with_a_lot(db)
+    ctx = user(db, A)
+    filters = {"deleted": False, "os_hidden": False}
+    assert await listed(ctx, filters=filters, limit=25) == expected
+    counter = rawdb.StatementCounter(keep=True)
+    with db.hooked(counter):
+        await api.image_get_all(ctx, filters=filters, limit=25)
+    (event,) = counter.events
+    conn = await db.backend.bare_connection(read_only=True)  # type: ignore[attr-defined]
+    try:
+        cursor = conn.cursor()
+        await cursor.execute(f"EXPLAIN {event.sql}", event.args)
+        plan = await cursor.fetchall()
+        await cursor.close()
+    finally:
+        await conn.ensure_closed()
+    probes = [row[1] for row in plan if row[2] == "m"]  # (id, select_type, table, ...)
+    assert probes == ["DEPENDENT SUBQUERY"], plan
 
 
 async def test_a_plain_string_tags_filter_is_invalid(tagged: rawdb.Database) -> None:
