@@ -225,7 +225,8 @@ async def test_driver_replay_returns_the_rows_rawdb_read_and_the_limit_decodes_t
             with db.hooked(counter):
                 result = await rawdb_call(db, case, dataset)()
             replayed = await driver.replay(steps(counter.events))
-            rows = [row for rows in replayed for row in rows]
+            # (MySQL sends an image as rows of parts: the image's is part 0)
+            rows = [row for rows in replayed for row in rows if row.get("part", 0) == 0]
             expected = [shape(case, result)] if case.kind == "get" else shape(case, result)
             assert [row["id"] for row in rows] == [image["id"] for image in expected], case.name
             assert lean_shape(case, lean(case, replayed[-1])) == shape(case, result), case.name

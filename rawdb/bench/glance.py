@@ -50,10 +50,27 @@ def _lean_image(row: dict[str, Any], tags: bool, admin: bool) -> dict[str, Any]:
     return image
 
 
+def _lean_parts(rows: list[dict[str, Any]], admin: bool) -> dict[str, Any]:
+    """An image sent as rows of parts (MySQL's image_get: the image, then its children)."""
+    image = next(row for row in rows if row["part"] == 0)
+    hidden = image["status"] == "deactivated" and not admin
+    return {
+        "id": image["id"],
+        "properties": {r["child_a"]: r["child_b"] for r in rows if r["part"] == 1 and not r["child_del"]},
+        "locations": []
+        if hidden
+        else [
+            (r["child_a"], json.loads(r["child_b"]) if r["child_b"] else {}, r["child_status"])
+            for r in rows
+            if r["part"] == 2
+        ],
+    }
+
+
 def lean(case: GlanceCase, rows: list[dict[str, Any]]) -> Any:
     """A replayed page (or image) decoded as little as a caller can use it."""
     if case.kind == "get":
-        return _lean_image(rows[0], False, case.admin)
+        return _lean_parts(rows, case.admin) if "part" in rows[0] else _lean_image(rows[0], False, case.admin)
     return [_lean_image(row, case.return_tag, case.admin) for row in rows]
 
 
