@@ -560,12 +560,18 @@ async def test_tag_filter_pages_are_the_same_whichever_end_a_page_starts_from(
     assert await walk(ctx, 11, filters={"tags": [tag, "common"]}) == expected
 
 
-async def _sqlite_work(db: rawdb.Database, ctx: rawdb.Context, tag: str) -> int:
-    """Virtual machine steps SQLite takes for the statement of a first page with ``tag``."""
+async def _page_statement(db: rawdb.Database, ctx: rawdb.Context, filters: dict[str, Any]) -> Any:
+    """The one statement a first page of 25 with ``filters`` sends (its SQL and arguments)."""
     counter = rawdb.StatementCounter(keep=True)
     with db.hooked(counter):
-        await api.image_get_all(ctx, filters={"tags": [tag]}, limit=25)
+        await api.image_get_all(ctx, filters=filters, limit=25)
     (event,) = counter.events
+    return event
+
+
+async def _sqlite_work(db: rawdb.Database, ctx: rawdb.Context, tag: str) -> int:
+    """Virtual machine steps SQLite takes for the statement of a first page with ``tag``."""
+    event = await _page_statement(db, ctx, {"tags": [tag]})
     return _steps(db, event.sql, event.args)
 
 
@@ -590,10 +596,7 @@ async def test_sqlite_starts_a_rare_tags_page_from_the_tag_and_a_common_ones_fro
 
 async def _sqlite_page_work(db: rawdb.Database, ctx: rawdb.Context) -> int:
     """Virtual machine steps SQLite takes for the statement of a first page of 25."""
-    counter = rawdb.StatementCounter(keep=True)
-    with db.hooked(counter):
-        await api.image_get_all(ctx, filters={"deleted": False, "os_hidden": False}, limit=25)
-    (event,) = counter.events
+    event = await _page_statement(db, ctx, {"deleted": False, "os_hidden": False})
     return _steps(db, event.sql, event.args)
 
 
@@ -632,10 +635,7 @@ async def test_sqlite_walks_the_sort_order_for_a_page_with_or_without_statistics
 
 async def _mysql_rows_read(db: rawdb.Database, ctx: rawdb.Context, filters: dict[str, Any]) -> int:
     """Rows MariaDB reads (its Handler_read_* counters) for the statement of a first page."""
-    counter = rawdb.StatementCounter(keep=True)
-    with db.hooked(counter):
-        await api.image_get_all(ctx, filters=filters, limit=25)
-    (event,) = counter.events
+    event = await _page_statement(db, ctx, filters)
     conn = await db.backend.bare_connection(read_only=True)  # type: ignore[attr-defined]
     try:
 
@@ -702,6 +702,14 @@ async def _shared_with_a_lot(db: rawdb.Database) -> list[str]:
     return [f"public-{k:04d}" for k in range(99, 74, -1)]
 
 
+async def _shared_page(db: rawdb.Database) -> Any:
+    """proj-a's first page over _shared_with_a_lot's images (checked), and its statement."""
+    expected = await _shared_with_a_lot(db)
+    ctx, filters = user(db, A), {"deleted": False, "os_hidden": False}
+    assert await listed(ctx, filters=filters, limit=25) == expected
+    return await _page_statement(db, ctx, filters)
+
+
 def _rows_of(node: Any, table: str) -> int:
     """Rows of ``table`` a PostgreSQL plan read (EXPLAIN's per-loop counts times the loops)."""
     if isinstance(node, list):
@@ -719,14 +727,7 @@ async def test_postgresql_probes_memberships_per_image_not_all_of_them(pg_url: s
     # Hashed as `= ANY`, the membership probe read every live membership of the caller on
     # every page, however few shared images the page met.
     db = await open_db(pg_url)
-    expected = await _shared_with_a_lot(db)
-    ctx = user(db, A)
-    filters = {"deleted": False, "os_hidden": False}
-    assert await listed(ctx, filters=filters, limit=25) == expected
-    counter = rawdb.StatementCounter(keep=True)
-    with db.hooked(counter):
-        await api.image_get_all(ctx, filters=filters, limit=25)
-    (event,) = counter.events
+    event = await _shared_page(db)
     dsn, _, search_path = pg_url.partition("?search_path=")
     settings = {**(event.session or {}), **({"search_path": search_path} if search_path else {})}
     conn = await asyncpg.connect(dsn, server_settings=settings)
@@ -742,14 +743,7 @@ async def test_mariadb_probes_memberships_per_image_not_all_of_them(mysql_url: s
     # Materialized as `IN` (LIMIT or not), the membership probe read every live membership
     # of the caller for each page.
     db = await open_db(mysql_url)
-    expected = await _shared_with_a_lot(db)
-    ctx = user(db, A)
-    filters = {"deleted": False, "os_hidden": False}
-    assert await listed(ctx, filters=filters, limit=25) == expected
-    counter = rawdb.StatementCounter(keep=True)
-    with db.hooked(counter):
-        await api.image_get_all(ctx, filters=filters, limit=25)
-    (event,) = counter.events
+    event = await _shared_page(db)
     conn = await db.backend.bare_connection(read_only=True)  # type: ignore[attr-defined]
     try:
         cursor = conn.cursor()
