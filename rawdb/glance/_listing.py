@@ -287,10 +287,11 @@ class _TagSwitch(Term):
     The tag's live rows are counted up to where it stops being rare (``_rare_below``: an
     index-only count, evaluated once), and each branch's LIMIT is the page size for the
     branch that suits the count and 0 for the other, which then reads nothing (SQLite skips
-    a LIMIT 0 branch before its first row).  SQLite 3.40, 10,000 images, the page alone: a tag on 1% of them 6.6 -> 0.15
-    ms, on 5% 3.1 -> 0.8 ms, on 22% 0.45 -> 0.57 ms (the count).  SQLite only: PostgreSQL's
-    planner makes the same choice from the tag's statistics (its custom plans start from a
-    rare tag's rows), and MySQL takes no expression as a LIMIT.
+    a LIMIT 0 branch before its first row).  SQLite 3.40, 10,000 images, the page alone: a
+    tag on 1% of them 6.6 -> 0.15 ms, on 5% 3.1 -> 0.8 ms, on 22% 0.45 -> 0.57 ms (the
+    count).  SQLite only: PostgreSQL's planner makes the same choice from the tag's
+    statistics (its custom plans start from a rare tag's rows), and MySQL takes no
+    expression as a LIMIT.
     """
 
     is_aggregate: bool | None = None  # type: ignore[assignment]  # pypika's "neither"
