@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 from faulttools import mysql_admin
+from sqltools import OpenDb
 
 import rawdb
 from rawdb import schema
@@ -35,8 +36,6 @@ BACKENDS = ["sqlite", "postgresql", "mysql"]
 _schemas = itertools.count(1)
 _pg_unavailable: list[str] = []  # the reason PostgreSQL tests skip, once known
 _mysql_unavailable: list[str] = []  # the reason MariaDB tests skip, once known
-
-OpenDb = Callable[..., Awaitable[rawdb.Database]]
 
 
 def _pg_admin_url() -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import rawdb
+
+# The ``open_db`` fixture: opens a Database that the test's teardown closes.
+OpenDb = Callable[..., Awaitable[rawdb.Database]]
 
 
 def stmt(sql: str) -> rawdb.Statement:

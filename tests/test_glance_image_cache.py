@@ -15,7 +15,7 @@ from typing import Any
 
 import anyio
 import pytest
-from conftest import OpenDb
+from sqltools import OpenDb
 from sqltools import execute
 
 import rawdb

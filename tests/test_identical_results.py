@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import OpenDb
+from sqltools import OpenDb
 
 import rawdb
 from rawdb import schema

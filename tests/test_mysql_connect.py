@@ -6,7 +6,7 @@ import os
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from conftest import OpenDb
+from sqltools import OpenDb
 
 import rawdb
 from rawdb import errors
