@@ -397,9 +397,21 @@ class PostgresBackend(Backend):
         return _safe(self._dsn)
 
 
+# Address columns (nova's INET) read as the text PostgreSQL prints, as the other backends store them,
+# not as ipaddress objects: the same call returns the same types everywhere.
+_TEXT_TYPES = ("inet", "cidr")
+
+
 async def _connect(dsn: str, kwargs: dict[str, Any]) -> asyncpg.Connection:
     try:
-        return await asyncpg.connect(dsn, **kwargs)
+        raw = await asyncpg.connect(dsn, **kwargs)
+        try:
+            for name in _TEXT_TYPES:
+                await raw.set_type_codec(name, schema="pg_catalog", encoder=str, decoder=str, format="text")
+        except BaseException:
+            raw.terminate()
+            raise
+        return raw
     except (TimeoutError, OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise errors.DBConnectionError(f"Cannot connect to {_safe(dsn)}: {exc}") from exc
     except asyncpg_base.InternalClientError as exc:
