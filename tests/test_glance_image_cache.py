@@ -15,8 +15,7 @@ from typing import Any
 
 import anyio
 import pytest
-from sqltools import OpenDb
-from sqltools import execute
+from sqltools import OpenDb, execute
 
 import rawdb
 from rawdb import errors, schema
