@@ -1,8 +1,20 @@
 """Nova: ``rawdb.nova.api`` is nova.db.api (its functions live in the domain modules).
 
-Public modules (``MODULES``): ``api`` (the flat facade), ``quotas``, ``sync``.  Helpers
+Public modules (``MODULES``): ``api`` (the flat facade), the domain modules, and ``settings``
+(nova's options).  Helpers
 private to nova live in modules whose names start with ``_``.  A module ``x`` runs only the
 statements of ``sql/nova/x*.sql``; the quota engine (``rawdb.quota``) runs ``sql/nova/quota*.sql``.
 """
 
-MODULES = ("api", "quotas", "sync")
+MODULES = (
+    "api",
+    "ec2_mappings",
+    "instance_actions",
+    "instance_data",
+    "instances",
+    "quotas",
+    "security_group_rules",
+    "security_groups",
+    "settings",
+    "sync",
+)

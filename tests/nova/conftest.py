@@ -98,8 +98,9 @@ def _tables() -> list[str]:
 
 
 def _nonempty_sql() -> str:
-    return " UNION ALL ".join(f"SELECT '{t}' AS name FROM (SELECT 1 AS x) AS one WHERE EXISTS (SELECT 1 FROM {t})"
-                              for t in _tables())
+    return " UNION ALL ".join(
+        f"SELECT '{t}' AS name FROM (SELECT 1 AS x) AS one WHERE EXISTS (SELECT 1 FROM {t})" for t in _tables()
+    )
 
 
 async def _empty(database: rawdb.Database) -> None:

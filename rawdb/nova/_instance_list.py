@@ -1,0 +1,453 @@
+"""The statements that read instances: one per call shape, cached, children aggregated after the LIMIT.
+
+``instance_get_all_by_filters_sort`` (spec nova_cinder.md D.1) turns the caller's filters
+into a *plan*: a tuple of hashable descriptors (which filter, on which column, how many
+tags) and the values to bind.  The statement is built from the plan alone, once per plan
+(``functools.lru_cache``), so its text is stable for PostgreSQL's statement cache and no
+text ever comes from the caller: column names are checked against the schema's, values
+are bound.  The same builder serves the getters (``where`` a uuid or an id).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pypika import Table
+from pypika.terms import Criterion, Term
+
+from rawdb import errors
+from rawdb.conventions import Flavour, coerce, read_deleted_criterion, table_columns
+from rawdb.nova._instance_rows import INSTANCE_COLUMN_SET, Joins, children_sql
+from rawdb.queries import AnyOf, Never, Param, PerDialect, Query, Raw, Regex, SortKey, after_marker, order_by
+from rawdb.queries.compiler import compile_query
+from rawdb.statement import DIALECTS, Compiled, Statement, convert
+
+INSTANCES = Table("instances").as_("i")
+_COLUMNS = table_columns("nova")["instances"]
+
+# nova 14.0.0's exact-match filters; every other key naming a column is a regex filter.
+EXACT = (
+    "project_id",
+    "user_id",
+    "image_ref",
+    "vm_state",
+    "instance_type_id",
+    "uuid",
+    "metadata",
+    "host",
+    "task_state",
+    "system_metadata",
+)
+SOFT_DELETED = "soft-delete"  # vm_states.SOFT_DELETED
+_META_TABLES = {"metadata": "instance_metadata", "system_metadata": "instance_system_metadata"}
+
+Plan = tuple[tuple[Any, ...], ...]
+
+
+class Fixed(Criterion):
+    """A predicate written by rawdb's code (``i.deleted = 0``), never holding caller input."""
+
+    def __init__(self, sql: str) -> None:
+        super().__init__()
+        self.sql = sql
+
+    def get_sql(self, **kwargs: Any) -> str:
+        return self.sql
+
+
+class _Exists(Criterion):
+    """``EXISTS (<fixed SQL>)``: a correlated probe written by rawdb's code, never the caller."""
+
+    def __init__(self, sql: str, *params: str) -> None:
+        super().__init__()
+        self.sql = sql
+        self.params = params
+
+    def get_sql(self, **kwargs: Any) -> str:
+        kwargs.pop("with_alias", None)
+        values = [Param(name).get_sql(**kwargs) for name in self.params]
+        return f"EXISTS ({self.sql.format(*values)})"
+
+
+def _tag_exists(param: str) -> Criterion:
+    return _Exists("SELECT 1 FROM tags t WHERE t.resource_id = i.uuid AND t.tag = {}", param)
+
+
+class _TagAny(Criterion):
+    """``EXISTS`` a tag of the instance in the bound list."""
+
+    def __init__(self, param: str) -> None:
+        super().__init__()
+        self.param = param
+
+    def get_sql(self, **kwargs: Any) -> str:
+        kwargs.pop("with_alias", None)
+        member = AnyOf(Raw("t.tag"), self.param).get_sql(**kwargs)
+        return f"EXISTS (SELECT 1 FROM tags t WHERE t.resource_id = i.uuid AND {member})"
+
+
+class _Grantee(Criterion):
+    """``EXISTS`` a live group of the instance with a live rule whose grantee is in the bound list."""
+
+    def __init__(self, param: str) -> None:
+        super().__init__()
+        self.param = param
+
+    def get_sql(self, **kwargs: Any) -> str:
+        kwargs.pop("with_alias", None)
+        member = AnyOf(Raw("r.group_id"), self.param).get_sql(**kwargs)
+        return (
+            "EXISTS (SELECT 1 FROM security_group_instance_association a "
+            "JOIN security_groups g ON g.id = a.security_group_id AND g.deleted = 0 "
+            "JOIN security_group_rules r ON r.parent_group_id = g.id AND r.deleted = 0 "
+            f"WHERE a.instance_uuid = i.uuid AND a.deleted = 0 AND {member})"
+        )
+
+
+class _MetaIn(Criterion):
+    """``i.uuid IN`` the live-or-as-read_deleted metadata rows matching the EC2 ``filter`` block."""
+
+    def __init__(self, keys: str | None, values: str | None, key: str | None, either: bool) -> None:
+        super().__init__()
+        self.keys, self.values, self.key, self.either = keys, values, key, either
+
+    def get_sql(self, **kwargs: Any) -> str:
+        kwargs.pop("with_alias", None)
+        # rendered in the order the text uses them: MySQL's placeholders are positional
+        key = f"f.key = {Param(self.key).get_sql(**kwargs)} AND " if self.key else ""
+        terms = []
+        if self.keys:
+            terms.append(AnyOf(Raw("f.key"), self.keys).get_sql(**kwargs))
+        if self.values:
+            terms.append(AnyOf(Raw("f.value"), self.values).get_sql(**kwargs))
+        where = key + (f"({' OR '.join(terms)})" if self.either else " AND ".join(terms))
+        rd = Param("read_deleted").get_sql(**kwargs)
+        live = f"(CASE {rd} WHEN 'no' THEN f.deleted = 0 WHEN 'only' THEN f.deleted <> 0 ELSE TRUE END)"
+        return f"i.uuid IN (SELECT f.instance_uuid FROM instance_metadata f WHERE {where} AND {live})"
+
+
+def _as_text(column: str) -> Term:
+    field = INSTANCES.field(column)
+    if _COLUMNS[column].kind == "string" and column != "locked_by":
+        return field
+    return PerDialect(field, postgresql="CAST({} AS TEXT)", mysql="CAST({} AS CHAR)")
+
+
+def sort_value(column: str) -> Term:
+    """A sort key's term (locked_by, an ENUM elsewhere, sorts as text everywhere)."""
+    if column == "locked_by":
+        return PerDialect(INSTANCES.field(column), postgresql="CAST({} AS TEXT)", mysql="CAST({} AS CHAR)")
+    return INSTANCES.field(column)
+
+
+def _criterion(item: tuple[Any, ...]) -> Criterion:
+    """The predicate of one plan descriptor."""
+    kind = item[0]
+    if kind == "eq":
+        return INSTANCES.field(item[1]) == Param(item[2])
+    if kind == "null":
+        return INSTANCES.field(item[1]).isnull()
+    if kind == "in":
+        return AnyOf(INSTANCES.field(item[1]), item[2])
+    if kind == "regex":
+        return Regex(_as_text(item[1]), item[2])
+    if kind == "since":
+        return INSTANCES.updated_at >= Param("changes_since")
+    if kind == "deleted":
+        return _deleted(item[1], item[2])
+    if kind == "read_deleted":
+        criterion = read_deleted_criterion(INSTANCES.deleted, Flavour.INT, item[1])
+        assert criterion is not None
+        return criterion
+    if kind == "cleaned":
+        return INSTANCES.cleaned == Param("cleaned")
+    if kind == "tags":  # every tag of item[1] params
+        return Criterion.all([Fixed("i.deleted = 0"), *(_tag_exists(p) for p in item[1])])
+    if kind == "not_tags":
+        return Criterion.all([Fixed("i.deleted = 0"), *(_tag_exists(p) for p in item[1])]).negate()
+    if kind == "tags_any":
+        return Fixed("i.deleted = 0") & _TagAny(item[1])
+    if kind == "not_tags_any":
+        return (Fixed("i.deleted = 0") & _TagAny(item[1])).negate()
+    if kind == "meta":  # (meta, table, key param, value param)
+        # two probes, not one row: nova's any(key=k) AND any(value=v) (spec D.1 step 6)
+        probe = f"SELECT 1 FROM {_META_TABLES[item[1]]} m WHERE m.instance_uuid = i.uuid AND m.deleted = 0 AND "
+        return _Exists(probe + "m.key = {}", item[2]) & _Exists(probe + "m.value = {}", item[3])
+    if kind == "ec2":  # (ec2, keys param, values param, key param, either)
+        return _MetaIn(item[1], item[2], item[3], item[4])
+    if kind == "ne":
+        return INSTANCES.field(item[1]) != Param(item[2])
+    if kind == "active_since":  # not terminated before the window began
+        return INSTANCES.terminated_at.isnull() | (INSTANCES.terminated_at > Param(item[1]))
+    if kind == "launched_before":
+        return INSTANCES.launched_at < Param(item[1])
+    if kind == "updated_before":
+        return INSTANCES.updated_at <= Param(item[1])
+    if kind == "grantee":  # in a live group of a live instance with a live rule granting one of the groups
+        return Fixed("i.deleted = 0") & _Grantee(item[1])
+    if kind == "never":
+        return Never()
+    raise AssertionError(f"unknown plan item {item!r}")
+
+
+def _deleted(deleted: bool, soft_deleted: bool) -> Criterion:
+    """nova 14.0.0's ``deleted`` / ``soft_deleted`` filter pair (D.1 step 2)."""
+    soft = INSTANCES.vm_state == Raw(f"'{SOFT_DELETED}'")
+    if deleted:
+        return Fixed("i.deleted = i.id") | soft if soft_deleted else Fixed("i.deleted = i.id")
+    live = Fixed("i.deleted = 0")
+    return (
+        live
+        if soft_deleted
+        else live & ((INSTANCES.vm_state != Raw(f"'{SOFT_DELETED}'")) | INSTANCES.vm_state.isnull())
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """Everything the text of a statement reading instances depends on."""
+
+    plan: Plan
+    joins: Joins
+    sort: tuple[SortKey, ...] = ()
+    marker_nulls: tuple[bool, ...] | None = None  # the marker's NULL sort values, when there is one
+    limit: int | None = None
+
+
+def _inner(shape: Shape) -> Any:
+    query = Query.from_(INSTANCES).select(INSTANCES.star)
+    for item in shape.plan:
+        query = query.where(_criterion(item))
+    if shape.marker_nulls is not None:
+        query = query.where(after_marker(shape.sort, shape.marker_nulls, sort_value))
+    if shape.sort:
+        query = query.orderby(*order_by(shape.sort, sort_value))
+    return query
+
+
+def _outer_order(shape: Shape, dialect: str) -> str:
+    items = []
+    for key in shape.sort:
+        item = f"page.{key.column}"
+        if key.column == "locked_by":
+            item = {"postgresql": "CAST({} AS TEXT)", "mysql": "CAST({} AS CHAR)"}.get(dialect, "{}").format(item)
+        direction = " DESC" if key.desc else " ASC"
+        if not key.nullable:
+            items.append(item + direction)
+        elif dialect == "mysql":
+            items.append(f"{item} IS {'NOT ' if key.nulls_go_first else ''}NULL, {item}{direction}")
+        else:
+            items.append(item + direction + (" NULLS FIRST" if key.nulls_go_first else " NULLS LAST"))
+    return ", ".join(items)
+
+
+def _with_children(inner: Compiled, shape: Shape, dialect: str) -> Compiled:
+    children = children_sql(dialect, shape.joins)
+    limited = f" LIMIT {int(shape.limit)}" if shape.limit is not None else ""
+    text = f"SELECT page.*{', ' if children else ''}{children} FROM ({inner.sql}{limited}) AS page"
+    if shape.sort:
+        text += f" ORDER BY {_outer_order(shape, dialect)}"
+    return convert(text, dialect, after=inner)  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=1024)
+def statement(name: str, shape: Shape) -> Statement:
+    """The statement of one shape, for every dialect (built once per shape)."""
+    variants: dict[str, Compiled] = {
+        dialect: _with_children(compile_query(_inner(shape), dialect), shape, dialect) for dialect in DIALECTS
+    }
+    return Statement(f"nova.instances.{name}", "Instances with their joined children.", "dynamic SQL", variants)
+
+
+@functools.lru_cache(maxsize=64)
+def marker_statement(columns: tuple[str, ...]) -> Statement:
+    """The sort values of the marker instance (any project, deleted or not: nova elevates)."""
+    query = (
+        Query.from_(INSTANCES)
+        .select(*(INSTANCES.field(column) for column in columns))
+        .where(INSTANCES.uuid == Param("marker"))
+    )
+    return Statement(
+        "nova.instances.marker",
+        "The sort values of a page marker.",
+        "dynamic SQL",
+        {dialect: compile_query(query, dialect) for dialect in DIALECTS},
+    )
+
+
+# --- from filters to a plan ---------------------------------------------------------------
+
+
+class PlanBuilder:
+    """Collects plan descriptors and their bound values."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[Any, ...]] = []
+        self.params: dict[str, Any] = {}
+
+    def bind(self, value: Any) -> str:
+        name = f"f{len(self.params)}"
+        self.params[name] = value
+        return name
+
+    def add(self, *item: Any) -> None:
+        self.items.append(item)
+
+    def read_deleted(self, value: str) -> None:
+        """The context's read_deleted on the instance itself (nothing for 'yes')."""
+        if value != "yes":
+            self.add("read_deleted", value)
+
+    def exact(self, column: str, value: Any) -> None:
+        """``column = value`` (IS NULL for None), or ``IN`` for a list, tuple or set."""
+        spec = _COLUMNS[column]
+        if isinstance(value, (list, tuple, set, frozenset)):
+            values = [coerce(spec, column, item) for item in value if item is not None]
+            self.add("in", column, self.bind(values))
+        elif value is None:
+            self.add("null", column)
+        else:
+            self.add("eq", column, self.bind(coerce(spec, column, value)))
+
+    def plan(self) -> Plan:
+        return tuple(self.items)
+
+
+def check_meta_filter(name: str, value: Any) -> list[tuple[Any, Any]]:
+    """The (key, value) pairs of a metadata filter given as a dict or a list of dicts."""
+    blocks = value if isinstance(value, list) else [value]
+    pairs = []
+    for block in blocks:
+        if not isinstance(block, Mapping):
+            raise errors.Invalid(f"the {name} filter is a dict or a list of dicts, not {type(block).__name__}")
+        for key, item in block.items():
+            pairs.append((_meta_text(name, key), _meta_text(name, item)))
+    return pairs
+
+
+def _meta_text(name: str, value: Any) -> str:
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > 255 or "\x00" in text:
+        raise errors.Invalid(f"a {name} filter value is over 255 characters or holds NUL")
+    return text
+
+
+def column_or_none(key: Any) -> str | None:
+    """``key`` if it names an instances column, else None (nova ignores such filter keys)."""
+    return key if isinstance(key, str) and key in INSTANCE_COLUMN_SET else None
+
+
+def _tag_list(name: str, value: Any) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
+        raise errors.Invalid(f"the {name} filter is a list of tags, not {type(value).__name__}")
+    tags = list(value)
+    for tag in tags:
+        if not isinstance(tag, str):
+            raise errors.Invalid(f"the {name} filter holds tags (strings), not {type(tag).__name__}")
+    return tags
+
+
+def _ec2_filter(builder: PlanBuilder, blocks: Any) -> None:
+    """The EC2 metadata ``filter`` list (D.1 step 8): tag-key/tag-value ORed, each tag:<k> ANDed."""
+    if not isinstance(blocks, (list, tuple)):
+        raise errors.Invalid(f"the 'filter' filter is a list of {{name, value}} dicts, not {type(blocks).__name__}")
+    keys: list[str] = []
+    values: list[str] = []
+    either = False
+    for block in blocks:
+        if not isinstance(block, Mapping) or not isinstance(block.get("name"), str):
+            continue
+        name, value = block["name"], block.get("value")
+        if isinstance(value, Mapping):
+            value = list(value.values())
+        items = [_meta_text("filter", item) for item in (value if isinstance(value, (list, tuple, set)) else [value])]
+        if name.startswith("tag-"):
+            if name[4:] not in ("key", "value"):
+                raise errors.InvalidParameterValue(err=f"Invalid field name: {name[4:]}")
+            (keys if name == "tag-key" else values).extend(items)
+            either = True
+        elif name.startswith("tag:"):
+            builder.add("ec2", None, builder.bind(items), builder.bind(_meta_text("filter", name[4:])), False)
+    if either:
+        builder.add("ec2", builder.bind(keys) if keys else None, builder.bind(values) if values else None, None, True)
+
+
+def _pattern(key: str, value: Any) -> str:
+    """A regex filter's pattern (a value that is not text is matched as its text, as nova did).
+
+    :raises Invalid: not a regular expression, or text no column can hold
+    """
+    text = value if isinstance(value, str) else str(value)
+    if "\x00" in text or len(text) > 4096:
+        raise errors.Invalid(f"the {key} filter is not a pattern rawdb can send: {text!r:.80}")
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise errors.Invalid(f"the {key} filter is not a regular expression: {exc}") from None
+    return text
+
+
+def filter_plan(context: Any, filters: Mapping[str, Any]) -> tuple[Plan, dict[str, Any]] | None:
+    """The plan and bound values of nova 14.0.0's listing filters (spec D.1), or None for "no rows".
+
+    The caller's dict is neither changed nor kept.  Keys that name no instances column
+    (``ip``, ``all_tenants``, ``name``, ...) are ignored, as nova ignored them.
+
+    :raises Invalid: a filter value of the wrong type, a value its column cannot hold
+    :raises InvalidParameterValue: an EC2 ``tag-*`` filter other than tag-key and tag-value
+    """
+    if not isinstance(filters, Mapping):
+        raise errors.Invalid(f"filters must be a dict, not {type(filters).__name__}")
+    filters = dict(filters)
+    builder = PlanBuilder()
+    if "changes-since" in filters:
+        builder.params["changes_since"] = coerce(
+            _COLUMNS["updated_at"], "changes-since", filters["changes-since"], parse_times=True
+        )
+        if builder.params["changes_since"] is None:
+            raise errors.Invalid("changes-since must be a time, not None")
+        builder.add("since")
+    if "deleted" in filters:
+        deleted = bool(filters.pop("deleted"))
+        builder.add("deleted", deleted, bool(filters.pop("soft_deleted", deleted)))
+    if "cleaned" in filters:
+        builder.params["cleaned"] = 1 if filters.pop("cleaned") else 0
+        builder.add("cleaned")
+    for name, kind in (("tags", "tags"), ("not-tags", "not_tags")):
+        if name in filters:
+            tags = _tag_list(name, filters.pop(name))
+            if tags:
+                builder.add(kind, tuple(builder.bind(tag) for tag in tags))
+    for name, kind in (("tags-any", "tags_any"), ("not-tags-any", "not_tags_any")):
+        if name in filters:
+            tags = _tag_list(name, filters.pop(name))
+            builder.add(kind, builder.bind(tags))
+    if not context.is_admin:
+        if context.project_id:
+            filters["project_id"] = context.project_id
+        else:
+            filters["user_id"] = context.user_id
+    for key in EXACT:
+        if key not in filters:
+            continue
+        value = filters.pop(key)
+        if key in _META_TABLES:
+            for meta_key, meta_value in check_meta_filter(key, value):
+                builder.add("meta", key, builder.bind(meta_key), builder.bind(meta_value))
+        elif isinstance(value, (list, tuple, set, frozenset)) and not value:
+            return None  # an empty IN: nothing can match
+        else:
+            builder.exact(key, value)
+    ec2 = filters.pop("filter", None)
+    for key, value in filters.items():
+        column = column_or_none(key)
+        if column is not None:
+            builder.add("regex", column, builder.bind(_pattern(key, value)))
+    if ec2 is not None:
+        builder.params["read_deleted"] = context.read_deleted
+        _ec2_filter(builder, ec2)
+    return builder.plan(), builder.params

@@ -1,0 +1,245 @@
+"""Instance rows with their children, as nova's DB API returns them, on every backend.
+
+Every instance dict has the same keys, whichever call returned it: the ``instances``
+columns in schema order, ``name`` (``settings.instance_name``), then the children::
+
+    metadata, system_metadata   [{'key': k, 'value': v}, ...] in insertion order ([] when not joined)
+    info_cache                  the instance_info_caches row, or None
+    security_groups             [group row + {'rules': [rule rows]}] in association order (live groups
+                                of a live instance, as nova's relationship joins them)
+    tags                        [{'resource_id': uuid, 'tag': t}] by tag ([] when not joined; live instances)
+    extra                       the instance_extra row when joined, else None
+    pci_devices                 [pci_devices rows] when joined, else []
+
+The children are aggregated in the statement that reads the instances (after its LIMIT,
+so nothing multiplies rows): PostgreSQL sends arrays of records with native types, SQLite
+and MySQL JSON arrays, whose times arrive as text and are parsed here.  Which children a
+statement carries is its shape (``Joins``); what is not joined comes back empty.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rawdb import errors
+from rawdb.conventions import table_columns
+from rawdb.nova.settings import instance_name
+
+Row = dict[str, Any]
+
+INSTANCE_COLUMNS: tuple[str, ...] = tuple(table_columns("nova")["instances"])
+INSTANCE_COLUMN_SET = frozenset(INSTANCE_COLUMNS)
+CHILD_KEYS = ("metadata", "system_metadata", "info_cache", "security_groups", "tags", "extra", "pci_devices")
+_TIMES = ("created_at", "updated_at", "deleted_at")
+
+
+def _columns(table: str) -> tuple[str, ...]:
+    return tuple(table_columns("nova")[table])
+
+
+@dataclass(frozen=True, slots=True)
+class _Child:
+    """One aggregated child: the fields it carries (id first, to order JSON), and where from."""
+
+    keys: tuple[str, ...]  # in the order the dicts have them (the table's)
+    source: str  # FROM ... WHERE ..., correlated to ``page``
+    times: frozenset[str]
+    addresses: frozenset[str] = frozenset()
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The order the fields travel in: ``id`` first, to order JSON by it."""
+        if "id" not in self.keys:
+            return self.keys
+        return ("id", *(key for key in self.keys if key != "id"))
+
+
+def _table_child(table: str, alias: str, where: str, addresses: Iterable[str] = ()) -> _Child:
+    columns = table_columns("nova")[table]
+    times = frozenset(name for name, column in columns.items() if column.kind == "datetime")
+    return _Child(tuple(columns), f"{table} {alias} WHERE {where}", times, frozenset(addresses))
+
+
+_META = "{table} m WHERE m.instance_uuid = page.uuid AND {live}"
+CHILDREN: dict[str, _Child] = {
+    "metadata": _Child(("id", "key", "value"), "", frozenset()),
+    "system_metadata": _Child(("id", "key", "value"), "", frozenset()),
+    "info_cache": _table_child("instance_info_caches", "c", "c.instance_uuid = page.uuid"),
+    "security_groups": _Child(
+        _columns("security_groups"),
+        "security_group_instance_association a JOIN security_groups g ON g.id = a.security_group_id "
+        "WHERE a.instance_uuid = page.uuid AND a.deleted = 0 AND g.deleted = 0 AND page.deleted = 0",
+        frozenset(_TIMES),
+    ),
+    "rules": _Child(
+        _columns("security_group_rules"),
+        "security_group_instance_association a JOIN security_groups g ON g.id = a.security_group_id "
+        "JOIN security_group_rules r ON r.parent_group_id = g.id "
+        "WHERE a.instance_uuid = page.uuid AND a.deleted = 0 AND g.deleted = 0 AND r.deleted = 0 "
+        "AND page.deleted = 0",
+        frozenset(_TIMES),
+        frozenset({"cidr"}),
+    ),
+    "tags": _Child(("tag",), "tags t WHERE t.resource_id = page.uuid AND page.deleted = 0", frozenset()),
+    "extra": _table_child("instance_extra", "e", "e.instance_uuid = page.uuid"),
+    "pci_devices": _table_child("pci_devices", "d", "d.instance_uuid = page.uuid AND {live}"),
+}
+_ALIAS = {"info_cache": "c", "security_groups": "g", "rules": "r", "tags": "t", "extra": "e", "pci_devices": "d"}
+_META_TABLE = {"metadata": "instance_metadata", "system_metadata": "instance_system_metadata"}
+
+_AGGREGATE = {
+    "postgresql": "(SELECT array_agg(ROW({fields}) ORDER BY {order}) FROM {source})",
+    "sqlite": "(SELECT json_group_array(json_array({fields})) FROM {source})",
+    "mysql": "(SELECT JSON_ARRAYAGG(JSON_ARRAY({fields})) FROM {source})",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Joins:
+    """Which children a statement carries (part of its shape)."""
+
+    metadata: bool = True
+    system_metadata: bool = True
+    info_cache: bool = True
+    security_groups: bool = True
+    tags: bool = False
+    extra: bool = False
+    pci_devices: bool = False
+    # metadata, system metadata and PCI devices: live only, or as ``:read_deleted`` says
+    # (listings fill them with the caller's read_deleted, as nova's manual joins did)
+    by_read_deleted: bool = False
+
+    def names(self) -> list[str]:
+        names = [name for name in CHILD_KEYS if getattr(self, name)]
+        if self.security_groups:
+            names.append("rules")
+        return names
+
+
+# Newton's defaults: getters join metadata and system metadata besides the info cache and
+# security groups they always join; so do listings when columns_to_join is None.
+DEFAULT_JOINS = Joins()
+_JOINABLE = frozenset({"metadata", "system_metadata", "info_cache", "security_groups", "tags", "extra", "pci_devices"})
+
+
+def joins_for(columns_to_join: Any, *, always: Iterable[str] = (), by_read_deleted: bool = False) -> Joins:
+    """The children a call joins, from upstream's ``columns_to_join`` (None: the defaults).
+
+    ``extra.<column>`` joins the whole ``extra`` row; names nova does not know are ignored,
+    as its ``joinedload`` of them would have failed only for real relationships.
+
+    :raises Invalid: ``columns_to_join`` is not a list of strings
+    """
+    if columns_to_join is None:
+        return Joins(by_read_deleted=by_read_deleted)
+    if isinstance(columns_to_join, str) or not isinstance(columns_to_join, Iterable):
+        raise errors.Invalid(f"columns_to_join must be a list of names, not {type(columns_to_join).__name__}")
+    asked = set(always)
+    for column in columns_to_join:
+        if not isinstance(column, str):
+            raise errors.Invalid(f"columns_to_join holds names, not {type(column).__name__}")
+        asked.add("extra" if column.startswith("extra.") else column)
+    return Joins(**{name: name in asked for name in _JOINABLE}, by_read_deleted=by_read_deleted)
+
+
+def _field_sql(dialect: str, alias: str, child: _Child, field: str) -> str:
+    column = f"{alias}.{field}"
+    if dialect == "postgresql" and field in child.addresses:
+        return f"abbrev({column})"  # INET as the text PostgreSQL prints
+    return column
+
+
+def child_sql(dialect: str, name: str, joins: Joins) -> str:
+    """The aggregate subquery carrying child ``name`` of each ``page`` row, AS ``name``."""
+    child = CHILDREN[name]
+    if name in _META_TABLE:
+        live = "(CASE :read_deleted WHEN 'no' THEN m.deleted = 0 WHEN 'only' THEN m.deleted <> 0 ELSE TRUE END)"
+        source = _META.format(table=_META_TABLE[name], live=live if joins.by_read_deleted else "m.deleted = 0")
+        alias = "m"
+    else:
+        alias = _ALIAS[name]
+        live = "(CASE :read_deleted WHEN 'no' THEN d.deleted = 0 WHEN 'only' THEN d.deleted <> 0 ELSE TRUE END)"
+        source = child.source.replace("{live}", live if joins.by_read_deleted else "d.deleted = 0")
+    fields = ", ".join(_field_sql(dialect, alias, child, field) for field in child.fields)
+    order = f"{alias}.{child.fields[0]}"
+    return _AGGREGATE[dialect].format(fields=fields, source=source, order=order) + f" AS {name}"
+
+
+def children_sql(dialect: str, joins: Joins) -> str:
+    """The aggregate subqueries of every joined child, comma-separated (may be empty)."""
+    return ", ".join(child_sql(dialect, name, joins) for name in joins.names())
+
+
+# --- decoding ------------------------------------------------------------------------------
+
+_scan_json = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def _items(value: Any) -> list[Any]:
+    """An aggregate's tuples: a record array as it came, JSON parsed and put in first-field order."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        try:
+            items = _scan_json(value, 0)[0]
+        except (StopIteration, ValueError) as exc:
+            raise errors.DBDataError(detail=f"malformed JSON from the database: {value[:80]!r}") from exc
+        items.sort(key=lambda item: (item[0] is not None, item[0]))
+        return list(items)
+    return list(value)
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+def _rows(value: Any, child: _Child) -> list[Row]:
+    rows = []
+    fields, keys, times = child.fields, child.keys, child.times
+    for item in _items(value):
+        row = dict(zip(fields, item, strict=True))
+        for field in times:
+            row[field] = _time(row[field])
+        rows.append({key: row[key] for key in keys})
+    return rows
+
+
+def instance_dict(row: Mapping[str, Any], joins: Joins) -> Row:
+    """An instance dict from a row carrying the instance's columns and the joined aggregates."""
+    instance = {column: row[column] for column in INSTANCE_COLUMNS}
+    instance["name"] = instance_name(instance)
+    for name in ("metadata", "system_metadata"):
+        instance[name] = (
+            [{"key": key, "value": value} for _, key, value in _items(row[name])] if getattr(joins, name) else []
+        )
+    if joins.info_cache:
+        caches = _rows(row["info_cache"], CHILDREN["info_cache"])
+        instance["info_cache"] = caches[0] if caches else None
+    else:
+        instance["info_cache"] = None
+    if joins.security_groups:
+        groups = _rows(row["security_groups"], CHILDREN["security_groups"])
+        rules = _rows(row["rules"], CHILDREN["rules"])
+        for group in groups:
+            group["rules"] = [rule for rule in rules if rule["parent_group_id"] == group["id"]]
+        instance["security_groups"] = groups
+    else:
+        instance["security_groups"] = []
+    if joins.tags:
+        tags = sorted(item[0] for item in _items(row["tags"]))
+        instance["tags"] = [{"resource_id": instance["uuid"], "tag": tag} for tag in tags]
+    else:
+        instance["tags"] = []
+    if joins.extra:
+        extras = _rows(row["extra"], CHILDREN["extra"])
+        instance["extra"] = extras[0] if extras else None
+    else:
+        instance["extra"] = None
+    instance["pci_devices"] = _rows(row["pci_devices"], CHILDREN["pci_devices"]) if joins.pci_devices else []
+    return instance
