@@ -153,9 +153,14 @@ def test_row_value_predicate_serves_same_direction_not_null_keys() -> None:
 
 def test_nullable_keys_get_explicit_null_placement_and_a_sargable_marker_predicate() -> None:
     keys = (SortKey("b", False, None, True), SortKey("id", False, None, False))
-    with_value = page_statement(keys, (False, False), 5).compiled("sqlite").sql
-    assert '"b" ASC NULLS FIRST' in with_value
-    assert '"b">=?1' in with_value
+    with_value = page_statement(keys, (False, False), 5)
+    assert '"b" ASC NULLS FIRST' in with_value.compiled("postgresql").sql  # PostgreSQL puts NULLs last
+    # SQLite and MySQL put NULLs first ascending already: nothing that would keep MySQL off an index
+    assert '"b" ASC,' in with_value.compiled("sqlite").sql
+    assert '"b" ASC,' in with_value.compiled("mysql").sql and "IS NULL," not in with_value.compiled("mysql").sql
+    assert '"b">=?1' in with_value.compiled("sqlite").sql
+    last = page_statement((SortKey("b", False, False, True), SortKey("id")), (False, False), 5)
+    assert '"b" IS NULL, "b" ASC' in last.compiled("mysql").sql  # NULLs last ascending: said explicitly
     with_null = page_statement(keys, (True, False), 5).compiled("postgresql").sql
     assert 'NOT "b" IS NULL OR ("b" IS NULL AND "id">$1)' in with_null
     assert "DISTINCT" not in with_null

@@ -168,7 +168,12 @@ class Ordered(Term):
         sql = f"{term} {'DESC' if self.desc else 'ASC'}"
         if self.nulls_first is None:
             return sql
-        if _collector(kwargs, "Ordered").dialect == "mysql":
+        dialect = _collector(kwargs, "Ordered").dialect
+        if dialect != "postgresql" and self.nulls_first is not self.desc:
+            # SQLite and MySQL sort NULL as the smallest value already: saying so again would
+            # keep MySQL from reading an index in order (it sorts on the IS NULL test)
+            return sql
+        if dialect == "mysql":
             # MySQL has no NULLS FIRST/LAST: sort on the NULL test first (false before true)
             return f"{term} IS {'NOT ' if self.nulls_first else ''}NULL, {sql}"
         return sql + (" NULLS FIRST" if self.nulls_first else " NULLS LAST")
