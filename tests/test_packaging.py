@@ -123,8 +123,8 @@ def test_the_sdists_tests_collect_on_its_own_code(dist: Path, tmp_path: Path) ->
     with tarfile.open(sdist) as archive:
         archive.extractall(tmp_path, filter="data")
     (tree,) = tmp_path.iterdir()
-    shipped = {p.name for p in (tree / "tests").glob("*.py")}
-    assert shipped == {p.name for p in (ROOT / "tests").glob("*.py")}
+    shipped = {p.relative_to(tree / "tests").as_posix() for p in (tree / "tests").rglob("*.py")}
+    assert shipped == {p.relative_to(ROOT / "tests").as_posix() for p in (ROOT / "tests").rglob("*.py")}
     assert (tree / "rawdb" / "bench" / "budgets.json").is_file() and (tree / "benchmarks" / "README.md").is_file()
 
     own = sh(sys.executable, "-c", "import rawdb; print(rawdb.__file__)", cwd=tree)
@@ -135,5 +135,5 @@ def test_the_sdists_tests_collect_on_its_own_code(dist: Path, tmp_path: Path) ->
     assert summary.endswith(" collected") or " tests collected" in summary, summary
     assert "error" not in summary
     assert {line.split("::")[0] for line in collected.stdout.splitlines() if "::" in line} == {
-        f"tests/{name}" for name in shipped if name.startswith("test_")
+        f"tests/{name}" for name in shipped if name.rpartition("/")[2].startswith("test_")
     }

@@ -14,10 +14,11 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pypika import Table
-from pypika.terms import Criterion, Term
+from pypika.terms import Criterion, Term, Tuple
 
 from rawdb import errors
 from rawdb.conventions import Flavour, coerce, read_deleted_criterion, table_columns
@@ -137,11 +138,52 @@ def _as_text(column: str) -> Term:
     return PerDialect(field, postgresql="CAST({} AS TEXT)", mysql="CAST({} AS CHAR)")
 
 
-def sort_value(column: str) -> Term:
-    """A sort key's term (locked_by, an ENUM elsewhere, sorts as text everywhere)."""
+# Nullable timestamps sort with NULL as the smallest value on every backend.  PostgreSQL and
+# SQLite sort COALESCE(column, <below every time>) instead, which is never NULL, so one row
+# comparison starts a keyset page (``(t, id) < (...)``, an index range), the marker's values can
+# be read inside the page statement, and an expression index serves the default order
+# (schema 0004).  MySQL sorts NULL first natively and needs neither.
+TIMES = frozenset(name for name, column in _COLUMNS.items() if column.kind == "datetime" and column.nullable)
+_FLOOR = {"postgresql": "COALESCE({}, TIMESTAMP '0001-01-02 00:00:00')", "sqlite": "COALESCE({}, '')"}
+# (not datetime.min: asyncpg sends that as -infinity)
+FLOOR_VALUE: dict[str, Any] = {"postgresql": datetime(1, 1, 2), "sqlite": ""}
+_AS_TEXT = {"postgresql": "CAST({} AS TEXT)", "mysql": "CAST({} AS CHAR)"}
+
+
+def sort_term(table: Any, column: str) -> Term:
+    """A sort key's term: locked_by (an ENUM elsewhere) as text, nullable times floored."""
     if column == "locked_by":
-        return PerDialect(INSTANCES.field(column), postgresql="CAST({} AS TEXT)", mysql="CAST({} AS CHAR)")
-    return INSTANCES.field(column)
+        return PerDialect(table.field(column), **_AS_TEXT)
+    field: Term = table.field(column)
+    return PerDialect(field, **_FLOOR) if column in TIMES else field
+
+
+def sort_value(column: str) -> Term:
+    """A sort key's term on the page's instances."""
+    return sort_term(INSTANCES, column)
+
+
+def dialect_keys(sort: tuple[SortKey, ...], dialect: str) -> tuple[SortKey, ...]:
+    """The sort keys as ``dialect`` sorts them: floored times are never NULL (not on MySQL)."""
+    if dialect == "mysql":
+        return sort
+    return tuple(SortKey(k.column, k.desc, nullable=False) if k.column in TIMES else k for k in sort)
+
+
+def embeddable(sort: tuple[SortKey, ...]) -> bool:
+    """Whether a page after a marker is one statement (PostgreSQL, SQLite): one row comparison."""
+    keys = dialect_keys(sort, "postgresql")
+    return all(not key.nullable for key in keys) and len({key.desc for key in keys}) == 1
+
+
+def floored(marker: Mapping[str, Any], sort: tuple[SortKey, ...], dialect: str) -> dict[str, Any]:
+    """The marker's sort values as ``dialect`` compares them (NULL times floored, not on MySQL)."""
+    values = dict(marker)
+    if dialect != "mysql":
+        for key in sort:
+            if key.column in TIMES and values[key.column] is None:
+                values[key.column] = FLOOR_VALUE[dialect]
+    return values
 
 
 def _criterion(item: tuple[Any, ...]) -> Criterion:
@@ -214,30 +256,54 @@ class Shape:
     plan: Plan
     joins: Joins
     sort: tuple[SortKey, ...] = ()
-    marker_nulls: tuple[bool, ...] | None = None  # the marker's NULL sort values, when there is one
+    marker_nulls: tuple[bool, ...] | None = None  # the marker's NULL sort values, when given as values
     limit: int | None = None
+    marker_embedded: bool = False  # the marker's values read by the statement itself (:marker)
 
 
-def _inner(shape: Shape) -> Any:
+MARKER = Table("instances").as_("mk")
+
+
+def _inner(shape: Shape, dialect: str) -> Any:
     query = Query.from_(INSTANCES).select(INSTANCES.star)
     for item in shape.plan:
         query = query.where(_criterion(item))
-    if shape.marker_nulls is not None:
-        query = query.where(after_marker(shape.sort, shape.marker_nulls, sort_value))
-    if shape.sort:
-        query = query.orderby(*order_by(shape.sort, sort_value))
+    keys = dialect_keys(shape.sort, dialect)
+    if shape.marker_embedded:
+        marker_row = Query.from_(MARKER).select(*(sort_term(MARKER, key.column) for key in keys))
+        marker_row = marker_row.where(MARKER.uuid == Param("marker"))
+        row = Tuple(*(sort_value(key.column) for key in keys))
+        query = query.where(row < marker_row if keys[0].desc else row > marker_row)
+    elif shape.marker_nulls is not None:
+        query = query.where(after_marker(keys, shape.marker_nulls, sort_value))
+        first = keys[0]
+        if (
+            dialect == "mysql"
+            and first.nullable
+            and first.desc
+            and not first.nulls_go_first
+            and not shape.marker_nulls[0]
+        ):
+            # [NULL, marker]: one index range to MariaDB, which sorts NULL first (the predicate
+            # above is an OR it cannot start a range at)
+            field = sort_value(first.column)
+            query = query.where((field <= Param("marker_0")) | field.isnull())
+    if keys:
+        query = query.orderby(*order_by(keys, sort_value))
     return query
 
 
 def _outer_order(shape: Shape, dialect: str) -> str:
     items = []
-    for key in shape.sort:
+    for key in dialect_keys(shape.sort, dialect):
         item = f"page.{key.column}"
         if key.column == "locked_by":
-            item = {"postgresql": "CAST({} AS TEXT)", "mysql": "CAST({} AS CHAR)"}.get(dialect, "{}").format(item)
+            item = _AS_TEXT.get(dialect, "{}").format(item)
+        elif key.column in TIMES:
+            item = _FLOOR.get(dialect, "{}").format(item)
         direction = " DESC" if key.desc else " ASC"
-        if not key.nullable:
-            items.append(item + direction)
+        if not key.nullable or (dialect != "postgresql" and key.nulls_go_first is not key.desc):
+            items.append(item + direction)  # NULL is the smallest value already (SQLite, MySQL)
         elif dialect == "mysql":
             items.append(f"{item} IS {'NOT ' if key.nulls_go_first else ''}NULL, {item}{direction}")
         else:
@@ -258,7 +324,7 @@ def _with_children(inner: Compiled, shape: Shape, dialect: str) -> Compiled:
 def statement(name: str, shape: Shape) -> Statement:
     """The statement of one shape, for every dialect (built once per shape)."""
     variants: dict[str, Compiled] = {
-        dialect: _with_children(compile_query(_inner(shape), dialect), shape, dialect) for dialect in DIALECTS
+        dialect: _with_children(compile_query(_inner(shape, dialect), dialect), shape, dialect) for dialect in DIALECTS
     }
     return Statement(f"nova.instances.{name}", "Instances with their joined children.", "dynamic SQL", variants)
 

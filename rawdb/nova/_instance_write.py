@@ -22,9 +22,10 @@ from rawdb import errors
 from rawdb.context import Context
 from rawdb.conventions import coerce, coerce_values, table_columns
 from rawdb.nova._instance_list import Fixed
+from rawdb.nova._instance_rows import Joins, children_sql, instance_dict
 from rawdb.queries import AnyOf, Param, Query, Raw
 from rawdb.queries.compiler import compile_query
-from rawdb.statement import DIALECTS, Statement
+from rawdb.statement import DIALECTS, Statement, convert
 from rawdb.timeutils import utcnow
 
 _COLUMNS = table_columns("nova")["instances"]
@@ -47,6 +48,8 @@ CASCADE_SOFT = tuple(
 )
 CASCADE_HARD = ("cascade_tags", "cascade_console_tokens")
 DELETING = "deleting"  # task_states.DELETING
+JOINS = Joins()  # what an updated instance comes back with: nova's getter defaults
+Row = dict[str, Any]
 
 
 # --- constraint(), equal_any(), not_equal() (spec B.5) ---------------------------------
@@ -299,7 +302,7 @@ def prepare_update(values: Any, expected: Any) -> Update:
 
 
 @functools.lru_cache(maxsize=512)
-def _update_statement(columns: tuple[str, ...], expected: tuple[tuple[str, int, bool], ...], user: bool) -> Statement:
+def _update_query(columns: tuple[str, ...], expected: tuple[tuple[str, int, bool], ...], user: bool) -> Any:
     query = Query.update(_INSTANCES)
     for column in columns:
         query = query.set(_INSTANCES.field(column), Param(f"v_{column}"))
@@ -313,7 +316,12 @@ def _update_statement(columns: tuple[str, ...], expected: tuple[tuple[str, int, 
         if with_null:
             options.append(_INSTANCES.field(column).isnull())
         where &= Criterion.any(options) if options else Fixed("1 = 0")
-    query = query.where(where)
+    return query.where(where)
+
+
+@functools.lru_cache(maxsize=512)
+def _update_statement(columns: tuple[str, ...], expected: tuple[tuple[str, int, bool], ...], user: bool) -> Statement:
+    query = _update_query(columns, expected, user)
     return Statement(
         "nova.instances.instance_update",
         "Compare-and-swap an instance's columns.",
@@ -322,12 +330,31 @@ def _update_statement(columns: tuple[str, ...], expected: tuple[tuple[str, int, 
     )
 
 
-async def compare_and_swap(context: Context, uuid: str, update: Update, user: bool) -> bool:
-    """The one UPDATE that sets the columns if every expected field holds; whether it matched."""
+@functools.lru_cache(maxsize=512)
+def _update_returning_statement(
+    columns: tuple[str, ...], expected: tuple[tuple[str, int, bool], ...], user: bool
+) -> Statement:
+    """PostgreSQL: the compare-and-swap and the updated instance with its children, in one statement."""
+    update = compile_query(_update_query(columns, expected, user), "postgresql")
+    children = children_sql("postgresql", JOINS)
+    text = f"WITH page AS ({update.sql} RETURNING instances.*) SELECT page.*, {children} FROM page"
+    return Statement(
+        "nova.instances.instance_update",
+        "Compare-and-swap an instance's columns and read it back.",
+        "dynamic SQL",
+        {"postgresql": convert(text, "postgresql", after=update)},
+    )
+
+
+async def compare_and_swap(context: Context, uuid: str, update: Update, user: bool) -> tuple[bool, Row | None]:
+    """The one UPDATE that sets the columns if every expected field holds.
+
+    :returns: whether it matched, and on PostgreSQL, when no metadata set follows, the updated
+        instance (``JOINS``) read in the same statement
+    """
     shape = tuple(
         (name, sum(item is not None for item in items), None in items) for name, items in update.expected.items()
     )
-    statement = _update_statement(tuple(update.values), shape, user)
     params: dict[str, Any] = {f"v_{column}": value for column, value in update.values.items()}
     params["uuid"] = uuid
     if user:
@@ -336,7 +363,10 @@ async def compare_and_swap(context: Context, uuid: str, update: Update, user: bo
         present = [item for item in items if item is not None]
         if present:
             params[f"x_{name}"] = present
-    return await context.execute(statement, **params) == 1
+    if context.dialect == "postgresql" and update.metadata is None and update.system_metadata is None:
+        rows = await context.fetch(_update_returning_statement(tuple(update.values), shape, user), **params)
+        return bool(rows), (instance_dict(rows[0], JOINS) if rows else None)
+    return await context.execute(_update_statement(tuple(update.values), shape, user), **params) == 1, None
 
 
 def conflict(uuid: str, expected: Mapping[str, list[Any]], actual: Mapping[str, Any]) -> errors.InstanceUpdateConflict:

@@ -42,7 +42,7 @@ not_equal = write.not_equal
 process_sort_params = write.process_sort_params
 
 _COLUMNS = table_columns("nova")["instances"]
-_GETTER_JOINS = Joins()  # nova's _build_instance_get default: metadata, system metadata, info cache, groups
+_GETTER_JOINS = write.JOINS  # nova's _build_instance_get default: metadata, system metadata, info cache, groups
 _LIST_NO_META = Joins(metadata=False, system_metadata=False)
 
 
@@ -76,17 +76,24 @@ async def _read(
     params: dict[str, Any],
     joins: Joins,
     sort: tuple[SortKey, ...] = (),
-    marker: Mapping[str, Any] | None = None,
+    marker: Mapping[str, Any] | str | None = None,
     limit: int | None = None,
 ) -> list[Row]:
-    nulls = marker_shape(sort, marker) if marker is not None else None
-    shape = listing.Shape(plan, joins, sort, nulls, limit)
-    statement = listing.statement(name, shape)
+    """Run a read; ``marker`` is the marker's sort values, or its uuid for a page that reads them itself."""
     bound = dict(params)
-    if marker is not None:
-        bound.update(marker_params(sort, marker))
+    if isinstance(marker, str):
+        shape = listing.Shape(plan, joins, sort, None, limit, marker_embedded=True)
+        bound["marker"] = marker
+    elif marker is not None:
+        keys = listing.dialect_keys(sort, context.dialect)
+        values = listing.floored(marker, sort, context.dialect)
+        shape = listing.Shape(plan, joins, sort, marker_shape(keys, values), limit)
+        bound.update(marker_params(keys, values))
+    else:
+        shape = listing.Shape(plan, joins, sort, None, limit)
     if joins.by_read_deleted:
         bound["read_deleted"] = read_deleted(context)
+    statement = listing.statement(name, shape)
     rows = await context.fetch(statement, **_used(statement, context.dialect, bound))
     return [instance_dict(row, joins) for row in rows]
 
@@ -241,13 +248,22 @@ async def instance_get_all_by_filters_sort(
     if planned is None:
         return []
     plan, params = planned
-    marker_row = None
-    if marker is not None:
-        looked_up = _lookup(marker)
-        statement = listing.marker_statement(tuple(key.column for key in sort))
-        marker_row = None if looked_up is None else await context.fetchrow(statement, marker=looked_up)
-        if marker_row is None:
-            raise errors.MarkerNotFound(marker=marker)
+    if marker is None:
+        return await _read(context, "instance_get_all_by_filters", plan, params, joins, sort, None, limit)
+    looked_up = _lookup(marker)
+    if looked_up is None:
+        raise errors.MarkerNotFound(marker=marker)
+    if context.dialect != "mysql" and listing.embeddable(sort):
+        # one statement reads the marker's values and the page; only an empty page asks
+        # whether the marker exists at all
+        page = await _read(context, "instance_get_all_by_filters", plan, params, joins, sort, looked_up, limit)
+        if page or await context.fetchrow(listing.marker_statement(("id",)), marker=looked_up) is not None:
+            return page
+        raise errors.MarkerNotFound(marker=marker)
+    statement = listing.marker_statement(tuple(key.column for key in sort))
+    marker_row = await context.fetchrow(statement, marker=looked_up)
+    if marker_row is None:
+        raise errors.MarkerNotFound(marker=marker)
     return await _read(context, "instance_get_all_by_filters", plan, params, joins, sort, marker_row, limit)
 
 
@@ -547,7 +563,10 @@ async def _update(
     if "hostname" in update.values:
         await _check_unique_name(context, update.values["hostname"], instance_uuid)
     _, user = _scope(context)
-    if not await write.compare_and_swap(context, instance_uuid, update, user):
+    matched, row = await write.compare_and_swap(context, instance_uuid, update, user)
+    if row is not None:
+        return row
+    if not matched:
         if original is None:
             original = await _get_one(context, "uuid", instance_uuid, _GETTER_JOINS)
             if original is None:
