@@ -296,12 +296,17 @@ def test_each_dialect_has_the_same_nova_versions() -> None:
     pg = [(m.version, m.name) for m in schema.migrations("nova", "postgresql")]
     lite = [(m.version, m.name) for m in schema.migrations("nova", "sqlite")]
     mysql = [(m.version, m.name) for m in schema.migrations("nova", "mysql")]
-    assert pg == lite == mysql == [
-        (1, "nova_tables"),
-        (2, "rawdb_quota"),
-        (3, "rawdb_quota_phantoms"),
-        (4, "rawdb_instance_indexes"),
-    ]
+    assert (
+        pg
+        == lite
+        == mysql
+        == [
+            (1, "nova_tables"),
+            (2, "rawdb_quota"),
+            (3, "rawdb_quota_phantoms"),
+            (4, "rawdb_instance_indexes"),
+        ]
+    )
 
 
 def test_cli_bootstraps_and_checks_nova_on_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
