@@ -11,6 +11,7 @@ MODULES = (
     "ec2_mappings",
     "instance_actions",
     "instance_data",
+    "instance_listing",
     "instances",
     "quotas",
     "security_group_rules",

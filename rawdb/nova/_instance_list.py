@@ -11,7 +11,7 @@ are bound.  The same builder serves the getters (``where`` a uuid or an id).
 from __future__ import annotations
 
 import functools
-import re
+import uuid as uuidlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,32 +21,33 @@ from pypika import Table
 from pypika.terms import Criterion, Term, Tuple
 
 from rawdb import errors
-from rawdb.conventions import Flavour, coerce, read_deleted_criterion, table_columns
-from rawdb.nova._instance_rows import INSTANCE_COLUMN_SET, Joins, children_sql
-from rawdb.queries import AnyOf, Never, Param, PerDialect, Query, Raw, Regex, SortKey, after_marker, order_by
+from rawdb.context import Context
+from rawdb.conventions import Flavour, read_deleted, read_deleted_criterion, table_columns
+from rawdb.nova._instance_filters import Plan, PlanBuilder
+from rawdb.nova._instance_rows import Joins, children_sql, instance_dict
+from rawdb.queries import (
+    AnyOf,
+    Never,
+    Param,
+    PerDialect,
+    Query,
+    Raw,
+    Regex,
+    SortKey,
+    after_marker,
+    marker_params,
+    marker_shape,
+    order_by,
+)
 from rawdb.queries.compiler import compile_query
 from rawdb.statement import DIALECTS, Compiled, Statement, convert
 
+Row = dict[str, Any]
 INSTANCES = Table("instances").as_("i")
 _COLUMNS = table_columns("nova")["instances"]
 
-# nova 14.0.0's exact-match filters; every other key naming a column is a regex filter.
-EXACT = (
-    "project_id",
-    "user_id",
-    "image_ref",
-    "vm_state",
-    "instance_type_id",
-    "uuid",
-    "metadata",
-    "host",
-    "task_state",
-    "system_metadata",
-)
 SOFT_DELETED = "soft-delete"  # vm_states.SOFT_DELETED
 _META_TABLES = {"metadata": "instance_metadata", "system_metadata": "instance_system_metadata"}
-
-Plan = tuple[tuple[Any, ...], ...]
 
 
 class Fixed(Criterion):
@@ -345,175 +346,78 @@ def marker_statement(columns: tuple[str, ...]) -> Statement:
     )
 
 
-# --- from filters to a plan ---------------------------------------------------------------
+# --- reading -------------------------------------------------------------------------------
 
 
-class PlanBuilder:
-    """Collects plan descriptors and their bound values."""
+def check_uuid(value: Any) -> str:
+    """An instance uuid as nova's ``is_uuid_like`` accepts it.
 
-    def __init__(self) -> None:
-        self.items: list[tuple[Any, ...]] = []
-        self.params: dict[str, Any] = {}
-
-    def bind(self, value: Any) -> str:
-        name = f"f{len(self.params)}"
-        self.params[name] = value
-        return name
-
-    def add(self, *item: Any) -> None:
-        self.items.append(item)
-
-    def read_deleted(self, value: str) -> None:
-        """The context's read_deleted on the instance itself (nothing for 'yes')."""
-        if value != "yes":
-            self.add("read_deleted", value)
-
-    def exact(self, column: str, value: Any) -> None:
-        """``column = value`` (IS NULL for None), or ``IN`` for a list, tuple or set."""
-        spec = _COLUMNS[column]
-        if isinstance(value, (list, tuple, set, frozenset)):
-            values = [coerce(spec, column, item) for item in value if item is not None]
-            self.add("in", column, self.bind(values))
-        elif value is None:
-            self.add("null", column)
+    :raises InvalidUUID: anything else
+    """
+    if isinstance(value, str):
+        try:
+            uuidlib.UUID(value)
+        except ValueError:
+            pass
         else:
-            self.add("eq", column, self.bind(coerce(spec, column, value)))
-
-    def plan(self) -> Plan:
-        return tuple(self.items)
-
-
-def check_meta_filter(name: str, value: Any) -> list[tuple[Any, Any]]:
-    """The (key, value) pairs of a metadata filter given as a dict or a list of dicts."""
-    blocks = value if isinstance(value, list) else [value]
-    pairs = []
-    for block in blocks:
-        if not isinstance(block, Mapping):
-            raise errors.Invalid(f"the {name} filter is a dict or a list of dicts, not {type(block).__name__}")
-        for key, item in block.items():
-            pairs.append((_meta_text(name, key), _meta_text(name, item)))
-    return pairs
+            if len(value) <= 36 or "-" not in value:
+                return value
+    raise errors.InvalidUUID(uuid=value)
 
 
-def _meta_text(name: str, value: Any) -> str:
-    text = value if isinstance(value, str) else str(value)
-    if len(text) > 255 or "\x00" in text:
-        raise errors.Invalid(f"a {name} filter value is over 255 characters or holds NUL")
-    return text
+def lookup(value: Any) -> str | None:
+    """A uuid to look up, or None when no instance can have it (NotFound without a query)."""
+    if not isinstance(value, str) or len(value) > 36 or "\x00" in value:
+        return None
+    return value
 
 
-def column_or_none(key: Any) -> str | None:
-    """``key`` if it names an instances column, else None (nova ignores such filter keys)."""
-    return key if isinstance(key, str) and key in INSTANCE_COLUMN_SET else None
+async def read(
+    context: Context,
+    name: str,
+    plan: Plan,
+    params: dict[str, Any],
+    joins: Joins,
+    sort: tuple[SortKey, ...] = (),
+    marker: Mapping[str, Any] | str | None = None,
+    limit: int | None = None,
+) -> list[Row]:
+    """Run a read; ``marker`` is the marker's sort values, or its uuid for a page that reads them itself."""
+    bound = dict(params)
+    if isinstance(marker, str):
+        shape = Shape(plan, joins, sort, None, limit, marker_embedded=True)
+        bound["marker"] = marker
+    elif marker is not None:
+        keys = dialect_keys(sort, context.dialect)
+        values = floored(marker, sort, context.dialect)
+        shape = Shape(plan, joins, sort, marker_shape(keys, values), limit)
+        bound.update(marker_params(keys, values))
+    else:
+        shape = Shape(plan, joins, sort, None, limit)
+    if joins.by_read_deleted:
+        bound["read_deleted"] = read_deleted(context)
+    compiled = statement(name, shape)
+    rows = await context.fetch(compiled, **_used(compiled, context.dialect, bound))
+    return [instance_dict(row, joins) for row in rows]
 
 
-def _tag_list(name: str, value: Any) -> list[str]:
-    if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
-        raise errors.Invalid(f"the {name} filter is a list of tags, not {type(value).__name__}")
-    tags = list(value)
-    for tag in tags:
-        if not isinstance(tag, str):
-            raise errors.Invalid(f"the {name} filter holds tags (strings), not {type(tag).__name__}")
-    return tags
+def _used(statement: Any, dialect: str, params: dict[str, Any]) -> dict[str, Any]:
+    names = statement.compiled(dialect).names
+    return {name: params[name] for name in names}
 
 
-def _ec2_filter(builder: PlanBuilder, blocks: Any) -> None:
-    """The EC2 metadata ``filter`` list (D.1 step 8): tag-key/tag-value ORed, each tag:<k> ANDed."""
-    if not isinstance(blocks, (list, tuple)):
-        raise errors.Invalid(f"the 'filter' filter is a list of {{name, value}} dicts, not {type(blocks).__name__}")
-    keys: list[str] = []
-    values: list[str] = []
-    either = False
-    for block in blocks:
-        if not isinstance(block, Mapping) or not isinstance(block.get("name"), str):
-            continue
-        name, value = block["name"], block.get("value")
-        if isinstance(value, Mapping):
-            value = list(value.values())
-        items = [_meta_text("filter", item) for item in (value if isinstance(value, (list, tuple, set)) else [value])]
-        if name.startswith("tag-"):
-            if name[4:] not in ("key", "value"):
-                raise errors.InvalidParameterValue(err=f"Invalid field name: {name[4:]}")
-            (keys if name == "tag-key" else values).extend(items)
-            either = True
-        elif name.startswith("tag:"):
-            builder.add("ec2", None, builder.bind(items), builder.bind(_meta_text("filter", name[4:])), False)
-    if either:
-        builder.add("ec2", builder.bind(keys) if keys else None, builder.bind(values) if values else None, None, True)
-
-
-def _pattern(key: str, value: Any) -> str:
-    """A regex filter's pattern (a value that is not text is matched as its text, as nova did).
-
-    :raises Invalid: not a regular expression, or text no column can hold
-    """
-    text = value if isinstance(value, str) else str(value)
-    if "\x00" in text or len(text) > 4096:
-        raise errors.Invalid(f"the {key} filter is not a pattern rawdb can send: {text!r:.80}")
-    try:
-        re.compile(text)
-    except re.error as exc:
-        raise errors.Invalid(f"the {key} filter is not a regular expression: {exc}") from None
-    return text
-
-
-def filter_plan(context: Any, filters: Mapping[str, Any]) -> tuple[Plan, dict[str, Any]] | None:
-    """The plan and bound values of nova 14.0.0's listing filters (spec D.1), or None for "no rows".
-
-    The caller's dict is neither changed nor kept.  Keys that name no instances column
-    (``ip``, ``all_tenants``, ``name``, ...) are ignored, as nova ignored them.
-
-    :raises Invalid: a filter value of the wrong type, a value its column cannot hold
-    :raises InvalidParameterValue: an EC2 ``tag-*`` filter other than tag-key and tag-value
-    """
-    if not isinstance(filters, Mapping):
-        raise errors.Invalid(f"filters must be a dict, not {type(filters).__name__}")
-    filters = dict(filters)
+def scope(context: Context) -> tuple[PlanBuilder, bool]:
+    """A plan for model_query(project_only=True): the caller's read_deleted and project."""
     builder = PlanBuilder()
-    if "changes-since" in filters:
-        builder.params["changes_since"] = coerce(
-            _COLUMNS["updated_at"], "changes-since", filters["changes-since"], parse_times=True
-        )
-        if builder.params["changes_since"] is None:
-            raise errors.Invalid("changes-since must be a time, not None")
-        builder.add("since")
-    if "deleted" in filters:
-        deleted = bool(filters.pop("deleted"))
-        builder.add("deleted", deleted, bool(filters.pop("soft_deleted", deleted)))
-    if "cleaned" in filters:
-        builder.params["cleaned"] = 1 if filters.pop("cleaned") else 0
-        builder.add("cleaned")
-    for name, kind in (("tags", "tags"), ("not-tags", "not_tags")):
-        if name in filters:
-            tags = _tag_list(name, filters.pop(name))
-            if tags:
-                builder.add(kind, tuple(builder.bind(tag) for tag in tags))
-    for name, kind in (("tags-any", "tags_any"), ("not-tags-any", "not_tags_any")):
-        if name in filters:
-            tags = _tag_list(name, filters.pop(name))
-            builder.add(kind, builder.bind(tags))
-    if not context.is_admin:
-        if context.project_id:
-            filters["project_id"] = context.project_id
-        else:
-            filters["user_id"] = context.user_id
-    for key in EXACT:
-        if key not in filters:
-            continue
-        value = filters.pop(key)
-        if key in _META_TABLES:
-            for meta_key, meta_value in check_meta_filter(key, value):
-                builder.add("meta", key, builder.bind(meta_key), builder.bind(meta_value))
-        elif isinstance(value, (list, tuple, set, frozenset)) and not value:
-            return None  # an empty IN: nothing can match
-        else:
-            builder.exact(key, value)
-    ec2 = filters.pop("filter", None)
-    for key, value in filters.items():
-        column = column_or_none(key)
-        if column is not None:
-            builder.add("regex", column, builder.bind(_pattern(key, value)))
-    if ec2 is not None:
-        builder.params["read_deleted"] = context.read_deleted
-        _ec2_filter(builder, ec2)
-    return builder.plan(), builder.params
+    builder.read_deleted(read_deleted(context))
+    user = not context.is_admin and bool(context.user_id) and bool(context.project_id)
+    if user:
+        builder.exact("project_id", context.project_id)
+    return builder, user
+
+
+async def get_one(context: Context, column: str, value: Any, joins: Joins) -> Row | None:
+    builder, _ = scope(context)
+    builder.exact(column, value)
+    rows = await read(context, f"instance_get_by_{column}", builder.plan(), builder.params, joins)
+    return rows[0] if rows else None

@@ -49,14 +49,8 @@ from rawdb.nova.instance_data import (
     instance_tag_get_by_instance_uuid,
     instance_tag_set,
 )
-from rawdb.nova.instances import (
-    constraint,
-    equal_any,
-    instance_add_security_group,
-    instance_create,
+from rawdb.nova.instance_listing import (
     instance_data_get_for_project,
-    instance_destroy,
-    instance_get,
     instance_get_active_by_window_joined,
     instance_get_all,
     instance_get_all_by_filters,
@@ -66,6 +60,14 @@ from rawdb.nova.instances import (
     instance_get_all_by_host_and_node,
     instance_get_all_by_host_and_not_type,
     instance_get_all_hung_in_rebooting,
+)
+from rawdb.nova.instances import (
+    constraint,
+    equal_any,
+    instance_add_security_group,
+    instance_create,
+    instance_destroy,
+    instance_get,
     instance_get_by_uuid,
     instance_remove_security_group,
     instance_test_and_set,

@@ -74,11 +74,6 @@ SELECT COUNT(*) FROM instances WHERE lower(hostname) = :hostname AND deleted = 0
 SELECT COUNT(*) FROM instances
 WHERE lower(hostname) = :hostname AND project_id = :project_id AND deleted = 0 AND uuid <> :uuid
 
--- name: data_for_project
--- Count, vCPUs and memory of a project's instances, as read_deleted says.
-SELECT COUNT(id) AS instances, COALESCE(SUM(vcpus), 0) AS vcpus, COALESCE(SUM(memory_mb), 0) AS memory_mb
-FROM instances WHERE project_id = :project_id AND READ_DELETED(deleted, int)
-
 -- name: cascade_groups
 -- Destroy's cascade: the instance's security group memberships.
 UPDATE security_group_instance_association SET SOFT_DELETE(int, bulk) WHERE instance_uuid = :uuid AND deleted = 0

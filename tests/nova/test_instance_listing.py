@@ -14,7 +14,7 @@ from sqltools import execute
 
 import rawdb
 from rawdb import errors
-from rawdb.nova import instances as db
+from rawdb.nova import api as db
 
 T0 = datetime(2020, 1, 1)
 

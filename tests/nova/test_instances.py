@@ -11,7 +11,7 @@ from sqltools import count_rows, select
 
 import rawdb
 from rawdb import errors
-from rawdb.nova import instances as db
+from rawdb.nova import api as db
 from rawdb.nova import settings
 
 P1 = "p1"
