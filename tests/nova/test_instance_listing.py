@@ -286,3 +286,25 @@ async def test_paging_walks_every_instance_once_in_order(
             break
         marker = page[-1]
     assert walked == everything and len(set(everything)) == 7
+
+
+async def test_cleaned_filter(admin: rawdb.Context, nova_db: rawdb.Database) -> None:
+    dirty = await make_instance(nova_db, deleted=True, cleaned=0)
+    clean = await make_instance(nova_db, deleted=True, cleaned=1)
+    assert await listed(admin, {"deleted": True, "cleaned": False}) == [dirty]
+    assert await listed(admin, {"deleted": True, "cleaned": True}) == [clean]
+
+
+async def test_statements_per_page(admin: rawdb.Context, nova_db: rawdb.Database) -> None:
+    ids = await uuids(nova_db, 5)
+    counter = rawdb.StatementCounter()
+    with nova_db.hooked(counter):
+        assert await listed(admin, limit=0) == []
+        assert counter.total == 0  # limit 0: no query at all
+        assert len(await listed(admin, {"deleted": False}, limit=2)) == 2
+        assert counter.total == 1
+        assert await listed(admin, {"deleted": False}, limit=2, marker=ids[2]) == ids[1::-1]
+        # the marker is read inside the page statement where one row comparison can start the page
+        assert counter.total == (2 if nova_db.dialect != "mysql" else 3)
+        assert await listed(admin, {"deleted": False}, limit=2, marker=ids[0]) == []
+        assert counter.total == (4 if nova_db.dialect != "mysql" else 5)  # an empty page checks the marker

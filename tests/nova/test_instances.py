@@ -559,3 +559,16 @@ def test_process_sort_params_errors() -> None:
     with pytest.raises(errors.InvalidInput):
         db.process_sort_params(["a"], ["asc", "desc"])
     assert db.process_sort_params(["a"], None, default_dir="desc") == (["a", "created_at", "id"], ["desc"] * 3)
+
+
+async def test_a_compare_and_swap_update_is_one_statement_on_postgresql(
+    alice: rawdb.Context, nova_db: rawdb.Database
+) -> None:
+    inst = await create(alice, task_state="a")
+    counter = rawdb.StatementCounter(keep=True)
+    with nova_db.hooked(counter):
+        new = await db.instance_update(alice, inst["uuid"], {"task_state": "b", "expected_task_state": "a"})
+    assert new["task_state"] == "b" and new["info_cache"] is not None
+    # PostgreSQL returns the instance from the UPDATE; the others read it back (besides BEGIN and COMMIT)
+    statements = [event.name for event in counter.events if event.name.startswith("nova.")]
+    assert len(statements) == (1 if nova_db.dialect == "postgresql" else 2), statements
