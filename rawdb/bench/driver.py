@@ -2,7 +2,7 @@
 
 A rawdb call is run once with a keeping ``StatementCounter``; its events (SQL text exactly as
 sent, arguments exactly as bound) are then replayed on a bare driver connection set up the
-way rawdb sets up its own (read-only session for readers, generic plans for writers on
+way rawdb sets up its own (JIT off, read-only session for readers, generic plans for writers on
 PostgreSQL; WAL, foreign keys, busy timeout, ``regexp`` and ``query_only`` on SQLite).  Rows
 come back as dicts, as the least a caller needs.  The difference to rawdb is rawdb's layer.
 
@@ -100,7 +100,9 @@ class PgDriver(Driver):
 
     @classmethod
     async def connect(cls, dsn: str, *, read_only: bool) -> PgDriver:
-        settings = {"default_transaction_read_only": "on"} if read_only else {"plan_cache_mode": "force_generic_plan"}
+        # as rawdb's sessions: JIT off (PostgresBackend), read-only readers, generic plans for writers
+        settings = {"jit": "off"}
+        settings |= {"default_transaction_read_only": "on"} if read_only else {"plan_cache_mode": "force_generic_plan"}
         return cls(dsn, settings, await asyncpg.connect(dsn, server_settings=settings))
 
     async def _conn(self, session: tuple[tuple[str, str], ...]) -> asyncpg.Connection:

@@ -8,11 +8,13 @@ from pathlib import Path
 from rawdb.database import DEFAULT_URL
 
 DESCRIPTION = (
-    "Time rawdb's hot paths (glance's image_get_all/image_get, the quota engine's reserve+commit) "
-    "next to the raw driver and OpenStack's own code, on one database."
+    "Time rawdb's hot paths (glance's image_get_all/image_get, nova's instance listings, get, update "
+    "and create, the quota engine's reserve+commit) next to the raw driver and OpenStack's own code."
 )
 BUDGETS = Path(__file__).with_name("budgets.json")
 CHECK_IMAGES = 2000  # the dataset --check uses unless --images says otherwise
+INSTANCES = 100_000  # the nova dataset unless --instances says otherwise
+CHECK_INSTANCES = 2000  # the same with --check
 HISTORY = 100_000  # past reservations of the quota_history scenario unless --history says otherwise
 CHECK_HISTORY = 20_000  # the same with --check
 
@@ -26,9 +28,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"glance dataset size(s), comma-separated for growth (default 10000; {CHECK_IMAGES} with --check)",
     )
     parser.add_argument(
+        "--instances",
+        default=None,
+        help=(
+            f"nova dataset size(s), comma-separated (default {INSTANCES}; {CHECK_INSTANCES} with --check); "
+            "seeded in a database of its own next to --url"
+        ),
+    )
+    parser.add_argument(
         "--cases",
         default="all",
-        help="comma-separated case names, 'glance', 'quota' or 'all' (default)",
+        help="comma-separated case names, 'glance', 'nova', 'quota' or 'all' (default)",
     )
     parser.add_argument(
         "--targets",

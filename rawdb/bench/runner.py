@@ -1,16 +1,19 @@
 """``rawdb bench`` / ``python -m rawdb.bench``: the hot paths, side by side, in one run.
 
 Seeds (or reuses) the deterministic glance dataset and the cinder quota dataset in one
-database, then times glance cases a to i and the quota scenarios on each target:
+database, and the nova dataset in a database of its own next to it (``rawdb.bench.nova``:
+nova's tables share names with cinder's), then times glance cases a to i, the nova cases and
+the quota scenarios on each target:
 
 - ``rawdb``: rawdb's public API;
 - ``driver``: the very statements rawdb sent, replayed on a bare asyncpg/sqlite3/asyncmy
   connection (what rawdb's own layer costs);
 - ``limit`` (glance cases): that replay plus the least decoding a caller of the result
   needs (``rawdb.bench.glance.lean``), checked against rawdb's result first;
-- ``openstack``: glance 33's and cinder 29's own SQLAlchemy code on the same database, when
-  installed (``pip install 'rawdb[openstack]'``); every glance result is first compared
-  with rawdb's.
+- ``openstack``: glance 33's, nova 34's and cinder 29's own SQLAlchemy code on the same
+  database (nova: on a database its own db sync made, holding the same rows), when installed
+  (``pip install 'rawdb[openstack]'``); every glance and nova result is first compared with
+  rawdb's.
 
 It prints a table (median, p90, statements per call, ratios), and can write every figure
 as JSON (``--json``) and a plot (``--plot``, PNG or SVG).  ``--check`` compares statements
@@ -43,7 +46,10 @@ from typing import Any
 import rawdb
 from rawdb.bench.cases import CASES_BY_NAME, GLANCE_CASES, GlanceCase
 from rawdb.bench.measure import TARGETS, Figure, speedup
-from rawdb.bench.options import BUDGETS, CHECK_HISTORY, CHECK_IMAGES, HISTORY, build_parser
+from rawdb.bench.nova_cases import CASES_BY_NAME as NOVA_CASES_BY_NAME
+from rawdb.bench.nova_cases import NOVA_CASES, NovaCase
+from rawdb.bench.nova_seed import MIN_INSTANCES
+from rawdb.bench.options import BUDGETS, CHECK_HISTORY, CHECK_IMAGES, CHECK_INSTANCES, HISTORY, INSTANCES, build_parser
 from rawdb.bench.seed import MIN_IMAGES, seed_glance
 from rawdb.console import UsageError
 from rawdb.database import resolve_url
@@ -51,6 +57,8 @@ from rawdb.database import resolve_url
 __all__ = ["BUDGETS", "CHECK_IMAGES", "Plan", "Report", "build_parser", "check", "main", "plan_of", "run"]
 
 QUOTA = "quota"
+NOVA = "nova"
+GROUPS = ("all", "glance", NOVA, QUOTA)
 PLOT_FORMATS = (".png", ".svg", ".pdf")
 
 
@@ -96,6 +104,8 @@ class Plan:
     plot: Path | None = None
     history: int = 0  # past reservations of quota_history; 0: not run
     command: str = "rawdb bench"
+    nova: list[NovaCase] = field(default_factory=list)
+    instances: list[int] = field(default_factory=list)  # nova dataset sizes
 
 
 def _writable(option: str, value: str | None) -> Path | None:
@@ -145,20 +155,29 @@ def plan_of(args: argparse.Namespace) -> Plan:
         raise UsageError(f"--images takes numbers, e.g. 10000 or 10000,100000 (got {sizes_text!r})") from None
     if not sizes or min(sizes) < MIN_IMAGES:
         raise UsageError(f"--images: a glance dataset has at least {MIN_IMAGES} images (got {sizes_text!r})")
+    instances = _sizes(args.instances or str(CHECK_INSTANCES if check else INSTANCES))
     names = [n.strip() for n in args.cases.split(",") if n.strip()]
     glance: list[GlanceCase] = []
+    nova: list[NovaCase] = []
     quota = False
     for name in names:
         if name in ("all", "glance"):
             glance += [c for c in GLANCE_CASES if c not in glance]
+        if name in ("all", NOVA):
+            nova += [c for c in NOVA_CASES if c not in nova]
         if name in ("all", QUOTA):
             quota = True
-        if name not in ("all", "glance", QUOTA):
-            if name not in CASES_BY_NAME:
-                known = ", ".join([*CASES_BY_NAME, "glance", QUOTA, "all"])
-                raise UsageError(f"unknown case {name!r}; known: {known}")
+        if name in GROUPS:
+            continue
+        if name in CASES_BY_NAME:
             if CASES_BY_NAME[name] not in glance:
                 glance.append(CASES_BY_NAME[name])
+        elif name in NOVA_CASES_BY_NAME:
+            if NOVA_CASES_BY_NAME[name] not in nova:
+                nova.append(NOVA_CASES_BY_NAME[name])
+        else:
+            known = ", ".join([*CASES_BY_NAME, *NOVA_CASES_BY_NAME, *GROUPS[1:], "all"])
+            raise UsageError(f"unknown case {name!r}; known: {known}")
     targets = [t.strip() for t in (args.targets or ",".join(TARGETS)).split(",") if t.strip()]
     unknown = [t for t in targets if t not in TARGETS]
     if unknown or "rawdb" not in targets:
@@ -186,7 +205,23 @@ def plan_of(args: argparse.Namespace) -> Plan:
         plot=_plot_path(args.plot),
         history=history,
         command=shlex.join(["rawdb", *getattr(args, "argv", ["bench"])]),
+        nova=nova,
+        instances=instances,
     )
+
+
+def _sizes(text: str) -> list[int]:
+    """The nova dataset sizes of ``--instances``.
+
+    :raises UsageError: not numbers, or a size under MIN_INSTANCES
+    """
+    try:
+        sizes = [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise UsageError(f"--instances takes numbers, e.g. 100000 or 10000,100000 (got {text!r})") from None
+    if not sizes or min(sizes) < MIN_INSTANCES:
+        raise UsageError(f"--instances: a nova dataset has at least {MIN_INSTANCES} instances (got {text!r})")
+    return sizes
 
 
 # --- the run --------------------------------------------------------------------------------------
@@ -222,6 +257,7 @@ async def _context(db: rawdb.Database, plan: Plan) -> dict[str, Any]:
         "asyncpg",
         "asyncmy",
         "glance",
+        "nova",
         "cinder",
         "sqlalchemy",
         "oslo.db",
@@ -241,6 +277,7 @@ async def _context(db: rawdb.Database, plan: Plan) -> dict[str, Any]:
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
         "versions": versions,
         "sizes": plan.sizes,
+        "instances": plan.instances if plan.nova else None,
         "targets": plan.targets,
         "rounds": plan.rounds,
         "calls": plan.calls,
@@ -315,6 +352,24 @@ async def run(plan: Plan, quiet: bool = False) -> Report:
         finally:
             if glance_peer is not None:
                 glance_peer.close()
+        if plan.nova:
+            from rawdb.bench.nova import nova_scenarios
+
+            nova = await nova_scenarios(
+                db,
+                plan.instances,
+                plan.nova,
+                targets=plan.targets,
+                rounds=plan.rounds,
+                calls=plan.calls,
+                say=say,
+                seed_progress=_seed_progress(say),
+            )
+            notes += nova.notes
+            report.figures += nova.figures
+            report.results |= nova.results
+            report.problems += nova.problems
+            report.context.setdefault("datasets", {}).update(nova.datasets)
         if plan.quota:
             from rawdb.bench.quota import quota_check, run_quota
 
@@ -389,7 +444,8 @@ def table(report: Report) -> str:
     """The figures as a text table: one line per scenario (and dataset size)."""
     by_key: dict[tuple[str, Any], dict[str, Figure]] = {}
     for figure in report.figures:
-        by_key.setdefault((figure.scenario, figure.info.get("images")), {})[figure.target] = figure
+        size = figure.info.get("images") or figure.info.get("instances")
+        by_key.setdefault((figure.scenario, size), {})[figure.target] = figure
     header = (
         f"{'scenario':<26}{'unit':>8}{'rawdb':>10}{'p90':>9}{'stmts':>6}"
         f"{'limit':>10}{'rawdb/lim':>10}{'driver':>10}{'rawdb/drv':>10}{'openstack':>11}{'stmts':>6}{'speedup':>9}"
