@@ -117,8 +117,9 @@ class Joins:
     tags: bool = False
     extra: bool = False
     pci_devices: bool = False
-    # metadata, system metadata and PCI devices: live only, or as ``:read_deleted`` says
-    # (listings fill them with the caller's read_deleted, as nova's manual joins did)
+    # metadata, system metadata and PCI devices: live only, or as listings fill them (nova's
+    # manual joins): metadata and PCI devices as the caller's read_deleted says, system
+    # metadata every row (nova 14.0.0 reads it with read_deleted='yes')
     by_read_deleted: bool = False
 
     def names(self) -> list[str]:
@@ -166,7 +167,11 @@ def child_sql(dialect: str, name: str, joins: Joins) -> str:
     child = CHILDREN[name]
     if name in _META_TABLE:
         live = "(CASE :read_deleted WHEN 'no' THEN m.deleted = 0 WHEN 'only' THEN m.deleted <> 0 ELSE TRUE END)"
-        source = _META.format(table=_META_TABLE[name], live=live if joins.by_read_deleted else "m.deleted = 0")
+        if not joins.by_read_deleted:
+            live = "m.deleted = 0"  # the model's relationships join live rows
+        elif name == "system_metadata":
+            live = "TRUE"  # nova's listings read every system metadata row, deleted too (a deleted instance's)
+        source = _META.format(table=_META_TABLE[name], live=live)
         alias = "m"
         if dialect == "postgresql":
             # keys and values as two text arrays: asyncpg decodes them at a third of the client

@@ -308,3 +308,14 @@ async def test_statements_per_page(admin: rawdb.Context, nova_db: rawdb.Database
         assert counter.total == (2 if nova_db.dialect != "mysql" else 3)
         assert await listed(admin, {"deleted": False}, limit=2, marker=ids[0]) == []
         assert counter.total == (4 if nova_db.dialect != "mysql" else 5)  # an empty page checks the marker
+
+
+async def test_a_listed_deleted_instance_keeps_its_system_metadata_not_its_metadata(alice: rawdb.Context) -> None:
+    inst = await db.instance_create(alice, {"project_id": "p1", "metadata": {"m": "1"}, "system_metadata": {"s": "2"}})
+    await db.instance_destroy(alice, inst["uuid"])
+    (listed_row,) = await db.instance_get_all_by_filters_sort(alice, {"deleted": True})
+    # nova 14.0.0 fills system metadata with read_deleted='yes', metadata with the caller's
+    assert listed_row["system_metadata"] == [{"key": "s", "value": "2"}]
+    assert listed_row["metadata"] == []
+    (seen,) = await db.instance_get_all_by_filters_sort(alice.elevated(read_deleted="yes"), {"deleted": True})
+    assert seen["metadata"] == [{"key": "m", "value": "1"}]

@@ -7,3 +7,7 @@
 CREATE INDEX IF NOT EXISTS ix_instances_deleted_created_at_id ON instances (deleted, created_at, id);
 CREATE INDEX IF NOT EXISTS ix_instances_project_id_deleted_created_at_id
     ON instances (project_id, deleted, created_at, id);
+
+-- changes-since listings (nova's periodic tasks, its API's changes-since): instances updated
+-- since a time, by project; Newton has no index on updated_at.  nova 34 has this one, by name.
+CREATE INDEX IF NOT EXISTS instances_updated_at_project_id_idx ON instances (updated_at, project_id);

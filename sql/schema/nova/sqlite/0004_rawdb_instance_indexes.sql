@@ -16,3 +16,7 @@ CREATE INDEX IF NOT EXISTS ix_security_group_rules_parent_group_id ON security_g
 CREATE INDEX IF NOT EXISTS ix_security_group_rules_group_id ON security_group_rules (group_id);
 CREATE INDEX IF NOT EXISTS ix_security_group_instance_association_security_group_id
     ON security_group_instance_association (security_group_id);
+
+-- changes-since listings (nova's periodic tasks, its API's changes-since): instances updated
+-- since a time, by project; Newton has no index on updated_at.  nova 34 has this one, by name.
+CREATE INDEX IF NOT EXISTS instances_updated_at_project_id_idx ON instances (updated_at, project_id);
