@@ -20,7 +20,7 @@ from typing import Any
 from rawdb import errors
 from rawdb.context import Context
 from rawdb.conventions import coerce, insert_values, require_context, table_columns
-from rawdb.decorators import reader, writer
+from rawdb.decorators import reader, retry_on_deadlock, writer
 from rawdb.nova import _instance_list as listing
 from rawdb.nova import _instance_write as write
 from rawdb.nova._instance_rows import Joins, joins_for
@@ -227,7 +227,29 @@ async def instance_update(
     :raises InstanceExists: the new hostname is taken in the configured scope
     :raises Invalid: a value a column cannot hold; nothing was written
     """
+    if context.transaction is None and context.dialect == "postgresql":
+        listing.check_uuid(instance_uuid)
+        update = write.prepare_update(values, expected)
+        if update.metadata is None and update.system_metadata is None and "hostname" not in update.values:
+            return await write.retry_update(_update_alone, context, instance_uuid, update)
     return await write.retry_update(_update, context, instance_uuid, values, expected, None)
+
+
+@retry_on_deadlock
+async def _update_alone(context: Context, instance_uuid: str, update: write.Update) -> Row:
+    """PostgreSQL, no metadata or hostname to check: the UPDATE ... RETURNING alone, no BEGIN/COMMIT.
+
+    One statement is atomic by itself; a conflict's explanation is read after it.
+    """
+    async with context.writer(autocommit=True) as tx:
+        _, user = listing.scope(tx)
+        _, row = await write.compare_and_swap(tx, instance_uuid, update, user)
+        if row is not None:  # on PostgreSQL a match always returns its row
+            return row
+        original = await listing.get_one(tx, "uuid", instance_uuid, _GETTER_JOINS)
+        if original is None:
+            raise errors.InstanceNotFound(instance_id=instance_uuid)
+        raise write.conflict(instance_uuid, update.expected, original)
 
 
 @require_context
