@@ -28,6 +28,7 @@ import importlib
 import importlib.metadata
 import json
 import os
+import subprocess
 import sys
 import time
 import traceback
@@ -49,19 +50,37 @@ _CALL_TIMEOUT = 3600.0
 _MODULES = ("nova.conf", "nova.context", "nova.db.migration", "nova.db.main.api")
 
 
+def python() -> str:
+    """The interpreter the child runs: ``$RAWDB_NOVA_PYTHON`` (a virtual environment with nova 34
+    and rawdb installed, kept apart from the caller's) or the caller's own."""
+    return os.environ.get("RAWDB_NOVA_PYTHON") or sys.executable
+
+
+_PROBE = "import importlib.metadata as m, sys; print(m.version('nova')); import rawdb.bench.peers.nova"
+
+
 def available(url: str) -> str | None:
     """None when nova 34 is installed and SQLAlchemy's driver for ``url`` imports; else a reason.
 
     nova itself is imported by the child only (see the module's doc); an import failure there
     is reported by ``NovaPeer.start``.
     """
-    try:
-        installed = importlib.metadata.version("nova")
-    except importlib.metadata.PackageNotFoundError:
-        return f"nova is not installed: {_INSTALL}"
+    if python() != sys.executable:
+        try:
+            probe = subprocess.run([python(), "-c", _PROBE], capture_output=True, text=True, timeout=60, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"RAWDB_NOVA_PYTHON={python()} cannot run: {exc}"
+        if probe.returncode != 0:
+            return f"RAWDB_NOVA_PYTHON={python()} has no nova 34 and rawdb: {probe.stderr.strip()[-300:]}"
+        installed = probe.stdout.split()[0]
+    else:
+        try:
+            installed = importlib.metadata.version("nova")
+        except importlib.metadata.PackageNotFoundError:
+            return f"nova is not installed: {_INSTALL} (or set RAWDB_NOVA_PYTHON)"
     if installed.split(".")[0] != NOVA_VERSION.split(".")[0]:
         return f"nova {installed} is installed, not {NOVA_VERSION}: {_INSTALL}"
-    return driver_missing(url)
+    return None if python() != sys.executable else driver_missing(url)
 
 
 def peer_sqlalchemy_url(url: str) -> str:
@@ -96,7 +115,7 @@ class NovaPeer:
         if reason is not None:
             raise RuntimeError(reason)
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
+            python(),
             "-m",
             "rawdb.bench.peers.nova",
             stdin=asyncio.subprocess.PIPE,
