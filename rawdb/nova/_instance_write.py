@@ -163,6 +163,9 @@ def process_sort_params(
 
     :raises InvalidInput: a direction other than 'asc' or 'desc', or more directions than keys
     """
+    for name, value in (("sort_keys", sort_keys), ("sort_dirs", sort_dirs)):
+        if value is not None and (isinstance(value, (str, bytes)) or not isinstance(value, Sequence)):
+            raise errors.InvalidInput(reason=f"{name} must be a list, not {type(value).__name__}")
     default_value = sort_dirs[0] if sort_dirs else default_dir
     keys = list(sort_keys) if sort_keys else []
     if sort_dirs:

@@ -319,3 +319,27 @@ async def test_a_listed_deleted_instance_keeps_its_system_metadata_not_its_metad
     assert listed_row["metadata"] == []
     (seen,) = await db.instance_get_all_by_filters_sort(alice.elevated(read_deleted="yes"), {"deleted": True})
     assert seen["metadata"] == [{"key": "m", "value": "1"}]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"sort_keys": "created_at"},
+        {"sort_dirs": 5},
+        {"sort_keys": [3]},
+        {"columns_to_join": "metadata"},
+        {"columns_to_join": [None]},
+        {"limit": True},
+        {"limit": 2.5},
+    ],
+)
+async def test_arguments_of_the_wrong_type_are_rawdb_errors(admin: rawdb.Context, kwargs: dict[str, Any]) -> None:
+    with pytest.raises(errors.RawdbError) as caught:
+        await db.instance_get_all_by_filters_sort(admin, {}, **kwargs)
+    assert isinstance(caught.value, (errors.Invalid, errors.InvalidSortKey))
+
+
+@pytest.mark.parametrize("filters", [None, ["deleted"], {"host": object()}, {"tags": 7}, {"metadata": 3}])
+async def test_filters_of_the_wrong_type_are_invalid(admin: rawdb.Context, filters: Any) -> None:
+    with pytest.raises(errors.Invalid):
+        await db.instance_get_all_by_filters_sort(admin, filters)
