@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from typing import Any
 
-import asyncpg
 import pytest
 from sqltools import execute, select
 
 import rawdb
-from rawdb import errors, schema
+from rawdb import errors
 from rawdb.nova import quotas, sync
 from rawdb.observe import StatementCounter
 from rawdb.quota import NOVA, QuotaEngine
@@ -24,8 +22,6 @@ P1 = "project-1"
 P2 = "project-2"
 ALICE = "alice"
 BOB = "bob"
-
-OpenDb = Callable[..., Awaitable[rawdb.Database]]
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -96,63 +92,7 @@ def resources() -> dict[str, Any]:
     return {r.name: r for r in sync.resources()}
 
 
-# Bootstrapping nova's ~100 tables on PostgreSQL costs far more than any test here, so the
-# PostgreSQL tests of this module share one bootstrapped schema and each starts by emptying
-# the tables these tests write; SQLite tests get a freshly bootstrapped file each.
-TABLES = "quotas, project_user_quotas, quota_classes, quota_usages, reservations, instances, floating_ips, fixed_ips"
-
-
-async def _bootstrap_shared(url: str) -> None:
-    database = await rawdb.connect(url)
-    try:
-        await schema.bootstrap(database, "nova")
-    finally:
-        await database.close()
-
-
-async def _schema_ddl(scratch: str, sql: str) -> None:
-    conn = await asyncpg.connect(scratch, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture(scope="module")
-def nova_pg_url(pg_scratch: str | None) -> Iterator[str]:
-    """The URL of this module's bootstrapped nova schema in the run's scratch PostgreSQL database."""
-    if pg_scratch is None:
-        pytest.skip("PostgreSQL is not available")
-    name = f"nova_quota_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_schema_ddl(pg_scratch, f"CREATE SCHEMA {name}"))
-    try:
-        url = f"{pg_scratch}{'&' if '?' in pg_scratch else '?'}search_path={name}"
-        asyncio.run(_bootstrap_shared(url))
-        yield url
-    finally:
-        asyncio.run(_schema_ddl(pg_scratch, f"DROP SCHEMA IF EXISTS {name} CASCADE"))
-
-
-# An empty database of the test's own, bootstrapped by the test (PostgreSQL shares one).
-_OWN_DATABASE = {"sqlite": "sqlite_url", "mysql": "mysql_url"}
-
-
-@pytest.fixture
-def nova_url(backend: str, request: pytest.FixtureRequest) -> str:
-    """SQLite and MySQL: an empty database of the test's own; PostgreSQL: the module's nova schema."""
-    return str(request.getfixturevalue(_OWN_DATABASE.get(backend, "nova_pg_url")))
-
-
-@pytest.fixture
-async def nova_db(backend: str, nova_url: str, open_db: OpenDb) -> rawdb.Database:
-    """A database with the nova schema and no quota, instance or IP rows, on each backend."""
-    database = await open_db(nova_url)
-    if backend in _OWN_DATABASE:
-        await schema.bootstrap(database, "nova")
-        return database
-    async with database.writer() as tx:
-        await tx.script(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
-    return database
+# The nova database of each test is tests/nova/conftest.py's; the contexts are this module's own.
 
 
 @pytest.fixture
