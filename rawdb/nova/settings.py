@@ -18,6 +18,8 @@ option                                       default               read by
 ``instance_name_template``                   ``'instance-%08x'``   every instance dict's ``name``: ``% id``,
                                                                    or ``% {columns}`` for ``%(uuid)s``-style
                                                                    templates (the uuid when a key is missing)
+``enable_new_services``                      ``True``              ``service_create``: ``False`` creates
+                                                                   services disabled
 ===========================================  ====================  ===========================================
 
 Any other scope value turns the check off (upstream logged a warning and did the same).
@@ -39,22 +41,25 @@ class NovaSettings:
 
     osapi_compute_unique_server_name_scope: str = ""
     instance_name_template: str = "instance-%08x"
+    enable_new_services: bool = True
 
 
 SETTINGS = NovaSettings()
+_DEFAULTS = NovaSettings()
 _NAMES = frozenset(field.name for field in dataclasses.fields(NovaSettings))
 
 
 def configure(**options: Any) -> None:
     """Set options by name.
 
-    :raises Invalid: an unknown option, or a value that is not a string
+    :raises Invalid: an unknown option, or a value not of the option's type (str or bool)
     """
     for name, value in options.items():
         if name not in _NAMES:
             raise errors.Invalid(f"unknown nova option {name!r}; known: {', '.join(sorted(_NAMES))}")
-        if not isinstance(value, str):
-            raise errors.Invalid(f"nova option {name} must be a string, not {type(value).__name__}")
+        wanted = type(getattr(_DEFAULTS, name))
+        if type(value) is not wanted:
+            raise errors.Invalid(f"nova option {name} must be a {wanted.__name__}, not {type(value).__name__}")
     for name, value in options.items():
         setattr(SETTINGS, name, value)
 
