@@ -508,3 +508,51 @@ class PciDeviceNotFoundById(NotFound):
     """No live PCI device with this id."""
 
     msg_fmt = "PCI device %(id)s not found."
+
+
+# nova derives these two from NovaException alone; rawdb adds Duplicate: they report a unique-key violation.
+class ServiceBinaryExists(Duplicate):
+    """The host already has a live service running this binary."""
+
+    msg_fmt = "Service with host %(host)s binary %(binary)s exists."
+
+
+class ServiceTopicExists(Duplicate):
+    """The host already has a live service listening on this topic."""
+
+    msg_fmt = "Service with host %(host)s topic %(topic)s exists."
+
+
+class CellExists(Duplicate):
+    """A live cell already has this name."""
+
+    msg_fmt = "Cell with name %(name)s already exists."
+
+
+# --- flavors, as Newton names them (nova 14.0.0) -------------------------------------------
+# nova 14.0.0 derives FlavorExists / FlavorIdExists from NovaException alone; rawdb derives them
+# from Grizzly's InstanceTypeExists / InstanceTypeIdExists (same kwargs), so either name catches both.
+
+
+class FlavorNotFoundByName(FlavorNotFound):
+    """No flavor visible to the caller has this name."""
+
+    msg_fmt = "Flavor with name %(flavor_name)s could not be found."
+
+
+class FlavorExists(InstanceTypeExists):
+    """A live flavor already has this name."""
+
+    msg_fmt = "Flavor with name %(name)s already exists."
+
+
+class FlavorIdExists(InstanceTypeIdExists):
+    """A live flavor already has this flavorid."""
+
+    msg_fmt = "Flavor with ID %(flavor_id)s already exists."
+
+
+class FlavorExtraSpecsNotFound(NotFound):
+    """The live flavor has no live extra spec with this key."""
+
+    msg_fmt = "Flavor %(flavor_id)s has no extra specs with key %(extra_specs_key)s."

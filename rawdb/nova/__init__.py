@@ -9,6 +9,7 @@ statements of ``sql/nova/x*.sql``; the quota engine (``rawdb.quota``) runs ``sql
 MODULES = (
     "api",
     "ec2_mappings",
+    "flavors",
     "instance_actions",
     "instance_data",
     "instance_listing",
