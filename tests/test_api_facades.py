@@ -88,6 +88,58 @@ NOVA_NEWTON.update(
         "security_group_count_by_project": "context, project_id",
     }
 )
+# nova 14.0.0 (Newton) compute inventory where it differs from 2013.1 or is new (issue 15);
+# compute_node_update keeps 2013.1's prune_stats (a superset of Newton's call).
+NOVA_NEWTON.update(
+    {
+        "service_destroy": "context, service_id",
+        "service_get_minimum_version": "context, binary",
+        "service_get_by_host_and_binary": "context, host, binary",
+        "service_get_all_by_binary": "context, binary, include_disabled=False",
+        "service_get_all_computes_by_hv_type": "context, hv_type, include_disabled=False",
+        "compute_node_get_model": "context, compute_id",
+        "compute_nodes_get_by_service_id": "context, service_id",
+        "compute_node_get_by_host_and_nodename": "context, host, nodename",
+        "compute_node_get_all_by_pagination": "context, limit=None, marker=None",
+        "compute_node_get_all_by_host": "context, host",
+        "instance_group_create": "context, values, policies=None, members=None",
+        "instance_group_get": "context, group_uuid",
+        "instance_group_get_by_instance": "context, instance_uuid",
+        "instance_group_update": "context, group_uuid, values",
+        "instance_group_delete": "context, group_uuid",
+        "instance_group_get_all": "context",
+        "instance_group_get_all_by_project_id": "context, project_id",
+        "instance_group_members_add": "context, group_uuid, members, set_delete=False",
+        "instance_group_member_delete": "context, group_uuid, instance_id",
+        "instance_group_members_get": "context, group_uuid",
+        "flavor_create": "context, values, projects=None",
+        "flavor_get_all": (
+            "context, inactive=False, filters=None, sort_key='flavorid', sort_dir='asc', limit=None, marker=None"
+        ),
+        "flavor_get": "context, id",
+        "flavor_get_by_name": "context, name",
+        "flavor_get_by_flavor_id": "context, id, read_deleted=None",
+        "flavor_destroy": "context, flavor_id",
+        "flavor_access_get_by_flavor_id": "context, flavor_id",
+        "flavor_access_add": "context, flavor_id, project_id",
+        "flavor_access_remove": "context, flavor_id, project_id",
+        "flavor_extra_specs_get": "context, flavor_id",
+        "flavor_extra_specs_delete": "context, flavor_id, key",
+        "flavor_extra_specs_update_or_create": "context, flavor_id, extra_specs",
+        "pci_device_get_by_addr": "context, node_id, dev_addr",
+        "pci_device_get_by_id": "context, id",
+        "pci_device_get_all_by_node": "context, node_id",
+        "pci_device_get_all_by_instance_uuid": "context, instance_uuid",
+        "pci_device_get_all_by_parent_addr": "context, node_id, parent_addr",
+        "pci_device_destroy": "context, node_id, address",
+        "pci_device_update": "context, node_id, address, value",
+        "aggregate_get_by_uuid": "context, uuid",
+        "aggregate_get_by_metadata_key": "context, key",
+        "pcidevice_online_data_migration": "context, max_count",
+        "aggregate_uuids_online_data_migration": "context, max_count",
+        "computenode_uuids_online_data_migration": "context, max_count",
+    }
+)
 # The helpers that build arguments for other calls are plain functions upstream and here: nothing to await.
 SYNC = {"constraint", "equal_any", "not_equal", "process_sort_params"}
 # cinder's quota functions at HEAD (spec C.4), where they differ from 2012.2.
