@@ -8,15 +8,20 @@ statements of ``sql/nova/x*.sql``; the quota engine (``rawdb.quota``) runs ``sql
 
 MODULES = (
     "api",
+    "cells",
+    "compute_nodes",
     "ec2_mappings",
     "flavors",
     "instance_actions",
     "instance_data",
+    "instance_groups",
     "instance_listing",
     "instances",
+    "pci_devices",
     "quotas",
     "security_group_rules",
     "security_groups",
+    "services",
     "settings",
     "sync",
 )

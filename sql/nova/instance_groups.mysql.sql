@@ -1,0 +1,89 @@
+-- MySQL: a group's policies and members come as JSON arrays of [id, value] pairs, which
+-- instance_groups.py orders by id (JSON_ARRAYAGG of no rows is NULL: replaced by an empty array);
+-- writers lock the group row FOR UPDATE; lists of new children come as JSON arrays read with
+-- JSON_TABLE; no INSERT ... RETURNING on MySQL 8 (the group is read back by LAST_INSERT_ID()).
+
+-- name: group_create
+-- Insert a group; the unique key refuses a second live group with the same uuid.
+INSERT INTO instance_groups (user_id, project_id, uuid, name, created_at, updated_at, deleted)
+VALUES (:user_id, :project_id, :uuid, :name, :created_at, :updated_at, 0)
+
+-- name: group_read_back
+-- A group by :id, or (:id NULL) the one this connection inserted last.
+SELECT created_at, updated_at, deleted_at, deleted, id, user_id, project_id, uuid, name
+FROM instance_groups
+WHERE id = coalesce(:id, LAST_INSERT_ID())
+
+-- name: group_get
+-- A group by uuid with its policies and members, as :read_deleted and PROJECT_ONLY say: the live one
+-- before deleted ones.
+SELECT g.created_at, g.updated_at, g.deleted_at, g.deleted, g.id, g.user_id, g.project_id, g.uuid, g.name,
+       (SELECT COALESCE(JSON_ARRAYAGG(JSON_ARRAY(p.id, p.policy)), JSON_ARRAY()) FROM instance_group_policy p
+        WHERE p.group_id = g.id AND p.deleted = 0 AND g.deleted = 0) AS policies,
+       (SELECT COALESCE(JSON_ARRAYAGG(JSON_ARRAY(m.id, m.instance_id)), JSON_ARRAY()) FROM instance_group_member m
+        WHERE m.group_id = g.id AND m.deleted = 0 AND g.deleted = 0) AS members
+FROM instance_groups g
+WHERE g.uuid = :group_uuid AND READ_DELETED(g.deleted, int) AND PROJECT_ONLY(g.project_id)
+ORDER BY CASE WHEN g.deleted = 0 THEN 0 ELSE 1 END, g.id
+LIMIT 1
+
+-- name: group_get_by_instance
+-- The group of an instance's (first) membership visible as :read_deleted says, with its policies and
+-- members: member_group_id is the membership's group, the other columns NULL when that group is not
+-- visible (:read_deleted, PROJECT_ONLY); no row without a membership.
+SELECT mm.group_id AS member_group_id,
+       g.created_at, g.updated_at, g.deleted_at, g.deleted, g.id, g.user_id, g.project_id, g.uuid, g.name,
+       (SELECT COALESCE(JSON_ARRAYAGG(JSON_ARRAY(p.id, p.policy)), JSON_ARRAY()) FROM instance_group_policy p
+        WHERE p.group_id = g.id AND p.deleted = 0 AND g.deleted = 0) AS policies,
+       (SELECT COALESCE(JSON_ARRAYAGG(JSON_ARRAY(m.id, m.instance_id)), JSON_ARRAY()) FROM instance_group_member m
+        WHERE m.group_id = g.id AND m.deleted = 0 AND g.deleted = 0) AS members
+FROM (SELECT group_id FROM instance_group_member
+      WHERE instance_id = :instance_uuid AND READ_DELETED(deleted, int)
+      ORDER BY CASE WHEN deleted = 0 THEN 0 ELSE 1 END, id
+      LIMIT 1) AS mm
+LEFT JOIN instance_groups g
+       ON g.id = mm.group_id AND READ_DELETED(g.deleted, int) AND PROJECT_ONLY(g.project_id)
+
+-- name: groups_get_all
+-- Every group visible as :read_deleted and PROJECT_ONLY say (only :project_id's unless :all_projects),
+-- with its policies and members, oldest first.
+SELECT g.created_at, g.updated_at, g.deleted_at, g.deleted, g.id, g.user_id, g.project_id, g.uuid, g.name,
+       (SELECT COALESCE(JSON_ARRAYAGG(JSON_ARRAY(p.id, p.policy)), JSON_ARRAY()) FROM instance_group_policy p
+        WHERE p.group_id = g.id AND p.deleted = 0 AND g.deleted = 0) AS policies,
+       (SELECT COALESCE(JSON_ARRAYAGG(JSON_ARRAY(m.id, m.instance_id)), JSON_ARRAY()) FROM instance_group_member m
+        WHERE m.group_id = g.id AND m.deleted = 0 AND g.deleted = 0) AS members
+FROM instance_groups g
+WHERE READ_DELETED(g.deleted, int) AND PROJECT_ONLY(g.project_id)
+  AND (:all_projects OR g.project_id = :project_id)
+ORDER BY g.id
+
+-- name: group_lock
+-- Lock the group with this uuid that writers change (its children too), as :read_deleted and
+-- PROJECT_ONLY say: the live one before deleted ones.
+SELECT id FROM instance_groups
+WHERE uuid = :group_uuid AND READ_DELETED(deleted, int) AND PROJECT_ONLY(project_id)
+ORDER BY CASE WHEN deleted = 0 THEN 0 ELSE 1 END, id
+LIMIT 1
+FOR UPDATE
+
+-- name: policies_add
+-- Add, in order, the policies of the JSON array :items that the group has no live row for.
+INSERT INTO instance_group_policy (policy, group_id, created_at, deleted)
+SELECT x.v, :group_id, :now, 0
+FROM JSON_TABLE(:items, '$[*]' COLUMNS (
+         n FOR ORDINALITY,
+         v VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin PATH '$')) AS x
+WHERE NOT EXISTS (SELECT 1 FROM instance_group_policy p
+                  WHERE p.group_id = :group_id AND p.deleted = 0 AND p.policy = x.v)
+ORDER BY x.n
+
+-- name: members_add
+-- Add, in order, the instances of the JSON array :items that the group has no live member row for.
+INSERT INTO instance_group_member (instance_id, group_id, created_at, deleted)
+SELECT x.v, :group_id, :now, 0
+FROM JSON_TABLE(:items, '$[*]' COLUMNS (
+         n FOR ORDINALITY,
+         v VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin PATH '$')) AS x
+WHERE NOT EXISTS (SELECT 1 FROM instance_group_member m
+                  WHERE m.group_id = :group_id AND m.deleted = 0 AND m.instance_id = x.v)
+ORDER BY x.n
