@@ -7,6 +7,7 @@ statements of ``sql/nova/x*.sql``; the quota engine (``rawdb.quota``) runs ``sql
 """
 
 MODULES = (
+    "aggregates",
     "api",
     "cells",
     "compute_nodes",
