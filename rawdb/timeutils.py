@@ -59,10 +59,11 @@ def frozen(at: datetime | None = None) -> Iterator[FrozenClock]:
     """Freeze ``utcnow()`` at ``at`` (naive UTC, or aware and converted; default: now) for the
     ``with`` block, then restore what was there before (nested blocks nest)."""
     global _override
-    if at is not None and not isinstance(at, datetime):
+    given: object = at  # callers may pass anything
+    if given is not None and not isinstance(given, datetime):
         from rawdb import errors  # (rawdb.errors imports nothing of the clock; kept local all the same)
 
-        raise errors.Invalid(f"frozen() takes a datetime, not {type(at).__name__}")
+        raise errors.Invalid(f"frozen() takes a datetime, not {type(given).__name__}")
     saved = _override
     _override = normalize(at) if at is not None else utcnow()
     try:
