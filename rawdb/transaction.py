@@ -98,6 +98,7 @@ class Transaction:
     __slots__ = (
         "_begin_sql",
         "_busy",
+        "_ended_by_server",
         "_failure",
         "_replaceable",
         "_savepoints",
@@ -118,6 +119,9 @@ class Transaction:
         self.conn: Connection | None = None
         self._busy = False
         self._failure: BaseException | None = None
+        # MariaDB/MySQL roll the whole transaction back on a deadlock: its savepoints are gone
+        # with it, and only a retry of the whole scope can go on (the deadlock, kept here).
+        self._ended_by_server: errors.RawdbError | None = None
         self._savepoints = 0
         self.session: Mapping[str, str] | None = None  # a reader's session settings (PostgreSQL)
         self._settings: Mapping[str, str] | None = None  # what the connection was acquired with
@@ -312,6 +316,8 @@ class Transaction:
         if self.conn is not None and self.conn.broken and not isinstance(translated, errors.DBConnectionError):
             translated = errors.DBConnectionError(f"Connection to the database was lost: {type(exc).__name__}: {exc}")
         self._failure = translated
+        if isinstance(translated, errors.DBDeadlock) and db.dialect == "mysql":
+            self._ended_by_server = translated
         elapsed = (time.perf_counter() - started) * 1000
         db.observer.record(name, sql, args, elapsed, 0, self.id, self.mode, translated, self.session)
         if isinstance(translated, errors.DBError):
@@ -362,7 +368,13 @@ class Transaction:
         await self.send("RELEASE SAVEPOINT", f"RELEASE SAVEPOINT {name}", [], fetch=False)
 
     async def rollback_savepoint(self, name: str, prior: BaseException | None) -> None:
-        """Undo everything since the savepoint, including a failure that aborted the transaction."""
+        """Undo everything since the savepoint, including a failure that aborted the transaction.
+
+        :raises DBDeadlock: MariaDB/MySQL ended the whole transaction on a deadlock after the
+            savepoint began (there is nothing to roll back to): the scope must be retried whole
+        """
+        if self._ended_by_server is not None:
+            raise self._ended_by_server
         self._failure = None
         try:
             await self.send("ROLLBACK TO SAVEPOINT", f"ROLLBACK TO SAVEPOINT {name}", [], fetch=False)

@@ -117,6 +117,43 @@ async def test_deadlock_retried_by_writer_retry_true_commits_both(backend: str, 
     assert db.stats()["in_use"] == 0
 
 
+@SERVERS
+async def test_a_deadlock_caught_inside_a_savepoint_is_retried_where_the_server_ended_the_transaction(
+    backend: str, url: str, open_db: OpenDb
+) -> None:
+    """PostgreSQL rolls back to the savepoint and the scope goes on; MariaDB ends the whole
+    transaction on a deadlock (no savepoint left: ROLLBACK TO would fail with 1305), so leaving
+    the savepoint raises the deadlock and ``@writer(retry=True)`` runs the scope again."""
+    db = await open_db(url, **fast_deadlocks(backend))
+    ctx = await make_counters(db, 1, 2, 3)
+    locked = {1: asyncio.Event(), 2: asyncio.Event()}
+    attempts = {1: 0, 2: 0}
+    caught = {1: 0, 2: 0}
+
+    @rawdb.writer(retry=True)
+    async def bump_both_then_three(context: rawdb.Context, first: int, second: int) -> None:
+        attempts[first] += 1
+        async with context.savepoint() as sp:
+            try:
+                await sp.execute(BUMP, id=first)
+                locked[first].set()
+                await asyncio.wait_for(locked[second].wait(), 2)
+                await sp.execute(BUMP, id=second)
+            except errors.DBDeadlock:
+                caught[first] += 1
+        await context.execute(BUMP, id=3)  # after the savepoint, in the same transaction
+
+    await asyncio.gather(bump_both_then_three(ctx, 1, 2), bump_both_then_three(ctx, 2, 1))
+    assert sum(caught.values()) == 1  # one of the two was the deadlock's victim
+    if backend == "mysql":  # the victim ran again, whole: both pairs of bumps and both thirds
+        assert sorted(attempts.values()) == [1, 2]
+        assert await counts(db) == {1: 2, 2: 2, 3: 2}
+    else:  # the victim's savepoint was undone, its scope went on and committed its third
+        assert attempts == {1: 1, 2: 1}
+        assert await counts(db) == {1: 1, 2: 1, 3: 2}
+    assert db.stats()["in_use"] == 0
+
+
 # --- retry_on_deadlock (both backends) ------------------------------------------------
 
 
