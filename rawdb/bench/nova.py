@@ -44,6 +44,7 @@ from rawdb.bench.nova_cases import (
     shape,
     warmup,
 )
+from rawdb.bench.nova_inventory import api_url, load_inventory
 from rawdb.bench.nova_seed import NovaDataset
 from rawdb.database import Database, sqlite_path, url_dialect
 from rawdb.nova import api as instances
@@ -190,6 +191,9 @@ def rawdb_call(db: Database, spec: dict[str, Any]) -> Callable[[], Awaitable[Any
         )
     if kind == "get":
         return lambda: instances.instance_get_by_uuid(ctx, spec["uuid"])
+    if kind == "inventory":
+        function = getattr(instances, spec["function"])
+        return lambda: function(ctx, **fresh(spec["arguments"]))
     if kind == "update":
         step = [0]
 
@@ -252,10 +256,13 @@ async def _capture_replay(
         plans = [steps((await _counted(db, call))[1].events) for _ in CAS_STATES]  # there and back
     else:
         plans = [steps(events)]
-    expected = shape(case.kind, result)
+    expected = shape(case.kind, result, case.function)
 
     async def check(driver: Driver) -> str | None:
         replay = _Replay(driver, plans, result["uuid"] if case.kind == "create" else None)
+        if case.kind == "inventory":
+            replayed = await replay()
+            return None if replayed and replayed[-1] else "the replayed statements returned no rows"
         if case.kind in ("list", "get"):
             rows = (await replay())[-1]
             want = [i["uuid"] for i in (expected if case.kind == "list" else [expected])]
@@ -316,11 +323,11 @@ async def run_nova(
             spec = specs[case.name]
             await _prepare(db, dataset, case)
             result, counter = await _counted(db, rawdb_call(db, spec))
-            results[case.name] = shape(case.kind, result)
+            results[case.name] = shape(case.kind, result, case.function)
             figures[case.name, "rawdb"] = Figure(case.name, "rawdb", "ms", statements=float(counter.total))
-            figures[case.name, "rawdb"].info["rows"] = len(result) if case.kind == "list" else 1
+            figures[case.name, "rawdb"].info["rows"] = len(result) if case.kind in ("list", "inventory") else 1
             if reader is not None and writer is not None:
-                driver = reader if case.kind in ("list", "get") else writer
+                driver = reader if case.kind in ("list", "get", "inventory") else writer
                 replay_of, check = await _capture_replay(db, dataset, case, spec, counter.events, result)
                 problem = await check(driver)
                 if problem is not None:
@@ -403,6 +410,9 @@ async def _start_peer(main_db: Database, url: str, run: NovaRun) -> Any:
         return None
     try:
         run.notes.append(f"nova {nova_peer.NOVA_VERSION}'s schema by its db_sync in {await peer.sync():.1f} s")
+        await ensure_database(main_db, api_url(url))
+        seconds = await peer.sync_api(api_url(url))
+        run.notes.append(f"nova {nova_peer.NOVA_VERSION}'s API database by its db_sync in {seconds:.1f} s")
     except BaseException:
         await peer.close()
         raise
@@ -430,10 +440,12 @@ async def nova_scenarios(
     async with contextlib.AsyncExitStack() as stack:
         db = await stack.enter_async_context(rawdb.connect(rawdb_url))
         peer = await _start_peer(main_db, peer_url, run) if "openstack" in targets else None
-        peer_db = None
+        peer_db = api_db = None
         if peer is not None:
             stack.push_async_callback(peer.close)
             peer_db = await stack.enter_async_context(rawdb.connect(peer_url))
+            api_db = await stack.enter_async_context(rawdb.connect(api_url(peer_url)))
+        inventory = any(case.kind == "inventory" for case in cases)
         for size in sizes:
             plan = nova_plan(size)
             dataset = describe(plan)
@@ -454,6 +466,10 @@ async def nova_scenarios(
                     "peer_reused": not loaded,
                     "peer_seconds": round(time.perf_counter() - started, 1),
                 }
+            if inventory:
+                await load_inventory(db, dataset.probe_project)
+                if peer_db is not None:
+                    await load_inventory(peer_db, dataset.probe_project, api=api_db)
             run.datasets[dataset.fingerprint] = info
             figures, found = await run_nova(
                 db,

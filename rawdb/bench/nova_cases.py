@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from rawdb.bench.nova_inventory import INVENTORY_HOST, shape_inventory
 from rawdb.bench.nova_seed import META_FILTER, TAG_FILTER, NovaDataset
 
 __all__ = ["CASES_BY_NAME", "CAS_STATES", "CREATE_MARK", "NOVA_CASES", "NovaCase", "call_spec", "shape"]
@@ -31,7 +32,7 @@ CAS_STATES = ("rebooting", "reboot_started")
 # n_create's instances carry this reservation id, so that they can be found and removed afterwards.
 CREATE_MARK = "r-rawdb-bench-create"
 
-Kind = Literal["list", "get", "update", "create"]
+Kind = Literal["list", "get", "update", "create", "inventory"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,8 @@ class NovaCase:
     limit: int | None = 1000
     deep: bool = False  # marker: the instance at 90% of the admin's listing set
     by: Literal["", "host", "changes", "tags", "metadata"] = ""
+    function: str = ""  # inventory: the rawdb.nova.api function, called with ``arguments``
+    arguments: Mapping[str, Any] = field(default_factory=dict)
 
     def listing_filters(self, dataset: NovaDataset) -> dict[str, Any]:
         filters: dict[str, Any] = dict(self.filters)
@@ -76,6 +79,50 @@ NOVA_CASES: tuple[NovaCase, ...] = (
     ),
     NovaCase(
         "n_create", "instance_create: metadata, system metadata, info cache, default group", kind="create", limit=None
+    ),
+    # the compute inventory the scheduler and the API read (rawdb.bench.nova_inventory)
+    NovaCase(
+        "n_compute_nodes",
+        "compute_node_get_all: 1,000 nodes with stats",
+        kind="inventory",
+        admin=True,
+        limit=None,
+        function="compute_node_get_all",
+    ),
+    NovaCase(
+        "n_services_by_topic",
+        "service_get_all_by_topic('compute')",
+        kind="inventory",
+        admin=True,
+        limit=None,
+        function="service_get_all_by_topic",
+        arguments={"topic": "compute"},
+    ),
+    NovaCase(
+        "n_aggregates_by_host",
+        "aggregate_get_by_host: a host's aggregates, hosts and metadata",
+        kind="inventory",
+        admin=True,
+        limit=None,
+        function="aggregate_get_by_host",
+        arguments={"host": INVENTORY_HOST},
+    ),
+    NovaCase(
+        "n_aggregate_metadata_by_host",
+        "aggregate_metadata_get_by_host: {key: values} of a host's aggregates",
+        kind="inventory",
+        admin=True,
+        limit=None,
+        function="aggregate_metadata_get_by_host",
+        arguments={"host": INVENTORY_HOST},
+    ),
+    NovaCase(
+        "n_flavors",
+        "flavor_get_all for a user: public flavors and the project's private ones, with extra specs",
+        kind="inventory",
+        limit=None,
+        function="flavor_get_all",
+        arguments={"filters": {"is_public": True}},
     ),
 )
 CASES_BY_NAME = {case.name: case for case in NOVA_CASES}
@@ -143,6 +190,8 @@ def call_spec(case: NovaCase, dataset: NovaDataset) -> dict[str, Any]:
         spec["uuid"] = dataset.get_uuid
     elif case.kind == "update":
         spec["uuid"] = dataset.cas_uuids[0]
+    elif case.kind == "inventory":
+        spec |= {"function": case.function, "arguments": dict(case.arguments)}
     else:
         spec["values"] = create_values(dataset)
     return spec
@@ -207,8 +256,11 @@ def shape_instance(instance: Mapping[str, Any], *, rules: bool, ident: bool = Tr
     return shaped
 
 
-def shape(kind: str, result: Any) -> Any:
-    """A target's result in the comparable form: a list of instances, one instance, or an update's outcome."""
+def shape(kind: str, result: Any, function: str = "") -> Any:
+    """A target's result in the comparable form: a list of instances, one instance, an update's
+    outcome, or an inventory call's result (``function``: which)."""
+    if kind == "inventory":
+        return shape_inventory(function, result)
     if kind == "list":
         return [shape_instance(instance, rules=False) for instance in result]
     if kind == "get":

@@ -147,6 +147,11 @@ class NovaPeer:
         """Create or upgrade nova's schema on the peer's database (``db_sync``); the seconds it took."""
         return float((await self._ask({"op": "sync"}))["seconds"])
 
+    async def sync_api(self, url: str) -> float:
+        """Point nova's API database (flavors, aggregates) at ``url`` (a rawdb URL) and create or
+        upgrade its schema there (``db_sync(database='api')``); the seconds it took."""
+        return float((await self._ask({"op": "sync_api", "url": peer_sqlalchemy_url(url)}))["seconds"])
+
     async def call(self, spec: Mapping[str, Any]) -> tuple[Any, int]:
         """One call of the case ``spec`` (``nova_cases.call_spec``): its shaped result and statements sent."""
         reply = await self._ask({"op": "call", "spec": spec})
@@ -196,12 +201,12 @@ class _Nova:
         self.statements = 0
         self.engine: Any = self.manager.writer.get_engine()
 
-        def add(statements: int, round_trips: int) -> None:
-            self.statements += statements
-
-        count_round_trips(self.engine, add)
+        count_round_trips(self.engine, self._count)
         self.contexts: dict[tuple[bool, str, str], Any] = {}
         self.steps = 0  # n_update_cas: calls so far
+
+    def _count(self, statements: int, round_trips: int) -> None:
+        self.statements += statements
 
     def context(self, spec: Mapping[str, Any]) -> Any:
         key = (bool(spec["admin"]), str(spec["project_id"]), str(spec["user_id"]))
@@ -232,6 +237,8 @@ class _Nova:
             )
         if kind == "get":
             return api.instance_get_by_uuid(ctx, spec["uuid"])
+        if kind == "inventory":
+            return _inventory(api, ctx, spec["function"], fresh(spec["arguments"]))
         if kind == "update":
             self.steps += 1
             # update_on_match hands back a row whose columns expire with the session: read the
@@ -248,6 +255,18 @@ class _Nova:
             ctx = self.context({"admin": True, "project_id": "admin-proj", "user_id": "admin-user"})
             self.migration.db_sync(context=ctx)
             return {"seconds": time.perf_counter() - started}
+        if op == "sync_api":
+            started = time.perf_counter()
+            conf: Any = importlib.import_module("nova.conf").CONF
+            conf.set_override("connection", request["url"], group="api_database")
+            api_db: Any = importlib.import_module("nova.db.api.api")
+            # configure() without its profiler hook (oslo's profiler options are not registered here)
+            api_db.context_manager.configure(**api_db._get_db_conf(conf.api_database))
+            from rawdb.bench.peers import count_round_trips
+
+            count_round_trips(api_db.get_engine(), self._count)
+            self.migration.db_sync(database="api")
+            return {"seconds": time.perf_counter() - started}
         if op == "restart":
             self.steps = 0
             return {"ok": True}
@@ -257,13 +276,46 @@ class _Nova:
                 self.steps = 0  # the case starts from CAS_STATES[0] (the runner resets the instance)
             self.statements = 0
             result = self.run(spec)
-            return {"result": shape(spec["kind"], plain(spec["kind"], result)), "statements": self.statements}
+            shaped = shape(spec["kind"], plain(spec["kind"], result), spec.get("function", ""))
+            return {"result": shaped, "statements": self.statements}
         if op == "time":
             from rawdb.bench.measure import time_sync
 
             calls = int(request["calls"])
             return {"samples": time_sync(lambda: self.run(spec), calls, warmup=warmup(calls))}
         raise ValueError(f"unknown request {op!r}")
+
+
+def _inventory(api: Any, ctx: Any, function: str, arguments: dict[str, Any]) -> Any:
+    """nova 34's code for an inventory case.  Flavors and aggregates live in its API database and
+    are read by ``nova.objects``' own query functions; ``aggregate_metadata_get_by_host`` is
+    what nova's scheduler computes from a host's aggregates (``nova.scheduler.filters.utils``)."""
+    if function == "flavor_get_all":
+        flavor: Any = importlib.import_module("nova.objects.flavor")
+        filters = arguments.get("filters")
+        return flavor._flavor_get_all_from_db(ctx, False, filters, "flavorid", "asc", None, None)
+    if function in ("aggregate_get_by_host", "aggregate_metadata_get_by_host"):
+        aggregate: Any = importlib.import_module("nova.objects.aggregate")
+        found = aggregate._get_by_host_from_db(ctx, arguments["host"], key=arguments.get("key"))
+        if function == "aggregate_get_by_host":
+            return [
+                {
+                    "id": a.id,
+                    "name": a.name,
+                    "hosts": [h.host for h in a._hosts],
+                    "metadetails": {m.key: m.value for m in a._metadata},
+                }
+                for a in found
+            ]
+        metadata: dict[str, set[str]] = {}
+        for a in found:
+            for m in a._metadata:
+                if arguments.get("key") is None or m.key == arguments["key"]:
+                    metadata.setdefault(m.key, set()).add(m.value)
+        return metadata
+    if function == "service_get_all_by_topic":
+        return [dict(s) for s in api.service_get_all_by_topic(ctx, arguments["topic"])]
+    return getattr(api, function)(ctx, **arguments)
 
 
 def _rows(items: Any) -> list[dict[str, Any]]:
@@ -274,7 +326,7 @@ def plain(kind: str, result: Any) -> Any:
     """nova's result (models, or dicts of models for listings) as rawdb-like dicts for ``shape``."""
     if kind == "list":
         return [_plain(instance, rules=False) for instance in result]
-    if kind == "update":  # read in run()
+    if kind in ("update", "inventory"):  # read in run() / _inventory()
         return result
     return _plain(result, rules=kind == "get")
 
