@@ -140,6 +140,44 @@ NOVA_NEWTON.update(
         "computenode_uuids_online_data_migration": "context, max_count",
     }
 )
+# nova 14.0.0 (Newton) instance records and networking where they differ from 2013.1 or are new
+# (issues 16 and 17).
+NOVA_NEWTON.update(
+    {
+        "floating_ip_allocate_address": "context, project_id, pool, auto_assigned=False",
+        "floating_ip_bulk_create": "context, ips, want_result=True",
+        "dnsdomain_get_all": "context",
+        "migration_get_by_id_and_instance": "context, migration_id, instance_uuid",
+        "migration_get_all_by_filters": "context, filters",
+        "migration_get_in_progress_by_instance": "context, instance_uuid, migration_type=None",
+        "fixed_ip_associate": (
+            "context, address, instance_uuid, network_id=None, reserved=False, virtual_interface_id=None"
+        ),
+        "fixed_ip_associate_pool": "context, network_id, instance_uuid=None, host=None, virtual_interface_id=None",
+        "fixed_ip_get_by_address": "context, address, columns_to_join=None",
+        "virtual_interface_update": "context, address, values",
+        "virtual_interface_delete": "context, id",
+        "key_pair_get_all_by_user": "context, user_id, limit=None, marker=None",
+        "network_get": "context, network_id, project_only='allow_none'",
+        "network_get_all": "context, project_only='allow_none'",
+        "network_get_all_by_uuids": "context, network_uuids, project_only='allow_none'",
+        "ec2_volume_get_by_id": "context, volume_id",
+        "ec2_volume_get_by_uuid": "context, volume_uuid",
+        "ec2_snapshot_get_by_ec2_id": "context, ec2_id",
+        "ec2_snapshot_get_by_uuid": "context, snapshot_uuid",
+        "block_device_mapping_create": "context, values, legacy=True",
+        "block_device_mapping_update": "context, bdm_id, values, legacy=True",
+        "block_device_mapping_update_or_create": "context, values, legacy=True",
+        "block_device_mapping_get_all_by_instance_uuids": "context, instance_uuids",
+        "block_device_mapping_get_all_by_volume_id": "context, volume_id, columns_to_join=None",
+        "block_device_mapping_get_by_instance_and_volume_id": "context, volume_id, instance_uuid, columns_to_join=None",
+        "console_get_all_by_instance": "context, instance_uuid, columns_to_join=None",
+        "vol_usage_update": (
+            "context, id, rd_req, rd_bytes, wr_req, wr_bytes, instance_id, project_id, user_id, availability_zone, "
+            "update_totals=False"
+        ),
+    }
+)
 # The helpers that build arguments for other calls are plain functions upstream and here: nothing to await.
 SYNC = {"constraint", "equal_any", "not_equal", "process_sort_params"}
 # cinder's quota functions at HEAD (spec C.4), where they differ from 2012.2.

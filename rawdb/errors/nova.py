@@ -556,3 +556,62 @@ class FlavorExtraSpecsNotFound(NotFound):
     """The live flavor has no live extra spec with this key."""
 
     msg_fmt = "Flavor %(flavor_id)s has no extra specs with key %(extra_specs_key)s."
+
+
+# nova 14.0.0 derives AgentBuildExists from NovaException alone; rawdb adds Duplicate: a unique-key violation.
+class AgentBuildExists(Duplicate):
+    """A live agent build already has this hypervisor, os and architecture."""
+
+    msg_fmt = "Agent-build with hypervisor %(hypervisor)s os %(os)s architecture %(architecture)s exists."
+
+
+# nova 14.0.0 derives ConsolePoolExists from NovaException alone; rawdb adds Duplicate (a unique-key violation).
+class ConsolePoolExists(Duplicate):
+    """A live console pool already serves this compute host with this type on this proxy host."""
+
+    msg_fmt = (
+        "Console pool with host %(host)s, console_type %(console_type)s and compute_host %(compute_host)s "
+        "already exists."
+    )
+
+
+# --- block device mappings and migrations (nova 14.0.0) ------------------------------------
+
+
+class InvalidBDM(Invalid):
+    """A block device mapping is not valid."""
+
+    msg_fmt = "Block Device Mapping is Invalid."
+
+
+class InvalidBDMFormat(InvalidBDM):
+    """A block device mapping (a legacy one, converted) is malformed: ``details`` says how."""
+
+    msg_fmt = "Block Device Mapping is Invalid: %(details)s"
+
+
+class MigrationNotFoundForInstance(MigrationNotFound):
+    """The instance has no migration with this id visible to the caller."""
+
+    msg_fmt = "Migration %(migration_id)s not found for instance %(instance_id)s"
+
+
+# --- fixed IPs (nova 14.0.0) -------------------------------------------------------------
+
+
+class FixedIpExists(Duplicate):
+    """A live fixed IP already has this address."""
+
+    msg_fmt = "Fixed IP %(address)s already exists."
+
+
+class FixedIpInvalid(Invalid):
+    """The fixed IP address is not an IPv4 or IPv6 address."""
+
+    msg_fmt = "Fixed IP address %(address)s is invalid."
+
+
+class InvalidIpAddressError(Invalid):
+    """The value is not an IPv4 or IPv6 address."""
+
+    msg_fmt = "%(address)s is not a valid IP v4/6 address."

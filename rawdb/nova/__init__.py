@@ -7,9 +7,12 @@ statements of ``sql/nova/x*.sql``; the quota engine (``rawdb.quota``) runs ``sql
 """
 
 MODULES = (
+    "agent_builds",
     "aggregates",
     "api",
+    "block_devices",
     "cells",
+    "certificates",
     "compute_nodes",
     "ec2_mappings",
     "flavors",
@@ -18,6 +21,8 @@ MODULES = (
     "instance_groups",
     "instance_listing",
     "instances",
+    "key_pairs",
+    "migrations",
     "pci_devices",
     "quotas",
     "security_group_rules",
