@@ -615,3 +615,12 @@ class InvalidIpAddressError(Invalid):
     """The value is not an IPv4 or IPv6 address."""
 
     msg_fmt = "%(address)s is not a valid IP v4/6 address."
+
+
+# --- floating IPs (nova 14.0.0) ----------------------------------------------------------
+
+
+class FloatingIpAssociateFailed(RawdbError):
+    """The floating IP is another project's, or points at another fixed IP: disassociate it first."""
+
+    msg_fmt = "Floating IP %(address)s association has failed."

@@ -14,6 +14,7 @@ MODULES = (
     "cells",
     "certificates",
     "compute_nodes",
+    "consoles",
     "ec2_mappings",
     "flavors",
     "instance_actions",
@@ -30,4 +31,5 @@ MODULES = (
     "services",
     "settings",
     "sync",
+    "usage",
 )

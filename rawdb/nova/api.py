@@ -78,6 +78,16 @@ from rawdb.nova.compute_nodes import (
     compute_nodes_get_by_service_id,
     computenode_uuids_online_data_migration,
 )
+from rawdb.nova.consoles import (
+    console_create,
+    console_delete,
+    console_get,
+    console_get_all_by_instance,
+    console_get_by_pool_instance,
+    console_pool_create,
+    console_pool_get_all_by_host_type,
+    console_pool_get_by_host_type,
+)
 from rawdb.nova.ec2_mappings import (
     ec2_instance_create,
     ec2_instance_get_by_id,
@@ -292,6 +302,17 @@ from rawdb.nova.services import (
     service_get_minimum_version,
     service_update,
 )
+from rawdb.nova.usage import (
+    bw_usage_get,
+    bw_usage_get_by_uuids,
+    bw_usage_update,
+    task_log_begin_task,
+    task_log_end_task,
+    task_log_get,
+    task_log_get_all,
+    vol_get_usage_by_time,
+    vol_usage_update,
+)
 
 __all__ = [
     "action_event_finish",
@@ -334,6 +355,9 @@ __all__ = [
     "block_device_mapping_get_by_instance_and_volume_id",
     "block_device_mapping_update",
     "block_device_mapping_update_or_create",
+    "bw_usage_get",
+    "bw_usage_get_by_uuids",
+    "bw_usage_update",
     "cell_create",
     "cell_delete",
     "cell_get",
@@ -356,6 +380,14 @@ __all__ = [
     "compute_node_update",
     "compute_nodes_get_by_service_id",
     "computenode_uuids_online_data_migration",
+    "console_create",
+    "console_delete",
+    "console_get",
+    "console_get_all_by_instance",
+    "console_get_by_pool_instance",
+    "console_pool_create",
+    "console_pool_get_all_by_host_type",
+    "console_pool_get_by_host_type",
     "constraint",
     "ec2_instance_create",
     "ec2_instance_get_by_id",
@@ -534,4 +566,10 @@ __all__ = [
     "service_get_by_host_and_topic",
     "service_get_minimum_version",
     "service_update",
+    "task_log_begin_task",
+    "task_log_end_task",
+    "task_log_get",
+    "task_log_get_all",
+    "vol_get_usage_by_time",
+    "vol_usage_update",
 ]
