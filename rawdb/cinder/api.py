@@ -12,6 +12,13 @@ departs from upstream.  A test checks that every name here is a coroutine functi
 upstream's parameter names.
 """
 
+from rawdb.cinder.migrations import (
+    migration_create,
+    migration_get,
+    migration_get_all_unconfirmed,
+    migration_get_by_instance_and_status,
+    migration_update,
+)
 from rawdb.cinder.quotas import (
     quota_class_create,
     quota_class_destroy_all_by_name,
@@ -36,8 +43,25 @@ from rawdb.cinder.quotas import (
     reservation_get_all_by_project,
     reservation_rollback,
 )
+from rawdb.cinder.services import (
+    service_create,
+    service_destroy,
+    service_get,
+    service_get_all,
+    service_get_all_by_host,
+    service_get_all_by_topic,
+    service_get_all_volume_sorted,
+    service_get_by_args,
+    service_get_by_host_and_topic,
+    service_update,
+)
 
 __all__ = [
+    "migration_create",
+    "migration_get",
+    "migration_get_all_unconfirmed",
+    "migration_get_by_instance_and_status",
+    "migration_update",
     "quota_class_create",
     "quota_class_destroy_all_by_name",
     "quota_class_get",
@@ -60,4 +84,14 @@ __all__ = [
     "reservation_get",
     "reservation_get_all_by_project",
     "reservation_rollback",
+    "service_create",
+    "service_destroy",
+    "service_get",
+    "service_get_all",
+    "service_get_all_by_host",
+    "service_get_all_by_topic",
+    "service_get_all_volume_sorted",
+    "service_get_by_args",
+    "service_get_by_host_and_topic",
+    "service_update",
 ]
