@@ -10,6 +10,7 @@ from typing import Any
 from sqltools import execute
 
 import rawdb
+from rawdb.nova import security_group_rules, security_groups
 
 _DEFAULTS: dict[str, Any] = {
     "project_id": "p1",
@@ -56,3 +57,54 @@ async def make_instance(db: rawdb.Database, **values: Any) -> str:
     if soft_deleted:
         await execute(db, "UPDATE instances SET deleted = id WHERE uuid = :uuid", uuid=row["uuid"])
     return str(row["uuid"])
+
+
+# --- security groups and rules (their tests share these) --------------------------------------
+
+GROUP_KEYS = {"id", "name", "description", "user_id", "project_id", "created_at", "updated_at", "deleted_at", "deleted"}
+RULE_KEYS = {
+    "id",
+    "parent_group_id",
+    "protocol",
+    "from_port",
+    "to_port",
+    "cidr",
+    "group_id",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "deleted",
+}
+
+
+async def make_group(ctx: rawdb.Context, name: str = "web", project_id: str = "p1", **values: Any) -> dict[str, Any]:
+    return await security_groups.security_group_create(
+        ctx, {"name": name, "description": f"{name} group", "user_id": "alice", "project_id": project_id, **values}
+    )
+
+
+async def associate(database: rawdb.Database, group_id: int, instance_uuid: str, deleted: bool = False) -> None:
+    """An instance association written behind the API's back (instance_add_security_group is the instances')."""
+    await execute(
+        database,
+        "INSERT INTO security_group_instance_association (security_group_id, instance_uuid, created_at, deleted) "
+        "VALUES (:group_id, :uuid, :now, 0)",
+        group_id=group_id,
+        uuid=instance_uuid,
+        now=datetime.utcnow(),
+    )
+    if deleted:
+        await execute(
+            database,
+            "UPDATE security_group_instance_association SET deleted = id "
+            "WHERE security_group_id = :group_id AND instance_uuid = :uuid",
+            group_id=group_id,
+            uuid=instance_uuid,
+        )
+
+
+async def make_rule(ctx: rawdb.Context, parent: int, grantee: int | None = None, **values: Any) -> dict[str, Any]:
+    return await security_group_rules.security_group_rule_create(
+        ctx,
+        {"parent_group_id": parent, "group_id": grantee, "protocol": "tcp", "from_port": 22, "to_port": 22, **values},
+    )

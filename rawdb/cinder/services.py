@@ -8,9 +8,8 @@ admin-only, as Folsom's ``@require_admin_context`` made them (``AdminRequired`` 
 Cinder's services table has no unique key, so, as in Folsom, a second live service of a host
 with the same binary or topic is simply another row: no call here raises a duplicate error.
 
-Options Folsom read from ``FLAGS`` are module constants here (cinder has no settings module in
-rawdb yet): ``VOLUME_TOPIC`` (``volume_topic``, ``'cinder-volume'``) and ``ENABLE_NEW_SERVICES``
-(``enable_new_services``, True), both read at call time.
+Options Folsom read from ``FLAGS`` are ``rawdb.cinder.settings``' ``volume_topic``
+(``'cinder-volume'``) and ``enable_new_services`` (True), read at call time.
 
 Where rawdb departs from Folsom:
 
@@ -32,18 +31,13 @@ from typing import Any
 
 from rawdb import errors
 from rawdb.checks import BIGINT_MAX, INT_MAX, check_bool, check_integer
+from rawdb.cinder import settings
 from rawdb.context import Context
 from rawdb.conventions import coerce_values, insert_values, read_deleted, require_admin_context
 from rawdb.decorators import reader, writer
 from rawdb.timeutils import utcnow
 
 Row = dict[str, Any]
-
-VOLUME_TOPIC = "cinder-volume"
-"""Folsom's ``FLAGS.volume_topic``: the topic ``service_get_all_volume_sorted`` lists."""
-
-ENABLE_NEW_SERVICES = True
-"""Folsom's ``FLAGS.enable_new_services``: False makes ``service_create`` create services disabled."""
 
 # The columns service_update sets when given (updated_at: always, now unless given).
 UPDATABLE = (
@@ -160,14 +154,14 @@ async def service_get_all_by_host(context: Context, host: str) -> list[Row]:
 async def service_get_all_volume_sorted(context: Context) -> list[tuple[Row, int]]:
     """The live, enabled volume services, least loaded first, each with the gigabytes its host holds.
 
-    One statement: the services listening on ``VOLUME_TOPIC`` (``'cinder-volume'``), each
+    One statement: the services listening on ``settings.volume_topic`` (``'cinder-volume'``), each
     paired with the total ``size`` of the live volumes whose ``host`` is the service's (0 when
     there are none), ordered by that total with hosts that have no live volume first, then
     by service id.
 
     :returns: ``[(service, gigabytes), ...]`` as Folsom's ``(Service, int)`` tuples
     """
-    rows = await context.fetch("cinder.services.service_get_all_volume_sorted", topic=VOLUME_TOPIC)
+    rows = await context.fetch("cinder.services.service_get_all_volume_sorted", topic=settings.SETTINGS.volume_topic)
     result: list[tuple[Row, int]] = []
     for found in rows:
         service = dict(found)
@@ -201,7 +195,7 @@ async def service_get_by_args(context: Context, host: str, binary: str) -> Row:
 @require_admin_context
 @writer
 async def service_create(context: Context, values: Mapping[str, Any]) -> Row:
-    """Create a service (live); with ``ENABLE_NEW_SERVICES`` False it is created disabled, whatever ``values`` say.
+    """Create a service (live); with ``enable_new_services`` False it is created disabled, whatever ``values`` say.
 
     :param values: ``host``, ``binary``, ``topic``, ``report_count`` (default 0),
         ``disabled`` (default False), ``availability_zone`` (default ``'cinder'``),
@@ -213,7 +207,7 @@ async def service_create(context: Context, values: Mapping[str, Any]) -> Row:
     if not isinstance(values, Mapping):
         raise errors.Invalid(f"values must be a dict, not {type(values).__name__}")
     given = dict(values)
-    if not ENABLE_NEW_SERVICES:
+    if not settings.SETTINGS.enable_new_services:
         given["disabled"] = True
     rows = await insert_values(context, "cinder.services.service_create", given)
     if context.dialect == "mysql":

@@ -27,12 +27,10 @@ Any other scope value turns the check off (upstream logged a warning and did the
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from collections.abc import Iterator
 from typing import Any
 
-from rawdb import errors
+from rawdb.conventions.options import Options
 
 
 @dataclasses.dataclass(slots=True)
@@ -44,36 +42,10 @@ class NovaSettings:
     enable_new_services: bool = True
 
 
-SETTINGS = NovaSettings()
-_DEFAULTS = NovaSettings()
-_NAMES = frozenset(field.name for field in dataclasses.fields(NovaSettings))
-
-
-def configure(**options: Any) -> None:
-    """Set options by name.
-
-    :raises Invalid: an unknown option, or a value not of the option's type (str or bool)
-    """
-    for name, value in options.items():
-        if name not in _NAMES:
-            raise errors.Invalid(f"unknown nova option {name!r}; known: {', '.join(sorted(_NAMES))}")
-        wanted = type(getattr(_DEFAULTS, name))
-        if type(value) is not wanted:
-            raise errors.Invalid(f"nova option {name} must be a {wanted.__name__}, not {type(value).__name__}")
-    for name, value in options.items():
-        setattr(SETTINGS, name, value)
-
-
-@contextlib.contextmanager
-def overridden(**options: Any) -> Iterator[NovaSettings]:
-    """Set options for the duration of a ``with`` block, then restore them."""
-    saved = dataclasses.replace(SETTINGS)
-    configure(**options)
-    try:
-        yield SETTINGS
-    finally:
-        for name in _NAMES:
-            setattr(SETTINGS, name, getattr(saved, name))
+OPTIONS = Options("nova", NovaSettings())
+SETTINGS = OPTIONS.values
+configure = OPTIONS.configure
+overridden = OPTIONS.overridden
 
 
 def instance_name(row: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from sqltools import count_rows, execute, select
 import rawdb
 from rawdb import errors, timeutils
 from rawdb.cinder import services as db
+from rawdb.cinder import settings
 from rawdb.observe import StatementCounter
 
 T0 = datetime(2012, 9, 27, 10, 0, 0)
@@ -93,14 +94,20 @@ async def test_service_create_keeps_given_values_and_timestamps(admin: rawdb.Con
     assert (service["created_at"], service["updated_at"]) == (T0, T1)
 
 
-async def test_service_create_disabled_when_new_services_are_not_enabled(
-    admin: rawdb.Context, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(db, "ENABLE_NEW_SERVICES", False)
-    service = await volume_service(admin, disabled=False)
+async def test_service_create_disabled_when_new_services_are_not_enabled(admin: rawdb.Context) -> None:
+    with settings.overridden(enable_new_services=False):
+        service = await volume_service(admin, disabled=False)
     assert service["disabled"] is True
-    monkeypatch.setattr(db, "ENABLE_NEW_SERVICES", True)
     assert (await volume_service(admin, "host2"))["disabled"] is False
+    with pytest.raises(errors.Invalid):
+        settings.configure(enable_new_services="no")  # an option takes its default's type
+
+
+async def test_the_volume_topic_is_a_setting(admin: rawdb.Context) -> None:
+    await volume_service(admin, "host1")
+    with settings.overridden(volume_topic="cinder-volume-ssd"):
+        assert await db.service_get_all_volume_sorted(admin) == []
+    assert [s["host"] for s, _ in await db.service_get_all_volume_sorted(admin)] == ["host1"]
 
 
 async def test_service_create_of_the_same_host_and_binary_twice_makes_two_services_as_folsom(
