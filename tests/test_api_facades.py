@@ -86,6 +86,8 @@ NOVA_NEWTON.update(
         # rawdb has no sessions to pass (spec B.8)
         "instance_data_get_for_project": "context, project_id",
         "security_group_count_by_project": "context, project_id",
+        "fixed_ip_count_by_project": "context, project_id",
+        "floating_ip_count_by_project": "context, project_id",
     }
 )
 # nova 14.0.0 (Newton) compute inventory where it differs from 2013.1 or is new (issue 15);
@@ -182,6 +184,10 @@ NOVA_NEWTON.update(
 SYNC = {"constraint", "equal_any", "not_equal", "process_sort_params"}
 # cinder's quota functions at HEAD (spec C.4), where they differ from 2012.2.
 CINDER_HEAD = {
+    # rawdb has no sessions to pass (spec B.8)
+    "volume_data_get_for_project": "context, project_id",
+    # HEAD's extra-spec search (E.3), which Folsom's API ignored
+    "volume_type_get_all": "context, inactive=False, filters=None",
     "quota_destroy_all_by_project": "context, project_id, only_quotas=False",
     "quota_destroy_by_project": "context, project_id",
     "quota_class_get_defaults": "context",

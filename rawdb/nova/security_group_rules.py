@@ -11,6 +11,11 @@ metadata and info cache), ``security_group_rule_get_by_instance`` and ``security
 ``cidr`` is stored as PostgreSQL's INET prints it (``10.0.0.1`` for ``10.0.0.1/32``, IPv6
 compressed) on every backend, so each returns the same text; anything that is not an address or
 network is ``Invalid``.  Like Newton, creating and deleting default rules checks no role.
+
+*Provider firewall rules* (``provider_fw_rule_*``, applied by every host to every instance) are ``id,
+protocol, from_port, to_port, cidr, created_at, updated_at, deleted_at, deleted``, their ``cidr`` stored
+as a rule's.  Like Newton, their calls check no role (Grizzly's ``@require_admin_context`` is gone);
+destroying one that is already deleted (or missing) does nothing (upstream moved ``deleted_at`` again).
 """
 
 from __future__ import annotations
@@ -228,3 +233,35 @@ async def security_group_default_rule_create(context: Context, values: dict[str,
 async def security_group_default_rule_list(context: Context) -> list[Row]:
     """Every default rule (deleted ones as ``context.read_deleted`` says)."""
     return await context.fetch("nova.security_group_rules.default_rule_list", read_deleted=read_deleted(context))
+
+
+@writer
+async def provider_fw_rule_create(context: Context, rule: dict[str, Any]) -> Row:
+    """Create a provider firewall rule: ``{protocol, from_port, to_port, cidr}`` (protocol at most 5 characters).
+
+    :returns: the rule
+    :raises Invalid: a value its column cannot hold (a cidr that is no address or network), another key;
+        nothing is written
+    """
+    rows = await insert_values(context, "nova.security_group_rules.provider_fw_rule_create", _rule_values(rule, {}))
+    if context.dialect == "mysql":
+        rows = await context.fetch("nova.security_group_rules.provider_fw_rule_read_back", id=None)
+    return dict(rows[0])
+
+
+@reader
+async def provider_fw_rule_get_all(context: Context) -> list[Row]:
+    """Every provider firewall rule (deleted ones as ``context.read_deleted`` says), in insertion order."""
+    rows = await context.fetch("nova.security_group_rules.provider_fw_rule_get_all", read_deleted=read_deleted(context))
+    return [dict(row) for row in rows]
+
+
+@writer
+async def provider_fw_rule_destroy(context: Context, rule_id: int) -> None:
+    """Soft-delete a live provider firewall rule; no rule (or a deleted one) with this id is no error.
+
+    :raises Invalid: the id is not an integer
+    """
+    key = row_id(rule_id, "rule_id")
+    if key is not None:
+        await context.execute("nova.security_group_rules.provider_fw_rule_destroy", rule_id=key, now=utcnow())

@@ -68,3 +68,26 @@ RETURNING id, protocol, from_port, to_port, cidr, created_at, updated_at, delete
 -- name: default_rule_destroy
 -- Soft-delete a live default rule (updated_at kept).
 UPDATE security_group_default_rules SET SOFT_DELETE(int, bulk) WHERE id = :rule_id AND deleted = 0
+
+-- name: provider_fw_rule_create
+-- Insert a provider-level firewall rule (applied on every host, to every instance).
+INSERT INTO provider_fw_rules (protocol, from_port, to_port, cidr, created_at, updated_at, deleted)
+VALUES (:protocol, :from_port, :to_port, :cidr, :created_at, :updated_at, 0)
+RETURNING id, protocol, from_port, to_port, cidr, created_at, updated_at, deleted_at, deleted
+
+-- name: provider_fw_rule_read_back
+-- A provider firewall rule by id (MySQL's read-back after an insert: the other backends have RETURNING).
+SELECT id, protocol, from_port, to_port, cidr, created_at, updated_at, deleted_at, deleted
+FROM provider_fw_rules
+WHERE id = :id
+
+-- name: provider_fw_rule_get_all
+-- Every provider firewall rule, live or deleted as :read_deleted says, in insertion order.
+SELECT id, protocol, from_port, to_port, cidr, created_at, updated_at, deleted_at, deleted
+FROM provider_fw_rules
+WHERE READ_DELETED(deleted, int)
+ORDER BY id
+
+-- name: provider_fw_rule_destroy
+-- Soft-delete a live provider firewall rule (updated_at kept, as nova's bulk soft delete).
+UPDATE provider_fw_rules SET SOFT_DELETE(int, bulk) WHERE id = :rule_id AND deleted = 0

@@ -7,9 +7,8 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from novatools import make_instance
+from novatools import GROUP_KEYS, RULE_KEYS, associate, make_group, make_instance, make_rule
 from sqltools import count_rows, execute, select
-from test_security_groups import GROUP_KEYS, RULE_KEYS, associate, make_group, make_rule
 
 import rawdb
 from rawdb import errors
@@ -335,3 +334,85 @@ async def test_security_group_default_rule_ids_that_are_no_integers_are_invalid(
         await db.security_group_default_rule_destroy(admin, bad)
     with pytest.raises(errors.SecurityGroupDefaultRuleNotFound):
         await db.security_group_default_rule_get(admin, 2**40)
+
+
+# --- provider firewall rules -------------------------------------------------------------------
+
+PROVIDER_RULE_KEYS = DEFAULT_RULE_KEYS  # id, protocol, from_port, to_port, cidr and the timestamps
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("192.168.0.0/24", "192.168.0.0/24"),
+        ("10.1.2.3/32", "10.1.2.3"),
+        ("2001:4f8:3:ba::/64", "2001:4f8:3:ba::/64"),
+        ("2001:4f8:3:ba:2e0:81ff:fe22:d1f1/128", "2001:4f8:3:ba:2e0:81ff:fe22:d1f1"),
+        ("2001:04F8:0003:00BA:0000:0000:0000:0000/64", "2001:4f8:3:ba::/64"),
+    ],
+)
+async def test_provider_fw_rule_create_returns_the_rule_with_its_cidr_as_every_backend_stores_it(
+    admin: rawdb.Context, given: str, stored: str
+) -> None:
+    rule = await db.provider_fw_rule_create(
+        admin, {"protocol": "tcp", "from_port": 9999, "to_port": "9898", "cidr": given}
+    )
+    assert set(rule) == PROVIDER_RULE_KEYS
+    assert (rule["protocol"], rule["from_port"], rule["to_port"], rule["cidr"]) == ("tcp", 9999, 9898, stored)
+    assert (rule["deleted"], rule["deleted_at"], rule["updated_at"]) == (0, None, None)
+    assert isinstance(rule["created_at"], datetime)
+    assert await db.provider_fw_rule_get_all(admin) == [rule]
+
+
+async def test_provider_fw_rule_get_all_lists_rules_in_order_and_deleted_ones_as_read_deleted_says(
+    admin: rawdb.Context, alice: rawdb.Context
+) -> None:
+    made = [
+        await db.provider_fw_rule_create(alice, {"protocol": f"foo{i}", "from_port": i, "to_port": i, "cidr": cidr})
+        for i, cidr in enumerate(["192.168.0.0/24", None, "::/0"])
+    ]
+    assert [r["protocol"] for r in await db.provider_fw_rule_get_all(admin)] == ["foo0", "foo1", "foo2"]
+    assert made[1]["cidr"] is None
+    await db.provider_fw_rule_destroy(admin, made[1]["id"])
+    assert [r["id"] for r in await db.provider_fw_rule_get_all(alice)] == [made[0]["id"], made[2]["id"]]
+    deleted = await db.provider_fw_rule_get_all(admin.elevated(read_deleted="only"))
+    assert [(r["id"], r["deleted"]) for r in deleted] == [(made[1]["id"], made[1]["id"])]
+    assert len(await db.provider_fw_rule_get_all(admin.elevated(read_deleted="yes"))) == 3
+
+
+async def test_provider_fw_rule_destroy_soft_deletes_once_and_ignores_unknown_ids(
+    admin: rawdb.Context, nova_db: rawdb.Database
+) -> None:
+    rule = await db.provider_fw_rule_create(admin, {"protocol": "udp", "from_port": 53, "to_port": 53})
+    assert await db.provider_fw_rule_destroy(admin, str(rule["id"])) is None
+    first = await select(nova_db, "SELECT deleted, deleted_at, updated_at FROM provider_fw_rules")
+    assert first[0]["deleted"] == rule["id"] and first[0]["deleted_at"] is not None
+    assert first[0]["updated_at"] is None  # a bulk soft delete keeps updated_at
+    await db.provider_fw_rule_destroy(admin, rule["id"])  # already deleted: unchanged
+    await db.provider_fw_rule_destroy(admin, 424242)
+    await db.provider_fw_rule_destroy(admin, 2**40)
+    assert await select(nova_db, "SELECT deleted, deleted_at, updated_at FROM provider_fw_rules") == first
+    assert await db.provider_fw_rule_get_all(admin) == []
+    for bad in ("one", 1.5, None):
+        with pytest.raises(errors.Invalid):
+            await db.provider_fw_rule_destroy(admin, bad)
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"cidr": "10.1.2.300/32"},
+        {"cidr": "fw"},
+        {"protocol": "tcp/ip"},
+        {"from_port": "any"},
+        {"parent_group_id": 1},
+        {"nope": True},
+        "tcp",
+    ],
+)
+async def test_provider_fw_rule_create_bad_values_are_invalid_and_write_nothing(
+    admin: rawdb.Context, nova_db: rawdb.Database, rule: Any
+) -> None:
+    with pytest.raises(errors.Invalid):
+        await db.provider_fw_rule_create(admin, rule)
+    assert await count_rows(nova_db, "provider_fw_rules") == 0

@@ -1,0 +1,33 @@
+-- SQLite: one writer at a time (BEGIN IMMEDIATE), so a claim needs no row lock; a bulk create reads
+-- the rows from one JSON parameter.
+
+-- name: associate_target
+-- The live fixed IP with :address in the network (or in none yet) and of the :reserved kind: why
+-- an association failed.
+SELECT created_at, updated_at, deleted_at, id, address, network_id, allocated, leased, reserved,
+       virtual_interface_id, host, instance_uuid, deleted
+FROM fixed_ips
+WHERE deleted = 0 AND (network_id = :network_id OR network_id IS NULL) AND reserved = :reserved
+  AND address = :address
+ORDER BY id
+LIMIT 1
+
+-- name: pool_lock
+-- One candidate, if it is still free.
+SELECT created_at, updated_at, deleted_at, id, address, network_id, allocated, leased, reserved,
+       virtual_interface_id, host, instance_uuid, deleted
+FROM fixed_ips
+WHERE id = :id AND deleted = 0 AND (network_id = :network_id OR network_id IS NULL)
+  AND reserved = FALSE AND instance_uuid IS NULL AND host IS NULL AND leased = FALSE
+
+-- name: fixed_ip_bulk_create
+-- Insert the fixed IPs of a JSON array of objects (keys: the columns given; booleans default false).
+INSERT INTO fixed_ips (address, network_id, allocated, leased, reserved, virtual_interface_id, host, instance_uuid,
+                       created_at, updated_at, deleted)
+SELECT json_extract(j.value, '$.address'), json_extract(j.value, '$.network_id'),
+       COALESCE(json_extract(j.value, '$.allocated'), 0), COALESCE(json_extract(j.value, '$.leased'), 0),
+       COALESCE(json_extract(j.value, '$.reserved'), 0), json_extract(j.value, '$.virtual_interface_id'),
+       json_extract(j.value, '$.host'), json_extract(j.value, '$.instance_uuid'),
+       json_extract(j.value, '$.created_at'), json_extract(j.value, '$.updated_at'), 0
+FROM json_each(:ips) AS j
+ORDER BY j.key
