@@ -7,4 +7,15 @@ the statements of ``sql/cinder/x*.sql``; the quota engine (``rawdb.quota``) runs
 ``sql/cinder/quota*.sql``.
 """
 
-MODULES = ("api", "migrations", "quotas", "services", "sync")
+MODULES = (
+    "api",
+    "iscsi",
+    "migrations",
+    "quotas",
+    "services",
+    "settings",
+    "snapshots",
+    "sync",
+    "volume_types",
+    "volumes",
+)

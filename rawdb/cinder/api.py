@@ -12,6 +12,12 @@ departs from upstream.  A test checks that every name here is a coroutine functi
 upstream's parameter names.
 """
 
+from rawdb.cinder.iscsi import (
+    iscsi_target_count_by_host,
+    iscsi_target_create_safe,
+    volume_allocate_iscsi_target,
+    volume_get_iscsi_target_num,
+)
 from rawdb.cinder.migrations import (
     migration_create,
     migration_get,
@@ -55,8 +61,46 @@ from rawdb.cinder.services import (
     service_get_by_host_and_topic,
     service_update,
 )
+from rawdb.cinder.snapshots import (
+    snapshot_create,
+    snapshot_destroy,
+    snapshot_get,
+    snapshot_get_all,
+    snapshot_get_all_by_project,
+    snapshot_get_all_for_volume,
+    snapshot_update,
+)
+from rawdb.cinder.volume_types import (
+    volume_type_create,
+    volume_type_destroy,
+    volume_type_extra_specs_delete,
+    volume_type_extra_specs_get,
+    volume_type_extra_specs_update_or_create,
+    volume_type_get,
+    volume_type_get_all,
+    volume_type_get_by_name,
+)
+from rawdb.cinder.volumes import (
+    volume_attached,
+    volume_create,
+    volume_data_get_for_project,
+    volume_destroy,
+    volume_detached,
+    volume_get,
+    volume_get_active_by_window,
+    volume_get_all,
+    volume_get_all_by_host,
+    volume_get_all_by_instance_uuid,
+    volume_get_all_by_project,
+    volume_metadata_delete,
+    volume_metadata_get,
+    volume_metadata_update,
+    volume_update,
+)
 
 __all__ = [
+    "iscsi_target_count_by_host",
+    "iscsi_target_create_safe",
     "migration_create",
     "migration_get",
     "migration_get_all_unconfirmed",
@@ -94,4 +138,36 @@ __all__ = [
     "service_get_by_args",
     "service_get_by_host_and_topic",
     "service_update",
+    "snapshot_create",
+    "snapshot_destroy",
+    "snapshot_get",
+    "snapshot_get_all",
+    "snapshot_get_all_by_project",
+    "snapshot_get_all_for_volume",
+    "snapshot_update",
+    "volume_allocate_iscsi_target",
+    "volume_attached",
+    "volume_create",
+    "volume_data_get_for_project",
+    "volume_destroy",
+    "volume_detached",
+    "volume_get",
+    "volume_get_active_by_window",
+    "volume_get_all",
+    "volume_get_all_by_host",
+    "volume_get_all_by_instance_uuid",
+    "volume_get_all_by_project",
+    "volume_get_iscsi_target_num",
+    "volume_metadata_delete",
+    "volume_metadata_get",
+    "volume_metadata_update",
+    "volume_type_create",
+    "volume_type_destroy",
+    "volume_type_extra_specs_delete",
+    "volume_type_extra_specs_get",
+    "volume_type_extra_specs_update_or_create",
+    "volume_type_get",
+    "volume_type_get_all",
+    "volume_type_get_by_name",
+    "volume_update",
 ]
