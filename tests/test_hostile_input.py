@@ -202,6 +202,8 @@ def quota_valid(service: Service, resource: str, resources: list[Any]) -> dict[s
         "quotas": {resource: 100},
         "deltas": {resource: 1},
         "until_refresh": None,
+        "in_use": 0,
+        "reserved": 0,
         "max_age": None,
         "keys": [resource],
         "only_quotas": True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -1062,3 +1063,317 @@ async def test_quota_reserve_honours_until_refresh_and_max_age_arguments(
     assert await usage(admin, "snapshots") == (0, 1)
     refused = await over_quota(quotas.quota_reserve(user, resources(), limits, {"snapshots": 10}, expire, 0, 30))
     assert refused.usages == {"snapshots": {"in_use": 0, "reserved": 1}}
+
+
+# --- the functions issue 5 left out: one-row destroys and quota_usage_create (spec A.5) ----------
+
+
+async def test_quota_destroy_soft_deletes_the_projects_limit_for_the_resource_only(
+    cinder_db: rawdb.Database, admin: rawdb.Context
+) -> None:
+    made = await quotas.quota_create(admin, P1, "volumes", 5)
+    await quotas.quota_create(admin, P1, "gigabytes", 50)
+    await quotas.quota_create(admin, P2, "volumes", 6)
+    before = utcnow()
+    await quotas.quota_destroy(admin, P1, "volumes")
+    with pytest.raises(errors.ProjectQuotaNotFound):
+        await quotas.quota_get(admin, P1, "volumes")
+    assert await quotas.quota_get_all_by_project(admin, P1) == {"project_id": P1, "gigabytes": 50}
+    assert await quotas.quota_get_all_by_project(admin, P2) == {"project_id": P2, "volumes": 6}
+    [row] = await select(cinder_db, "SELECT * FROM quotas WHERE id = :id", id=made["id"])
+    assert row["deleted"] in (True, 1) and row["hard_limit"] == 5  # soft: the row stays
+    assert row["deleted_at"] >= before and row["updated_at"] == row["deleted_at"]  # a model delete bumps updated_at
+    again = await quotas.quota_create(admin, P1, "volumes", 7)  # a new live limit may follow
+    assert (await quotas.quota_get(admin, P1, "volumes"))["id"] == again["id"]
+
+
+async def test_quota_destroy_of_a_missing_limit_raises_project_quota_not_found_and_writes_nothing(
+    cinder_db: rawdb.Database, admin: rawdb.Context
+) -> None:
+    await quotas.quota_create(admin, P1, "volumes", 5)
+    await quotas.quota_destroy(admin, P1, "volumes")
+    before = await select(cinder_db, "SELECT * FROM quotas ORDER BY id")
+    for project, resource in ((P1, "volumes"), (P1, "gigabytes"), (P2, "volumes"), (P1, "r" * 400)):
+        with pytest.raises(errors.ProjectQuotaNotFound) as info:
+            await quotas.quota_destroy(admin, project, resource)
+        assert project in str(info.value)
+    for bad in ((None, "volumes"), (P1, 5), (P1, "vol\x00umes")):
+        with pytest.raises(errors.Invalid):
+            await quotas.quota_destroy(admin, *bad)  # type: ignore[arg-type]
+    assert await select(cinder_db, "SELECT * FROM quotas ORDER BY id") == before
+
+
+async def test_quota_destroy_of_one_limit_by_two_concurrent_callers_deletes_it_once(
+    cinder_db: rawdb.Database, admin: rawdb.Context
+) -> None:
+    await quotas.quota_create(admin, P1, "volumes", 5)
+    outcomes = await asyncio.gather(
+        quotas.quota_destroy(admin, P1, "volumes"), quotas.quota_destroy(admin, P1, "volumes"), return_exceptions=True
+    )
+    assert sorted(type(o).__name__ for o in outcomes) == ["NoneType", "ProjectQuotaNotFound"]
+    assert await select(cinder_db, "SELECT count(*) AS n FROM quotas WHERE deleted = true") == [{"n": 1}]
+
+
+async def test_quota_class_destroy_soft_deletes_the_classs_limit_for_the_resource_only(
+    cinder_db: rawdb.Database, admin: rawdb.Context
+) -> None:
+    await quotas.quota_class_create(admin, "gold", "volumes", 50)
+    await quotas.quota_class_create(admin, "gold", "volumes", 60)  # cinder's table lets a class repeat a resource
+    await quotas.quota_class_create(admin, "gold", "gigabytes", 500)
+    await quotas.quota_class_destroy(admin, "gold", "volumes")
+    with pytest.raises(errors.QuotaClassNotFound):
+        await quotas.quota_class_get(admin, "gold", "volumes")
+    assert await quotas.quota_class_get_all_by_name(admin, "gold") == {"class_name": "gold", "gigabytes": 500}
+    assert await quotas.quota_class_get_defaults(admin) == SEEDED_DEFAULTS
+    rows = await select(
+        cinder_db, "SELECT deleted, deleted_at, updated_at FROM quota_classes WHERE class_name = 'gold' ORDER BY id"
+    )
+    assert [bool(r["deleted"]) for r in rows] == [True, True, False]
+    assert all(r["updated_at"] == r["deleted_at"] is not None for r in rows[:2])
+
+
+async def test_quota_class_destroy_of_a_missing_limit_raises_quota_class_not_found_and_writes_nothing(
+    cinder_db: rawdb.Database, admin: rawdb.Context
+) -> None:
+    await quotas.quota_class_create(admin, "gold", "volumes", 50)
+    before = await select(cinder_db, "SELECT * FROM quota_classes ORDER BY id")
+    for class_name, resource in (("gold", "gigabytes"), ("silver", "volumes")):
+        with pytest.raises(errors.QuotaClassNotFound) as info:
+            await quotas.quota_class_destroy(admin, class_name, resource)
+        assert class_name in str(info.value)
+    with pytest.raises(errors.Invalid):
+        await quotas.quota_class_destroy(admin, ["gold"], "volumes")  # type: ignore[arg-type]
+    assert await select(cinder_db, "SELECT * FROM quota_classes ORDER BY id") == before
+    await quotas.quota_class_destroy(admin, "gold", "volumes")
+    with pytest.raises(errors.QuotaClassNotFound):
+        await quotas.quota_class_destroy(admin, "gold", "volumes")  # already gone
+
+
+async def test_quota_usage_create_returns_the_live_row_with_total_and_updated_at(
+    cinder_db: rawdb.Database, admin: rawdb.Context
+) -> None:
+    before = utcnow()
+    made = await quotas.quota_usage_create(admin, P1, "volumes", 3, 2, 5)
+    assert set(made) == {
+        "id",
+        "project_id",
+        "resource",
+        "in_use",
+        "reserved",
+        "until_refresh",
+        "total",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "deleted",
+    }
+    assert (made["project_id"], made["resource"], made["in_use"], made["reserved"]) == (P1, "volumes", 3, 2)
+    assert (made["until_refresh"], made["total"], made["deleted"], made["deleted_at"]) == (5, 5, False, None)
+    assert made["created_at"] >= before and made["updated_at"] == made["created_at"]  # max_age judges by it
+    assert await quotas.quota_usage_get(admin, P1, "volumes") == made
+    [row] = await select(cinder_db, "SELECT race_preventer FROM quota_usages")
+    assert row["race_preventer"] in (True, 1)
+    negative = await quotas.quota_usage_create(admin, P1, "gigabytes", -1, 0, None)  # -1: the recount marker
+    assert (negative["in_use"], negative["total"], negative["until_refresh"]) == (-1, -1, None)
+
+
+async def test_quota_usage_create_is_the_row_quota_reserve_then_uses(admin: rawdb.Context, user: rawdb.Context) -> None:
+    await quotas.quota_usage_create(admin, P1, "volumes", 8, 0, None)
+    refused = await over_quota(engine().reserve(user, volumes=3))  # 8 + 3 > the default 10
+    assert refused.usages["volumes"] == {"in_use": 8, "reserved": 0}
+    await engine().reserve(user, volumes=2)
+    assert await usage(admin, "volumes") == (8, 2)
+
+
+async def test_quota_usage_create_of_a_live_row_is_a_duplicate_and_leaves_the_callers_transaction_usable(
+    cinder_db: rawdb.Database, admin: rawdb.Context
+) -> None:
+    await quotas.quota_usage_create(admin, P1, "volumes", 1, 0, None)
+    async with admin.writer() as tx:
+        with pytest.raises(errors.DBDuplicateEntry):
+            await quotas.quota_usage_create(tx, P1, "volumes", 9, 9, None)
+        await quotas.quota_usage_create(tx, P1, "gigabytes", 4, 0, None)
+    assert await usage(admin, "volumes") == (1, 0)
+    assert await usage(admin, "gigabytes") == (4, 0)
+    await quotas.quota_usage_destroy(admin, P1, "volumes")
+    assert (await quotas.quota_usage_create(admin, P1, "volumes", 2, 0, None))["in_use"] == 2  # after a delete
+
+
+async def test_quota_usage_create_by_concurrent_callers_makes_one_live_row(
+    cinder_db: rawdb.Database, admin: rawdb.Context
+) -> None:
+    outcomes = await asyncio.gather(
+        *(quotas.quota_usage_create(admin, P1, "volumes", n, 0, None) for n in range(4)), return_exceptions=True
+    )
+    made = [o for o in outcomes if isinstance(o, dict)]
+    assert len(made) == 1
+    assert all(isinstance(o, errors.DBDuplicateEntry) for o in outcomes if not isinstance(o, dict))
+    rows = await select(cinder_db, "SELECT in_use FROM quota_usages WHERE project_id = :p", p=P1)
+    assert rows == [{"in_use": made[0]["in_use"]}]
+
+
+async def test_quota_usage_create_refuses_bad_arguments_and_writes_nothing(
+    cinder_db: rawdb.Database, admin: rawdb.Context
+) -> None:
+    good: dict[str, Any] = {"project_id": P1, "resource": "volumes", "in_use": 0, "reserved": 0, "until_refresh": None}
+    for key, bad in (
+        ("project_id", None),
+        ("project_id", "p" * 256),
+        ("resource", "r" * 301),
+        ("resource", "a\x00b"),
+        ("in_use", None),
+        ("in_use", "many"),
+        ("in_use", 1.5),
+        ("reserved", MAX_INT + 1),
+        ("reserved", True),
+        ("until_refresh", "soon"),
+    ):
+        with pytest.raises(errors.Invalid, match=key):
+            await quotas.quota_usage_create(admin, **{**good, key: bad})
+    assert await dump(cinder_db) == {"quota_usages": [], "reservations": []}
+    made = await quotas.quota_usage_create(admin, P1, "r" * 300, "4", 0, "2")  # integer strings, as the columns took
+    assert (made["in_use"], made["until_refresh"], made["total"]) == (4, 2, 4)
+
+
+async def test_quota_usage_destroy_soft_deletes_the_row_so_a_new_one_may_follow(
+    cinder_db: rawdb.Database, admin: rawdb.Context, user: rawdb.Context
+) -> None:
+    await engine().reserve(user, volumes=2, gigabytes=20)
+    gone = await quotas.quota_usage_get(admin, P1, "volumes")
+    await quotas.quota_usage_destroy(admin, P1, "volumes")
+    with pytest.raises(errors.QuotaUsageNotFound):
+        await quotas.quota_usage_get(admin, P1, "volumes")
+    [row] = await select(cinder_db, "SELECT * FROM quota_usages WHERE id = :id", id=gone["id"])
+    assert (bool(row["deleted"]), row["race_preventer"]) == (True, None)
+    assert row["deleted_at"] is not None and row["updated_at"] == row["deleted_at"]
+    assert await quotas.quota_usage_get_all_by_project(admin, P1) == {
+        "project_id": P1,
+        "gigabytes": {"in_use": 0, "reserved": 20},
+    }
+    await engine().reserve(user, volumes=1)  # a new live row, counted afresh
+    fresh = await quotas.quota_usage_get(admin, P1, "volumes")
+    assert fresh["id"] != gone["id"] and (fresh["in_use"], fresh["reserved"]) == (0, 1)
+
+
+async def test_quota_usage_destroy_of_a_missing_row_raises_quota_usage_not_found_and_writes_nothing(
+    cinder_db: rawdb.Database, admin: rawdb.Context, user: rawdb.Context
+) -> None:
+    await engine().reserve(user, volumes=1)
+    before = await dump(cinder_db)
+    for project, resource in ((P1, "snapshots"), (P2, "volumes")):
+        with pytest.raises(errors.QuotaUsageNotFound) as info:
+            await quotas.quota_usage_destroy(admin, project, resource)
+        assert project in str(info.value)
+    with pytest.raises(errors.Invalid):
+        await quotas.quota_usage_destroy(admin, P1, None)  # type: ignore[arg-type]
+    assert await dump(cinder_db) == before
+
+
+async def test_reservation_destroy_soft_deletes_the_reservation_and_leaves_the_usage_as_it_is(
+    cinder_db: rawdb.Database, admin: rawdb.Context, user: rawdb.Context
+) -> None:
+    destroyed, kept = await engine().reserve(user, volumes=2), await engine().reserve(user, volumes=3)
+    await quotas.reservation_destroy(admin, destroyed[0])
+    with pytest.raises(errors.ReservationNotFound):
+        await quotas.reservation_get(admin, destroyed[0])
+    assert await usage(admin, "volumes") == (0, 5)  # upstream gives nothing back to reserved
+    [row] = await select(cinder_db, "SELECT * FROM reservations WHERE uuid = :u", u=destroyed[0])
+    assert bool(row["deleted"]) and row["deleted_at"] is not None and row["updated_at"] == row["deleted_at"]
+    await quotas.reservation_commit(user, destroyed + kept)  # the destroyed one applies nothing
+    assert await usage(admin, "volumes") == (3, 2)
+
+
+async def test_reservation_destroy_of_an_unknown_or_finished_uuid_raises_reservation_not_found(
+    cinder_db: rawdb.Database, admin: rawdb.Context, user: rawdb.Context
+) -> None:
+    committed = await engine().reserve(user, volumes=1)
+    await quotas.reservation_commit(user, committed)
+    before = await dump(cinder_db)
+    for missing in (str(uuid.uuid4()), committed[0], "u" * 40):
+        with pytest.raises(errors.ReservationNotFound) as info:
+            await quotas.reservation_destroy(admin, missing)
+        assert missing in str(info.value)
+    with pytest.raises(errors.Invalid):
+        await quotas.reservation_destroy(admin, 5)  # type: ignore[arg-type]
+    assert await dump(cinder_db) == before
+
+
+async def test_the_new_destroys_and_quota_usage_create_are_for_admins_only(
+    cinder_db: rawdb.Database, admin: rawdb.Context, user: rawdb.Context
+) -> None:
+    await quotas.quota_create(admin, P1, "volumes", 5)
+    await quotas.quota_class_create(admin, "gold", "volumes", 5)
+    reservations = await engine().reserve(user, volumes=1)
+    before = await dump(cinder_db)
+    calls: list[Callable[[], Awaitable[Any]]] = [
+        lambda: quotas.quota_destroy(user, P1, "volumes"),
+        lambda: quotas.quota_class_destroy(user, "gold", "volumes"),
+        lambda: quotas.quota_usage_create(user, P1, "gigabytes", 0, 0, None),
+        lambda: quotas.quota_usage_destroy(user, P1, "volumes"),
+        lambda: quotas.reservation_destroy(user, reservations[0]),
+    ]
+    for call in calls:
+        with pytest.raises(errors.AdminRequired):
+            await call()
+    assert await dump(cinder_db) == before
+    assert await quotas.quota_get_all_by_project(admin, P1) == {"project_id": P1, "volumes": 5}
+    assert await quotas.quota_class_get_all_by_name(admin, "gold") == {"class_name": "gold", "volumes": 5}
+
+
+# --- fidelity gaps found by calling the quota API as cinder does ------------------------------------
+
+
+async def test_fidelity_gap_max_age_as_a_timedelta_is_accepted_like_seconds(
+    cinder_db: rawdb.Database, admin: rawdb.Context, user: rawdb.Context
+) -> None:
+    # before: QuotaEngine(max_age=timedelta(...)).reserve raised a bare TypeError, quota_reserve Invalid
+    expire = utcnow() + timedelta(hours=1)
+    limits = {"volumes": 10}
+    await quotas.reservation_commit(
+        user, await quotas.quota_reserve(user, resources(), limits, {"volumes": 3}, expire, 0, timedelta(minutes=1))
+    )
+    assert await usage(admin, "volumes") == (3, 0)  # no volume rows: drifted, and young, so kept
+    await quotas.quota_reserve(user, resources(), limits, {"volumes": 1}, expire, 0, timedelta(minutes=1))
+    assert await usage(admin, "volumes") == (3, 1)
+    await set_updated_at(cinder_db, P1, "volumes", utcnow() - timedelta(seconds=61))
+    await quotas.quota_reserve(user, resources(), limits, {"volumes": 1}, expire, 0, timedelta(minutes=1))
+    assert await usage(admin, "volumes") == (0, 2)  # stale: recounted
+    eng = engine(max_age=timedelta(seconds=90.5))  # a fractional age is kept, not rounded
+    await quotas.quota_usage_update(admin, P1, "volumes", in_use=4)
+    await set_updated_at(cinder_db, P1, "volumes", utcnow() - timedelta(seconds=90))
+    await eng.reserve(user, volumes=1)
+    assert await usage(admin, "volumes") == (4, 3)
+    await set_updated_at(cinder_db, P1, "volumes", utcnow() - timedelta(seconds=91))
+    await eng.reserve(user, volumes=1)
+    assert await usage(admin, "volumes") == (0, 4)
+    await engine(max_age=timedelta(0)).reserve(user, volumes=1)  # zero: never by age, as max_age=0
+    assert await usage(admin, "volumes") == (0, 5)
+
+
+async def test_fidelity_gap_max_age_refuses_a_negative_or_huge_timedelta_and_writes_nothing(
+    cinder_db: rawdb.Database, admin: rawdb.Context, user: rawdb.Context
+) -> None:
+    expire = utcnow() + timedelta(hours=1)
+    for bad in (timedelta(seconds=-1), timedelta(days=999_999), 1.5, "a minute"):
+        with pytest.raises(errors.Invalid, match="max_age"):
+            await quotas.quota_reserve(user, resources(), {"volumes": 10}, {"volumes": 1}, expire, 0, bad)
+        with pytest.raises(errors.Invalid, match="max_age"):
+            engine(max_age=bad)
+    assert await dump(cinder_db) == {"quota_usages": [], "reservations": []}
+
+
+async def test_fidelity_gap_usage_rows_carry_total_as_cinders_quota_usage_model(
+    admin: rawdb.Context, user: rawdb.Context
+) -> None:
+    await engine().commit(user, await engine().reserve(user, volumes=3))
+    await engine().reserve(user, volumes=2)
+    row = await quotas.quota_usage_get(user, P1, "volumes")
+    assert (row["in_use"], row["reserved"], row["total"]) == (3, 2, 5)
+    made = await quotas.quota_usage_create(admin, P1, "gigabytes", 7, 4, None)
+    assert made["total"] == 11
+    # cinder's quota_usage_get_all_by_project builds plain {in_use, reserved} dicts: no total there
+    assert await quotas.quota_usage_get_all_by_project(admin, P1) == {
+        "project_id": P1,
+        "volumes": {"in_use": 3, "reserved": 2},
+        "gigabytes": {"in_use": 7, "reserved": 4},
+    }

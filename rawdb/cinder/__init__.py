@@ -14,6 +14,7 @@ MODULES = (
     "quotas",
     "services",
     "settings",
+    "sm",
     "snapshots",
     "sync",
     "volume_types",

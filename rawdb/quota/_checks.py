@@ -130,6 +130,21 @@ def expiry(expire: Any, default_seconds: int = 86400) -> datetime:
     raise errors.InvalidReservationExpiration(expire=expire)
 
 
+def max_age_seconds(value: Any) -> float:
+    """quota_reserve's ``max_age``: seconds (an integer; None or 0: never) or a timedelta, as seconds.
+
+    cinder's and nova's ``max_age`` option is seconds; a timedelta says the same thing.
+
+    :raises Invalid: anything else, or an age below 0 or beyond MAX_INT seconds
+    """
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+        if not 0 <= seconds <= MAX_INT:
+            raise errors.Invalid(f"max_age must be between 0 and {MAX_INT} seconds, not {value!r}")
+        return seconds
+    return optional_integer(value, "max_age", 0) or 0
+
+
 def optional_time(value: Any, name: str) -> datetime | None:
     """None, or a datetime as naive UTC."""
     return None if value is None else check_datetime(value, name)

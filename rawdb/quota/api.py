@@ -7,7 +7,7 @@ signatures; this module holds the one implementation.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from rawdb import errors
@@ -26,6 +26,7 @@ from rawdb.quota._checks import (
     expiry,
     flag,
     integer,
+    max_age_seconds,
     names,
     optional_integer,
     optional_text,
@@ -344,7 +345,7 @@ async def quota_reserve(
     deltas: Mapping[str, int],
     expire: datetime,
     until_refresh: int | None,
-    max_age: int | None,
+    max_age: int | timedelta | None,
     project_id: str | None = None,
     user_id: str | None = None,
 ) -> list[str]:
@@ -374,7 +375,7 @@ async def quota_reserve(
         quota_class=context.quota_class,
         expire=expiry(expire),
         until_refresh=optional_integer(until_refresh, "until_refresh", 0) or None,
-        max_age=optional_integer(max_age, "max_age", 0) or 0,
+        max_age=max_age_seconds(max_age),
         syncs=syncs(resources, checked),
     )
     if not request.project_id:

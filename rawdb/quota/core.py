@@ -119,7 +119,7 @@ class Request:
     quota_class: str | None
     expire: datetime
     until_refresh: int | None
-    max_age: int
+    max_age: float  # seconds (a timedelta's may be fractional); 0: never
     syncs: Mapping[str, Sync]  # resource -> its sync function
 
 

@@ -10,6 +10,7 @@ statement, limit resolution included.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from rawdb import errors
@@ -17,7 +18,16 @@ from rawdb.context import Context
 from rawdb.conventions import check_require_admin_context, check_require_context
 from rawdb.decorators import retry_on_deadlock
 from rawdb.quota import api, core
-from rawdb.quota._checks import NAME_LENGTH, check_context, check_deltas, expiry, names, optional_text, text
+from rawdb.quota._checks import (
+    NAME_LENGTH,
+    check_context,
+    check_deltas,
+    expiry,
+    max_age_seconds,
+    names,
+    optional_text,
+    text,
+)
 from rawdb.quota.core import Request, Service
 from rawdb.quota.resources import BaseResource, ReservableResource
 
@@ -28,8 +38,9 @@ class QuotaEngine:
     :param service: ``core.NOVA`` or ``core.CINDER``
     :param defaults: configured default limits by resource flag (nova's ``quota_instances`` ...)
     :param until_refresh: reservations between forced usage refreshes (0: never)
-    :param max_age: seconds after which a usage row is refreshed (0: never)
+    :param max_age: seconds (or a timedelta) after which a usage row is refreshed (0: never)
     :param reservation_expire: seconds a reservation lives when ``reserve`` gets no expire
+    :raises Invalid: ``max_age`` is neither seconds nor a timedelta, or is below 0
     """
 
     def __init__(
@@ -38,13 +49,13 @@ class QuotaEngine:
         resources: Iterable[BaseResource] = (),
         defaults: Mapping[str, int] | None = None,
         until_refresh: int = 0,
-        max_age: int = 0,
+        max_age: int | timedelta = 0,
         reservation_expire: int = 86400,
     ) -> None:
         self.service = service
         self.defaults = dict(defaults or {})
         self.until_refresh = until_refresh
-        self.max_age = max_age
+        self.max_age = max_age_seconds(max_age)
         self.reservation_expire = reservation_expire
         self._resources: dict[str, BaseResource] = {}
         self.register_resources(resources)
