@@ -133,6 +133,7 @@ async def test_bootstrap_applies_every_version_and_a_second_changes_nothing(db: 
         (2, "rawdb_quota"),
         (3, "rawdb_quota_phantoms"),
         (4, "rawdb_instance_indexes"),
+        (5, "rawdb_allocation_indexes"),
     ]
     before = await catalog(db)
     versions = await schema.status(db, "nova")
@@ -284,7 +285,7 @@ async def test_bootstrap_adopts_a_database_nova_made(db: rawdb.Database) -> None
         )
         await tx.script(tables.sql)
     applied = await schema.bootstrap(db, "nova")
-    assert [m.version for m in applied] == [1, 2, 3, 4]
+    assert [m.version for m in applied] == [1, 2, 3, 4, 5]
     report = await schema.check(db, "nova")
     assert report.ok, report.problems
     count = Statement.portable("test.flavor_count", "SELECT count(*) AS n FROM instance_types")
@@ -305,6 +306,7 @@ def test_each_dialect_has_the_same_nova_versions() -> None:
             (2, "rawdb_quota"),
             (3, "rawdb_quota_phantoms"),
             (4, "rawdb_instance_indexes"),
+            (5, "rawdb_allocation_indexes"),
         ]
     )
 
@@ -312,7 +314,10 @@ def test_each_dialect_has_the_same_nova_versions() -> None:
 def test_cli_bootstraps_and_checks_nova_on_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'nova.sqlite'}"
     assert main(["schema", "bootstrap", "--service", "nova", "--url", url]) == 0
-    applied = "applied 0001_nova_tables, 0002_rawdb_quota, 0003_rawdb_quota_phantoms, 0004_rawdb_instance_indexes"
+    applied = (
+        "applied 0001_nova_tables, 0002_rawdb_quota, 0003_rawdb_quota_phantoms, 0004_rawdb_instance_indexes,"
+        " 0005_rawdb_allocation_indexes"
+    )
     assert applied in capsys.readouterr().out
 
     assert main(["schema", "bootstrap", "--service", "nova", "--url", url]) == 0
