@@ -33,6 +33,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import rawdb
 from rawdb.bench.driver import Driver, Step, steps
 from rawdb.bench.measure import Figure, time_async
+from rawdb.bench.nova_alloc import run_alloc
 from rawdb.bench.nova_cases import (
     CAS_STATES,
     CREATE_MARK,
@@ -429,6 +430,8 @@ async def nova_scenarios(
     calls: int,
     say: Callable[[str], None],
     seed_progress: Callable[[str, int, int], None] | None = None,
+    callers: Sequence[int] = (1, 8, 32),
+    seconds: float = 5.0,
 ) -> NovaRun:
     """Seed (or reuse) each size of the nova dataset next to ``main_db`` and run the cases on it."""
     from rawdb.bench.nova_load import load_nova
@@ -446,6 +449,8 @@ async def nova_scenarios(
             peer_db = await stack.enter_async_context(rawdb.connect(peer_url))
             api_db = await stack.enter_async_context(rawdb.connect(api_url(peer_url)))
         inventory = any(case.kind == "inventory" for case in cases)
+        allocations = [case.name for case in cases if case.kind == "alloc"]
+        cases = [case for case in cases if case.kind != "alloc"]
         for size in sizes:
             plan = nova_plan(size)
             dataset = describe(plan)
@@ -482,6 +487,19 @@ async def nova_scenarios(
                 peer_db=peer_db,
                 progress=say,
             )
+            if allocations:
+                allocated, problems = await run_alloc(
+                    db,
+                    allocations,
+                    plan.uuids,
+                    targets=[t for t in targets if t in ("rawdb", "driver", "limit")],
+                    callers=callers,
+                    seconds=seconds,
+                    rounds=rounds,
+                    say=say,
+                )
+                figures += allocated
+                run.problems += [f"{problem} ({size} instances)" for problem in problems]
             for figure in figures:
                 figure.info["instances"] = size
             run.figures += figures

@@ -32,7 +32,7 @@ CAS_STATES = ("rebooting", "reboot_started")
 # n_create's instances carry this reservation id, so that they can be found and removed afterwards.
 CREATE_MARK = "r-rawdb-bench-create"
 
-Kind = Literal["list", "get", "update", "create", "inventory"]
+Kind = Literal["list", "get", "update", "create", "inventory", "alloc"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +123,20 @@ NOVA_CASES: tuple[NovaCase, ...] = (
         limit=None,
         function="flavor_get_all",
         arguments={"filters": {"is_public": True}},
+    ),
+    # addresses handed out by concurrent callers (rawdb.bench.nova_alloc): allocations per second
+    NovaCase(
+        "n_alloc_fixed",
+        "fixed_ip_associate_pool: the oldest free address of a /16 to an instance",
+        kind="alloc",
+        admin=True,
+        limit=None,
+    ),
+    NovaCase(
+        "n_alloc_floating",
+        "floating_ip_allocate_address: a free address of a /16 pool to a project",
+        kind="alloc",
+        limit=None,
     ),
 )
 CASES_BY_NAME = {case.name: case for case in NOVA_CASES}

@@ -362,6 +362,8 @@ async def run(plan: Plan, quiet: bool = False) -> Report:
                 targets=plan.targets,
                 rounds=plan.rounds,
                 calls=plan.calls,
+                callers=plan.callers,
+                seconds=plan.seconds,
                 say=say,
                 seed_progress=_seed_progress(say),
             )
@@ -430,7 +432,7 @@ def check(report: Report, budgets_file: Path) -> list[str]:
 def _fmt(value: float, unit: str) -> str:
     if value != value:  # NaN
         return "-"
-    if unit == "pairs/s":
+    if unit in ("pairs/s", "allocs/s"):
         return f"{value:,.0f}"
     return f"{value:.3f}" if value < 10 else f"{value:.1f}"
 
@@ -470,7 +472,10 @@ def table(report: Report) -> str:
         else:
             row += f"{'-':>11}{'-':>6}{'-':>9}"
         lines.append(row)
-    lines.append("ms: median per call (lower is better); pairs/s: reserve+commit pairs per second (higher is better).")
+    lines.append(
+        "ms: median per call (lower is better); pairs/s: reserve+commit pairs per second, allocs/s: addresses"
+        " handed out per second (higher is better)."
+    )
     lines.append(
         "rawdb/drv: rawdb's cost over replaying its own statements on the bare driver; rawdb/lim: over the "
         "same replay with the least decoding a caller needs (glance: children parsed, no dicts built); "
