@@ -13,11 +13,10 @@ Allocation (spec D.5) never hands one address to two callers and needs no retrie
 - ``fixed_ip_associate_pool`` claims the oldest free address (never-updated ones first, then
   ``updated_at``, then id).  PostgreSQL: one ``UPDATE ... WHERE id = (SELECT ... FOR UPDATE
   SKIP LOCKED LIMIT 1) RETURNING``; SQLite: the same without a lock clause, under its single
-  writer; MariaDB: the candidates are read without locks, then locked one at a time by primary
-  key with ``SKIP LOCKED`` (the oldest first, then the rest of the window in random order, so
-  concurrent callers spread out), then updated: a locking read that sorts would lock every free
-  row it sorts.  ``NoMoreFixedIps`` when no free address is left (or every one left is being
-  claimed by another caller at that moment, as SKIP LOCKED sees it).
+  writer; MariaDB: ``SELECT ... ORDER BY updated_at, id LIMIT 1 FOR UPDATE SKIP LOCKED``, read
+  in order from the free-row index (schema 0005, which makes the locking read lock only the row it
+  returns), then an UPDATE of that row.  ``NoMoreFixedIps`` when no free address is left (or
+  every one left is being claimed by another caller at that moment, as SKIP LOCKED sees it).
 - ``fixed_ip_associate`` locks the address's row (waiting for a concurrent claimer) and sets
   the instance only if none has it: one caller wins, the others get ``FixedIpAlreadyInUse``.
 
@@ -31,7 +30,6 @@ bug 1171161 fixed: it counts the project's instances' fixed IPs) are kept.
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -76,7 +74,6 @@ COLUMNS = frozenset(
 CREATABLE = COLUMNS | {"created_at", "updated_at"}
 UPDATABLE = COLUMNS | {"created_at"}
 NAME_LENGTH, UUID_LENGTH = 255, 36
-CANDIDATE_WINDOW = 16  # MariaDB's pool claim: free addresses read per round
 
 
 # --- shared steps --------------------------------------------------------------------------
@@ -112,29 +109,16 @@ async def _get_by_address(context: Context, address: Any) -> Row:
 
 
 async def _mysql_pool_claim(context: Context, params: Mapping[str, Any]) -> Row | None:
-    """Claim a free fixed IP on MySQL: candidates without locks, then one lock at a time.
+    """Claim a free fixed IP on MySQL: the oldest one no other claimer holds, locked, then set.
 
     :returns: the claimed row, or None when every free address is taken or held by another
         claimer
     """
-    network_id = params["network_id"]
-    tried: set[int] = set()
-    limit = CANDIDATE_WINDOW
-    while True:
-        rows = await context.fetch("nova.fixed_ips.pool_candidates", network_id=network_id, limit=limit)
-        fresh = [row["id"] for row in rows if row["id"] not in tried]
-        if not fresh:
-            if len(rows) < limit:
-                return None
-            limit += CANDIDATE_WINDOW  # the window is full of rows other claimers hold
-            continue
-        # the oldest first; when another caller holds it, the rest in random order (spread out)
-        for candidate in fresh[:1] + random.sample(fresh[1:], len(fresh) - 1):
-            tried.add(candidate)
-            row = await context.fetchrow("nova.fixed_ips.pool_lock", id=candidate, network_id=network_id)
-            if row is not None:
-                await context.execute("nova.fixed_ips.claim", id=candidate, **params)
-                return claimed(row, params)
+    row = await context.fetchrow("nova.fixed_ips.pool_take", network_id=params["network_id"])
+    if row is None:
+        return None
+    await context.execute("nova.fixed_ips.claim", id=row["id"], **params)
+    return claimed(row, params)
 
 
 # --- allocation ----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
--- MySQL/MariaDB: no UPDATE ... RETURNING, and no subquery on the table an UPDATE changes.  A locking
--- read that must sort (no index serves ORDER BY updated_at) locks every row it sorts, so the pool
--- claim reads its candidates without locks and locks them one at a time by primary key (module).
+-- MySQL/MariaDB: no UPDATE ... RETURNING, and no subquery on the table an UPDATE changes: the pool
+-- claim is a locking read of the oldest free row (pool_take, in the free-row index's order) and
+-- an UPDATE of it (claim).
 
 -- name: fixed_ip_create
 -- Insert a fixed IP; allocated, leased and reserved default to false.
@@ -33,8 +33,8 @@ ORDER BY id
 LIMIT 1
 
 -- name: pool_claim
--- The pool claim as one statement.  Not run on MySQL: sorting by updated_at without an index, it
--- would lock every free row it sorts (the module runs pool_candidates, pool_lock and claim).
+-- The pool claim as one statement.  Not run on MySQL (an UPDATE cannot skip locked rows there:
+-- the module runs pool_take and claim).
 UPDATE fixed_ips
 SET allocated = :allocated,
     network_id = COALESCE(network_id, :network_id),

@@ -80,23 +80,18 @@ WHERE id = (SELECT c.id FROM fixed_ips c
 RETURNING created_at, updated_at, deleted_at, id, address, network_id, allocated, leased, reserved,
           virtual_interface_id, host, instance_uuid, deleted
 
--- name: pool_candidates
--- The ids of the network's (or network-less) free fixed IPs, oldest first (never updated first),
--- without locking: MySQL's claim tries them one by one.
-SELECT id
-FROM fixed_ips
-WHERE deleted = 0 AND (network_id = :network_id OR network_id IS NULL)
-  AND reserved = FALSE AND instance_uuid IS NULL AND host IS NULL AND leased = FALSE
-ORDER BY updated_at IS NOT NULL, updated_at, id
-LIMIT :limit
-
--- name: pool_lock
--- One candidate, locked, if it is still free and no other claimer holds it (then: no row).
+-- name: pool_take
+-- The oldest free fixed IP of the network (or of none yet), locked, skipping those other
+-- claimers hold (MySQL, which has no UPDATE ... RETURNING: ``claim`` then sets it).  MariaDB
+-- sorts NULL first by itself and reads the free rows in this order from
+-- ix_fixed_ips_free_updated_at_id, locking only the row it returns.
 SELECT created_at, updated_at, deleted_at, id, address, network_id, allocated, leased, reserved,
        virtual_interface_id, host, instance_uuid, deleted
 FROM fixed_ips
-WHERE id = :id AND deleted = 0 AND (network_id = :network_id OR network_id IS NULL)
+WHERE deleted = 0 AND (network_id = :network_id OR network_id IS NULL)
   AND reserved = FALSE AND instance_uuid IS NULL AND host IS NULL AND leased = FALSE
+ORDER BY updated_at, id
+LIMIT 1
 FOR UPDATE SKIP LOCKED
 
 -- name: claim

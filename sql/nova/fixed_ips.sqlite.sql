@@ -12,13 +12,15 @@ WHERE deleted = 0 AND (network_id = :network_id OR network_id IS NULL) AND reser
 ORDER BY id
 LIMIT 1
 
--- name: pool_lock
--- One candidate, if it is still free.
+-- name: pool_take
+-- The oldest free fixed IP (SQLite's writer holds the database: nothing to lock).
 SELECT created_at, updated_at, deleted_at, id, address, network_id, allocated, leased, reserved,
        virtual_interface_id, host, instance_uuid, deleted
 FROM fixed_ips
-WHERE id = :id AND deleted = 0 AND (network_id = :network_id OR network_id IS NULL)
+WHERE deleted = 0 AND (network_id = :network_id OR network_id IS NULL)
   AND reserved = FALSE AND instance_uuid IS NULL AND host IS NULL AND leased = FALSE
+ORDER BY updated_at, id
+LIMIT 1
 
 -- name: fixed_ip_bulk_create
 -- Insert the fixed IPs of a JSON array of objects (keys: the columns given; booleans default false).

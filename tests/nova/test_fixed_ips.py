@@ -231,7 +231,7 @@ async def test_an_allocation_is_one_round_trip_on_postgresql_one_statement_on_sq
     with nova_db.hooked(counter):
         await db.fixed_ip_associate_pool(admin, vlans.net1, instance_uuid=instance)
     names = [e.name for e in counter.events if e.name.startswith("nova.")]
-    expected = ["pool_candidates", "pool_lock", "claim"] if backend == "mysql" else ["pool_claim"]
+    expected = ["pool_take", "claim"] if backend == "mysql" else ["pool_claim"]
     assert names == [f"nova.fixed_ips.{name}" for name in expected]
     assert counter.total == (1 if backend == "postgresql" else len(expected) + 2)  # + BEGIN, COMMIT
     counter = StatementCounter(keep=True)
