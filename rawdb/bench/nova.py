@@ -309,6 +309,7 @@ async def run_nova(
     between rawdb and nova (``"mismatches"``) and replays that do not do what rawdb did
     (``"replay"``).  ``peer`` is a started ``NovaPeer`` on ``peer_db``'s database, or None.
     """
+    cases = [case for case in cases if case.kind != "alloc"]  # throughputs: run_alloc's
     figures: dict[tuple[str, str], Figure] = {}
     results: dict[str, Any] = {}
     mismatches: dict[str, str] = {}
@@ -450,7 +451,6 @@ async def nova_scenarios(
             api_db = await stack.enter_async_context(rawdb.connect(api_url(peer_url)))
         inventory = any(case.kind == "inventory" for case in cases)
         allocations = [case.name for case in cases if case.kind == "alloc"]
-        cases = [case for case in cases if case.kind != "alloc"]
         for size in sizes:
             plan = nova_plan(size)
             dataset = describe(plan)
@@ -488,7 +488,7 @@ async def nova_scenarios(
                 progress=say,
             )
             if allocations:
-                allocated, problems = await run_alloc(
+                allocated, problems, notes = await run_alloc(
                     db,
                     allocations,
                     plan.uuids,
@@ -500,6 +500,7 @@ async def nova_scenarios(
                 )
                 figures += allocated
                 run.problems += [f"{problem} ({size} instances)" for problem in problems]
+                run.notes += [note for note in notes if note not in run.notes]
             for figure in figures:
                 figure.info["instances"] = size
             run.figures += figures

@@ -1,6 +1,6 @@
 """Address allocation under concurrent callers: ``fixed_ip_associate_pool`` and ``floating_ip_allocate_address``.
 
-    figures, problems = await run_alloc(db, cases, uuids, targets=..., callers=(1, 8, 32), seconds=5, rounds=3)
+    figures, problems, notes = await run_alloc(db, cases, uuids, targets=..., callers=(1, 8, 32), seconds=5, rounds=3)
 
 Pools of ``POOL`` addresses (a /16 each): fixed IPs ``10.128.0.0/16`` of network ``NETWORK_ID``
 and floating IPs ``172.16.0.0/16`` of pool ``FLOATING_POOL``, loaded into rawdb's nova benchmark
@@ -101,7 +101,7 @@ _NETWORK = Statement.portable(
     "bench.nova.alloc_network",
     "INSERT INTO networks (id, label, cidr, netmask, vlan, bridge, uuid, created_at, deleted)"
     f" VALUES ({NETWORK_ID}, 'rawdb-bench', '10.128.0.0/16', '255.255.0.0', 4094, 'br4094',"
-    " '00000000-0000-4000-8000-00000000b0b0', TIMESTAMP '2024-01-01 00:00:00', 0)",
+    " '00000000-0000-4000-8000-00000000b0b0', '2024-01-01 00:00:00', 0)",
     "The allocation benchmark's network.",
 )
 _LOAD_FIXED = _by_dialect(
@@ -427,11 +427,13 @@ async def run_alloc(
     seconds: float,
     rounds: int,
     say: Callable[[str], None] = lambda text: None,
-) -> tuple[list[Figure], list[str]]:
-    """Allocations per second of every case, target and number of callers; and the problems found."""
+) -> tuple[list[Figure], list[str], list[str]]:
+    """Allocations per second of every case, target and number of callers; the problems found
+    (an address handed out twice or lost); notes (targets left out, and why)."""
     await load_pools(db)
     figures: dict[tuple[str, str, int], Figure] = {}
     problems: list[str] = []
+    notes: list[str] = []
     plans: dict[str, tuple[list[Step], str, float]] = {}
     for case in cases:  # one rawdb allocation captured: its statements (the driver target's plan)
         counter = rawdb.StatementCounter(keep=True)
@@ -439,10 +441,18 @@ async def run_alloc(
             await _rawdb_caller(db, case)(uuids[0])
         plans[case] = (steps(counter.events), uuids[0], float(counter.total))
     await reset_pools(db)
+    replayable = {case for case, (plan, _, _) in plans.items() if _data_statements(plan) == 1}
+    for case in sorted(set(cases) - replayable):
+        notes.append(
+            f"{case}: no driver replay on {db.dialect} (rawdb's claim reads a row, then updates the row it read:"
+            " a replay of the captured statements would update the captured row again)"
+        )
     for round_ in range(rounds):
         for case in cases:
             for n in callers:
                 for target in targets:
+                    if target == "driver" and case not in replayable:
+                        continue
                     say(f"nova round {round_ + 1}/{rounds}: {case} {target} x{n}")
                     calls: list[Allocate] = []
                     closers: list[Callable[[], Awaitable[None]]] = []
@@ -479,4 +489,10 @@ async def run_alloc(
                     if problem is not None:
                         problems.append(f"{name} ({target}): {problem}")
                     await reset_pools(db)
-    return list(figures.values()), problems
+    return list(figures.values()), problems, notes
+
+
+def _data_statements(plan: Sequence[Step]) -> int:
+    """Statements of a plan other than the ones that begin and end its transaction."""
+    scope = ("BEGIN", "COMMIT", "ROLLBACK", "START TRANSACTION", "SET ")
+    return sum(1 for step in plan if not step.sql.lstrip().upper().startswith(scope))

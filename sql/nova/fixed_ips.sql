@@ -60,26 +60,6 @@ ORDER BY id
 LIMIT 1
 FOR UPDATE
 
--- name: pool_claim
--- Claim the oldest free fixed IP of the network (or of none yet) in one statement: skips rows
--- another claimer holds, sets allocated, the network when it had none, and the instance, host and
--- interface given.  Free: live, not reserved, no instance, no host, not leased.
-UPDATE fixed_ips
-SET allocated = :allocated,
-    network_id = COALESCE(network_id, :network_id),
-    instance_uuid = CASE WHEN :set_instance_uuid THEN :instance_uuid ELSE instance_uuid END,
-    host = CASE WHEN :set_host THEN :host ELSE host END,
-    virtual_interface_id = CASE WHEN :set_virtual_interface_id THEN :virtual_interface_id
-                                ELSE virtual_interface_id END,
-    updated_at = :now
-WHERE id = (SELECT c.id FROM fixed_ips c
-            WHERE c.deleted = 0 AND (c.network_id = :network_id OR c.network_id IS NULL)
-              AND c.reserved = FALSE AND c.instance_uuid IS NULL AND c.host IS NULL AND c.leased = FALSE
-            ORDER BY c.updated_at IS NOT NULL, c.updated_at, c.id
-            LIMIT 1)
-RETURNING created_at, updated_at, deleted_at, id, address, network_id, allocated, leased, reserved,
-          virtual_interface_id, host, instance_uuid, deleted
-
 -- name: pool_take
 -- The oldest free fixed IP of the network (or of none yet), locked, skipping those other
 -- claimers hold (MySQL, which has no UPDATE ... RETURNING: ``claim`` then sets it).  MariaDB
