@@ -43,7 +43,7 @@ def test_nova_cases_are_selected_by_group_name_and_all_with_their_dataset_sizes(
     assert plan("--check").instances == [CHECK_INSTANCES] == [2000]
     only = plan("--cases", "nova", "--instances", "10_000,20000")
     assert (only.glance, only.quota, only.instances) == ([], False, [10000, 20000])
-    assert len(only.nova) == len(NOVA_CASES) == 15
+    assert len(only.nova) == len(NOVA_CASES) == 17
     picked = plan("--cases", "n_get_by_uuid,c_user_p1,n_get_by_uuid")
     assert ([c.name for c in picked.nova], [c.name for c in picked.glance]) == (["n_get_by_uuid"], ["c_user_p1"])
     assert plan("--cases", "glance").nova == []
@@ -207,7 +207,8 @@ async def test_the_replay_does_what_rawdb_did_and_the_writes_leave_the_dataset_a
     await load_inventory(db, dataset.probe_project)
     figures, found = await run_nova(db, dataset, NOVA_CASES, targets=["rawdb", "driver"], rounds=1, calls=2)
     assert found["replay"] == {} and found["mismatches"] == {}
-    assert {(f.scenario, f.target) for f in figures} == {(c.name, t) for c in NOVA_CASES for t in ("rawdb", "driver")}
+    timed = [c for c in NOVA_CASES if c.kind != "alloc"]  # the allocation throughputs are run_alloc's
+    assert {(f.scenario, f.target) for f in figures} == {(c.name, t) for c in timed for t in ("rawdb", "driver")}
     assert all(f.samples and min(f.samples) > 0 for f in figures)
     results = found["results"]
     assert len(results["n_user_project_1000"]) == dataset.probe_listed
@@ -332,9 +333,16 @@ async def test_nova_check_run_meets_its_budgets_and_references(
     data = json.loads(out.read_text())
     assert data["problems"] == []
     assert code == 0
-    assert all(f"{case.name} @2k" in captured.out for case in NOVA_CASES)
+    timed = [case.name for case in NOVA_CASES if case.kind != "alloc"]
+    allocations = [f"{case.name}_x{n}" for case in NOVA_CASES if case.kind == "alloc" for n in (1, 8)]
+    assert all(f"{name} @2k" in captured.out for name in timed + allocations)
+    replayed = {name: ("rawdb", "driver") for name in timed}
+    # MariaDB's claims read a row, then update the row they read: no replay of that
+    replayed |= {
+        name: ("rawdb",) if url_dialect(nova_urls_cleaned) == "mysql" else ("rawdb", "driver") for name in allocations
+    }
     assert {(f["scenario"], f["target"]) for f in data["figures"]} == {
-        (case.name, target) for case in NOVA_CASES for target in ("rawdb", "driver")
+        (name, target) for name, targets in replayed.items() for target in targets
     }
     (fingerprint,) = [fp for fp in data["result_digests"]]
     assert fingerprint == "nova/v1/seed=20250101/instances=2000"
@@ -355,3 +363,32 @@ async def test_nova_check_fails_when_a_budget_is_exceeded(
     captured = capsys.readouterr()
     assert f"PROBLEM: n_get_by_uuid: 1 statements per call on {backend}, budget 0" in captured.err
     assert f"no reference results for dataset nova/v1/seed=20250101/instances={SMALL}" in captured.err
+
+
+# --- address allocation -----------------------------------------------------------------------------
+
+
+async def test_allocation_runs_hand_out_distinct_addresses_and_leave_the_pools_free(db: rawdb.Database) -> None:
+    from rawdb.bench.nova_alloc import POOL, load_pools, run_alloc
+
+    seeded = nova_plan(SMALL)
+    await load_nova(db, seeded)
+    targets = ["rawdb", "limit"] + ([] if db.dialect == "mysql" else ["driver"])
+    figures, problems, notes = await run_alloc(
+        db, ["n_alloc_fixed", "n_alloc_floating"], seeded.uuids, targets=targets, callers=(1, 4), seconds=0.3, rounds=1
+    )
+    assert problems == []
+    assert {(f.scenario, f.target) for f in figures} == {
+        (f"{case}_x{n}", target) for case in ("n_alloc_fixed", "n_alloc_floating") for n in (1, 4) for target in targets
+    }
+    assert all(f.unit == "allocs/s" and f.samples[0] > 0 for f in figures if f.target != "limit")
+    assert (notes != []) is (db.dialect == "mysql")
+    # handed out again after every run: every address of both pools is free
+    free = await select(
+        db,
+        "SELECT (SELECT COUNT(*) FROM fixed_ips WHERE network_id = 9001 AND instance_uuid IS NULL) AS fixed,"
+        " (SELECT COUNT(*) FROM floating_ips WHERE pool = 'rawdb-bench' AND project_id IS NULL) AS floating",
+    )
+    assert (free[0]["fixed"], free[0]["floating"]) == (POOL, POOL)
+    await load_pools(db)  # a second load keeps the rows it finds
+    assert await count_rows(db, "fixed_ips") == POOL
