@@ -65,7 +65,7 @@ async def iscsi_target_count_by_host(context: Context, host: str) -> int:
 
 
 @require_admin_context
-@writer
+@writer(retry=True)
 async def iscsi_target_create_safe(context: Context, values: Mapping[str, Any]) -> Row | None:
     """Create a target, unless the host has one with this number already.
 

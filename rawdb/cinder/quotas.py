@@ -220,7 +220,7 @@ async def quota_usage_update(context: Context, project_id: str, resource: str, *
 
 
 @require_admin_context
-@writer
+@writer(retry=True)
 async def quota_usage_create(
     context: Context, project_id: str, resource: str, in_use: int, reserved: int, until_refresh: int | None
 ) -> Row:

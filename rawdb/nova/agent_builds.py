@@ -75,7 +75,7 @@ def _exists(given: Mapping[str, Any], current: Mapping[str, Any] | None = None) 
     return errors.AgentBuildExists(**triple)
 
 
-@writer
+@writer(retry=True)
 async def agent_build_create(context: Context, values: Mapping[str, Any]) -> Row:
     """Create an agent build.
 

@@ -59,7 +59,7 @@ def _cell(row: Mapping[str, Any]) -> Row:
     return cell
 
 
-@writer
+@writer(retry=True)
 async def cell_create(context: Context, values: Mapping[str, Any]) -> Row:
     """Create a cell.
 

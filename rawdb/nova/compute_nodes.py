@@ -384,7 +384,7 @@ async def compute_node_statistics(context: Context) -> dict[str, int]:
 # --- changes -------------------------------------------------------------------------------
 
 
-@writer
+@writer(retry=True)
 async def compute_node_create(context: Context, values: Mapping[str, Any]) -> Row:
     """Create a compute node.
 

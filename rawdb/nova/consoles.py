@@ -125,7 +125,7 @@ async def _inserted(context: Context, rows: list[Row], read_back: str) -> Row:
 # --- console pools -------------------------------------------------------------------------
 
 
-@writer
+@writer(retry=True)
 async def console_pool_create(context: Context, values: Mapping[str, Any]) -> Row:
     """Create a console pool.
 

@@ -242,7 +242,7 @@ async def _alone(context: Context, claim: Claim, params: Mapping[str, Any], key:
 
 
 @require_context
-@writer
+@writer(retry=True)
 async def fixed_ip_create(context: Context, values: Mapping[str, Any]) -> Row:
     """Create a fixed IP.
 

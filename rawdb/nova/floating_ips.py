@@ -216,7 +216,7 @@ async def floating_ip_create(context: Context, values: Mapping[str, Any]) -> Row
 
 
 @require_context
-@writer
+@writer(retry=True)
 async def floating_ip_bulk_create(
     context: Context, ips: Sequence[Mapping[str, Any]], want_result: bool = True
 ) -> list[Row] | None:

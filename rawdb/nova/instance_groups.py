@@ -141,7 +141,7 @@ async def _replace(context: Context, group_id: int, kind: str, names: list[str],
 # --- groups --------------------------------------------------------------------------------
 
 
-@writer
+@writer(retry=True)
 async def instance_group_create(
     context: Context,
     values: Mapping[str, Any],

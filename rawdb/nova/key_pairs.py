@@ -80,7 +80,7 @@ def _values(values: Any) -> dict[str, Any]:
 
 
 @require_context
-@writer
+@writer(retry=True)
 async def key_pair_create(context: Context, values: Mapping[str, Any]) -> Row:
     """Create a key pair.
 

@@ -190,7 +190,7 @@ async def security_group_count_by_project(context: Context, project_id: str) -> 
 
 
 @require_context
-@writer
+@writer(retry=True)
 async def security_group_create(context: Context, values: dict[str, Any]) -> Row:
     """Create a security group: ``{name, description, user_id, project_id}``.
 

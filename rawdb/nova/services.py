@@ -251,7 +251,7 @@ async def service_get_by_compute_host(context: Context, host: str) -> Row:
     return dict(row)
 
 
-@writer
+@writer(retry=True)
 async def service_create(context: Context, values: Mapping[str, Any]) -> Row:
     """Create a service.
 

@@ -288,7 +288,7 @@ async def _task_logs(
     return [dict(row) for row in rows]
 
 
-@writer
+@writer(retry=True)
 async def task_log_begin_task(
     context: Context,
     task_name: str,

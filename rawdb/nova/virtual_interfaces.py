@@ -82,7 +82,7 @@ async def _one(context: Context, statement: str, **params: Any) -> Row | None:
 
 
 @require_context
-@writer
+@writer(retry=True)
 async def virtual_interface_create(context: Context, values: Mapping[str, Any]) -> Row:
     """Create a virtual interface.
 
