@@ -9,12 +9,15 @@ from rawdb.database import DEFAULT_URL
 
 DESCRIPTION = (
     "Time rawdb's hot paths (glance's image_get_all/image_get, nova's instance listings, get, update "
-    "and create, the quota engine's reserve+commit) next to the raw driver and OpenStack's own code."
+    "and create, cinder's volume listings and iSCSI target allocation, the quota engine's reserve+commit) "
+    "next to the raw driver and OpenStack's own code."
 )
 BUDGETS = Path(__file__).with_name("budgets.json")
 CHECK_IMAGES = 2000  # the dataset --check uses unless --images says otherwise
 INSTANCES = 100_000  # the nova dataset unless --instances says otherwise
 CHECK_INSTANCES = 2000  # the same with --check
+VOLUMES = 100_000  # the cinder volume dataset unless --volumes says otherwise
+CHECK_VOLUMES = 10_000  # the same with --check
 HISTORY = 100_000  # past reservations of the quota_history scenario unless --history says otherwise
 CHECK_HISTORY = 20_000  # the same with --check
 
@@ -36,9 +39,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ),
     )
     parser.add_argument(
+        "--volumes",
+        default=None,
+        help=(
+            f"cinder volume dataset size(s), comma-separated (default {VOLUMES}; {CHECK_VOLUMES} with --check); "
+            "seeded in a database of its own next to --url"
+        ),
+    )
+    parser.add_argument(
         "--cases",
         default="all",
-        help="comma-separated case names, 'glance', 'nova', 'quota' or 'all' (default)",
+        help="comma-separated case names, 'glance', 'nova', 'cinder', 'quota' or 'all' (default)",
     )
     parser.add_argument(
         "--targets",

@@ -2,8 +2,9 @@
 
 Seeds (or reuses) the deterministic glance dataset and the cinder quota dataset in one
 database, and the nova dataset in a database of its own next to it (``rawdb.bench.nova``:
-nova's tables share names with cinder's), then times glance cases a to i, the nova cases and
-the quota scenarios on each target:
+nova's tables share names with cinder's) and the cinder volume dataset in one of its own
+(``rawdb.bench.cinder``: the quota scenarios keep cinder's schema in ``--url``'s), then times
+glance cases a to i, the nova cases, the cinder cases and the quota scenarios on each target:
 
 - ``rawdb``: rawdb's public API;
 - ``driver``: the very statements rawdb sent, replayed on a bare asyncpg/sqlite3/asyncmy
@@ -45,11 +46,22 @@ from typing import Any
 
 import rawdb
 from rawdb.bench.cases import CASES_BY_NAME, GLANCE_CASES, GlanceCase
+from rawdb.bench.cinder_seed import CINDER_CASES, MIN_VOLUMES
 from rawdb.bench.measure import TARGETS, Figure, speedup
 from rawdb.bench.nova_cases import CASES_BY_NAME as NOVA_CASES_BY_NAME
 from rawdb.bench.nova_cases import NOVA_CASES, NovaCase
 from rawdb.bench.nova_seed import MIN_INSTANCES
-from rawdb.bench.options import BUDGETS, CHECK_HISTORY, CHECK_IMAGES, CHECK_INSTANCES, HISTORY, INSTANCES, build_parser
+from rawdb.bench.options import (
+    BUDGETS,
+    CHECK_HISTORY,
+    CHECK_IMAGES,
+    CHECK_INSTANCES,
+    CHECK_VOLUMES,
+    HISTORY,
+    INSTANCES,
+    VOLUMES,
+    build_parser,
+)
 from rawdb.bench.seed import MIN_IMAGES, seed_glance
 from rawdb.console import UsageError
 from rawdb.database import resolve_url
@@ -58,7 +70,8 @@ __all__ = ["BUDGETS", "CHECK_IMAGES", "Plan", "Report", "build_parser", "check",
 
 QUOTA = "quota"
 NOVA = "nova"
-GROUPS = ("all", "glance", NOVA, QUOTA)
+CINDER = "cinder"
+GROUPS = ("all", "glance", NOVA, CINDER, QUOTA)
 PLOT_FORMATS = (".png", ".svg", ".pdf")
 
 
@@ -106,6 +119,8 @@ class Plan:
     command: str = "rawdb bench"
     nova: list[NovaCase] = field(default_factory=list)
     instances: list[int] = field(default_factory=list)  # nova dataset sizes
+    cinder: list[str] = field(default_factory=list)  # cinder case names
+    volumes: list[int] = field(default_factory=list)  # cinder dataset sizes
 
 
 def _writable(option: str, value: str | None) -> Path | None:
@@ -156,6 +171,8 @@ def plan_of(args: argparse.Namespace) -> Plan:
     if not sizes or min(sizes) < MIN_IMAGES:
         raise UsageError(f"--images: a glance dataset has at least {MIN_IMAGES} images (got {sizes_text!r})")
     instances = _sizes(args.instances or str(CHECK_INSTANCES if check else INSTANCES))
+    volumes = _sizes(args.volumes or str(CHECK_VOLUMES if check else VOLUMES), "--volumes", MIN_VOLUMES)
+    cinder: list[str] = []
     names = [n.strip() for n in args.cases.split(",") if n.strip()]
     glance: list[GlanceCase] = []
     nova: list[NovaCase] = []
@@ -165,18 +182,23 @@ def plan_of(args: argparse.Namespace) -> Plan:
             glance += [c for c in GLANCE_CASES if c not in glance]
         if name in ("all", NOVA):
             nova += [c for c in NOVA_CASES if c not in nova]
+        if name in ("all", CINDER):
+            cinder += [c for c in CINDER_CASES if c not in cinder]
         if name in ("all", QUOTA):
             quota = True
         if name in GROUPS:
             continue
-        if name in CASES_BY_NAME:
+        if name in CINDER_CASES:
+            if name not in cinder:
+                cinder.append(name)
+        elif name in CASES_BY_NAME:
             if CASES_BY_NAME[name] not in glance:
                 glance.append(CASES_BY_NAME[name])
         elif name in NOVA_CASES_BY_NAME:
             if NOVA_CASES_BY_NAME[name] not in nova:
                 nova.append(NOVA_CASES_BY_NAME[name])
         else:
-            known = ", ".join([*CASES_BY_NAME, *NOVA_CASES_BY_NAME, *GROUPS[1:], "all"])
+            known = ", ".join([*CASES_BY_NAME, *NOVA_CASES_BY_NAME, *CINDER_CASES, *GROUPS[1:], "all"])
             raise UsageError(f"unknown case {name!r}; known: {known}")
     targets = [t.strip() for t in (args.targets or ",".join(TARGETS)).split(",") if t.strip()]
     unknown = [t for t in targets if t not in TARGETS]
@@ -207,20 +229,27 @@ def plan_of(args: argparse.Namespace) -> Plan:
         command=shlex.join(["rawdb", *getattr(args, "argv", ["bench"])]),
         nova=nova,
         instances=instances,
+        cinder=cinder,
+        volumes=volumes,
     )
 
 
-def _sizes(text: str) -> list[int]:
-    """The nova dataset sizes of ``--instances``.
+def _sizes(text: str, option: str = "--instances", least: int = MIN_INSTANCES) -> list[int]:
+    """The dataset sizes of ``--instances`` (nova) or ``--volumes`` (cinder).
 
-    :raises UsageError: not numbers, or a size under MIN_INSTANCES
+    :raises UsageError: not numbers, or a size under ``least``
     """
     try:
         sizes = [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
     except ValueError:
-        raise UsageError(f"--instances takes numbers, e.g. 100000 or 10000,100000 (got {text!r})") from None
-    if not sizes or min(sizes) < MIN_INSTANCES:
-        raise UsageError(f"--instances: a nova dataset has at least {MIN_INSTANCES} instances (got {text!r})")
+        raise UsageError(f"{option} takes numbers, e.g. 100000 or 10000,100000 (got {text!r})") from None
+    if not sizes or min(sizes) < least:
+        what = (
+            "a nova dataset has at least {} instances"
+            if option == "--instances"
+            else "a cinder dataset has at least {} volumes"
+        )
+        raise UsageError(f"{option}: {what.format(least)} (got {text!r})")
     return sizes
 
 
@@ -278,6 +307,7 @@ async def _context(db: rawdb.Database, plan: Plan) -> dict[str, Any]:
         "versions": versions,
         "sizes": plan.sizes,
         "instances": plan.instances if plan.nova else None,
+        "volumes": plan.volumes if plan.cinder else None,
         "targets": plan.targets,
         "rounds": plan.rounds,
         "calls": plan.calls,
@@ -372,6 +402,25 @@ async def run(plan: Plan, quiet: bool = False) -> Report:
             report.results |= nova.results
             report.problems += nova.problems
             report.context.setdefault("datasets", {}).update(nova.datasets)
+        if plan.cinder:
+            from rawdb.bench.cinder import cinder_scenarios
+
+            cinder = await cinder_scenarios(
+                db,
+                plan.volumes,
+                plan.cinder,
+                targets=plan.targets,
+                rounds=plan.rounds,
+                calls=plan.calls,
+                callers=plan.callers,
+                seconds=plan.seconds,
+                say=say,
+            )
+            notes += cinder.notes
+            report.figures += cinder.figures
+            report.results |= cinder.results
+            report.problems += cinder.problems
+            report.context.setdefault("datasets", {}).update(cinder.datasets)
         if plan.quota:
             from rawdb.bench.quota import quota_check, run_quota
 
@@ -446,7 +495,7 @@ def table(report: Report) -> str:
     """The figures as a text table: one line per scenario (and dataset size)."""
     by_key: dict[tuple[str, Any], dict[str, Figure]] = {}
     for figure in report.figures:
-        size = figure.info.get("images") or figure.info.get("instances")
+        size = figure.info.get("images") or figure.info.get("instances") or figure.info.get("volumes")
         by_key.setdefault((figure.scenario, size), {})[figure.target] = figure
     header = (
         f"{'scenario':<26}{'unit':>8}{'rawdb':>10}{'p90':>9}{'stmts':>6}"

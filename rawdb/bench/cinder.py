@@ -1,0 +1,387 @@
+"""The cinder scenarios: volume listings, get, the scheduler's sorted services and iSCSI target allocation.
+
+    run = await cinder_scenarios(main_db, [100_000], cases, targets=..., rounds=3, calls=30, callers=(1, 8, 32))
+
+The volume dataset (``rawdb.bench.cinder_seed``) lives in a database of its own next to
+``--url`` (``cinder_url``): the quota scenarios bootstrap cinder's schema in the ``--url``
+database itself and keep their own volume types and usages there.
+
+Cases:
+
+- ``c_volumes_by_project``: ``volume_get_all_by_project`` of the project of 1,000 volumes
+  (its live ones, with metadata and volume type), as that project's user; latency;
+- ``c_volume_get``: ``volume_get`` of one of its volumes; latency;
+- ``c_volume_sorted``: ``service_get_all_volume_sorted`` (admin) over the 100 hosts and the
+  live volumes; latency;
+- ``c_iscsi_alloc_xN``: ``volume_allocate_iscsi_target`` on one host by N concurrent callers
+  for ``seconds``; allocations per second.  The pool is freed before each run and checked
+  after it: no target handed out twice, and exactly the targets handed out are taken.
+
+Targets: ``rawdb`` (``rawdb.cinder.api``) and ``driver`` (the statements rawdb sent, replayed
+on a bare driver connection, ``rawdb.bench.driver``; an allocation only where it is one
+statement: MariaDB's reads a row, then claims the row it read, and a replay would claim the
+captured row again).  cinder 29 (the ``openstack`` target) is not run here: see the README.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import rawdb
+from rawdb import errors
+from rawdb.bench.cinder_seed import (
+    HOT_PROJECT,
+    POOL_HOST,
+    CinderDataset,
+    reset_targets,
+    seed_cinder,
+)
+from rawdb.bench.driver import Driver, Step, steps
+from rawdb.bench.measure import Figure, time_async
+from rawdb.bench.nova import NovaRun, ensure_database
+from rawdb.cinder import api
+from rawdb.database import Database, sqlite_path, url_dialect
+from rawdb.statement import Statement
+
+__all__ = ["CinderRun", "cinder_scenarios", "cinder_url", "run_cinder", "run_iscsi", "shape"]
+
+CinderRun = NovaRun  # figures, results, problems, datasets, notes
+LATENCY = ("c_volumes_by_project", "c_volume_get", "c_volume_sorted")
+ALLOC = "c_iscsi_alloc"
+
+
+def cinder_url(url: str) -> str:
+    """The URL of the cinder benchmark's database next to the one at ``url``.
+
+    PostgreSQL: the schema ``<search_path>_cinder`` (or ``rawdb_bench_cinder``) of the same
+    database; MySQL/MariaDB: the database ``<db>_cinder``; SQLite: the file
+    ``<name>.cinder<suffix>`` beside it.
+
+    :raises ValueError: a name that would not make an identifier, or an in-memory SQLite database
+    """
+    from rawdb.bench.nova import _name
+
+    dialect = url_dialect(url)
+    parts = urlsplit(url)
+    if dialect == "sqlite":
+        path = sqlite_path(url)
+        if path is None:
+            raise ValueError("the cinder scenarios need a SQLite file, not an in-memory database")
+        file = Path(path)
+        name = file.with_name(f"{file.stem}.cinder{file.suffix or '.sqlite'}")
+        prefix = "sqlite:////" if file.is_absolute() else "sqlite:///"
+        return prefix + str(name).lstrip("/")
+    if dialect == "postgresql":
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        current = next((v for k, v in query if k == "search_path"), "").split(",")[0].strip()
+        schema = _name(f"{current}_cinder" if current else "rawdb_bench_cinder")
+        kept = [(k, v) for k, v in query if k != "search_path"]
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode([*kept, ("search_path", schema)]), ""))
+    database = parts.path.lstrip("/") or "rawdb_bench"
+    return urlunsplit((parts.scheme, parts.netloc, "/" + _name(f"{database}_cinder"), parts.query, ""))
+
+
+# --- the latency cases ----------------------------------------------------------------------------
+
+
+def _contexts(db: Database) -> tuple[rawdb.Context, rawdb.Context]:
+    user = rawdb.Context(db, project_id=HOT_PROJECT, user_id="bench-user")
+    admin = rawdb.Context(db, project_id="admin-proj", user_id="admin-user", is_admin=True)
+    return user, admin
+
+
+def rawdb_call(db: Database, case: str, dataset: CinderDataset) -> Callable[[], Awaitable[Any]]:
+    user, admin = _contexts(db)
+    if case == "c_volumes_by_project":
+        return lambda: api.volume_get_all_by_project(user, HOT_PROJECT)
+    if case == "c_volume_get":
+        return lambda: api.volume_get(user, dataset.get_volume)
+    if case == "c_volume_sorted":
+        return lambda: api.service_get_all_volume_sorted(admin)
+    raise ValueError(f"no cinder latency case {case!r}")
+
+
+def _volume(volume: dict[str, Any]) -> list[Any]:
+    keys = ("id", "project_id", "host", "size", "status", "attach_status", "instance_uuid", "mountpoint")
+    kind = volume["volume_type"]
+    return [
+        *(volume[k] for k in keys),
+        volume["display_name"],
+        str(volume["created_at"]),
+        bool(volume["deleted"]),
+        None if kind is None else kind["name"],
+        [[m["key"], m["value"]] for m in volume["volume_metadata"]],
+    ]
+
+
+def shape(case: str, result: Any) -> Any:
+    """A case's result in one comparable form (the digests of ``--check``)."""
+    if case == "c_volumes_by_project":
+        return [_volume(v) for v in result]
+    if case == "c_volume_get":
+        return _volume(result)
+    if case == "c_volume_sorted":
+        return [[s["id"], s["host"], bool(s["disabled"]), gigabytes] for s, gigabytes in result]
+    raise ValueError(f"no cinder case {case!r}")
+
+
+def _replayed_keys(case: str, replayed: list[list[dict[str, Any]]]) -> list[Any]:
+    """What a replay returned, in the terms ``_expected_keys`` gives rawdb's result."""
+    data = [rows for rows in replayed if rows]
+    if not data:
+        return []
+    if case == "c_volume_sorted":
+        return [row["host"] for row in data[0]]
+    return [row["id"] for row in data[0]]
+
+
+def _expected_keys(case: str, result: Any) -> list[Any]:
+    if case == "c_volume_sorted":
+        return [s["host"] for s, _ in result]
+    if case == "c_volume_get":
+        return [result["id"]]
+    return [v["id"] for v in result]
+
+
+async def _counted(db: Database, call: Callable[[], Awaitable[Any]]) -> tuple[Any, rawdb.StatementCounter]:
+    counter = rawdb.StatementCounter(keep=True)
+    with db.hooked(counter):
+        result = await call()
+    failed = [event.name for event in counter.events if event.error is not None]
+    if failed:
+        raise RuntimeError(f"rawdb's statements failed while captured: {failed}")
+    return result, counter
+
+
+async def run_cinder(
+    db: Database,
+    dataset: CinderDataset,
+    cases: Sequence[str],
+    *,
+    targets: Sequence[str],
+    rounds: int,
+    calls: int,
+    say: Callable[[str], None] = lambda text: None,
+) -> tuple[list[Figure], dict[str, Any], list[str]]:
+    """Time every latency case on rawdb and the driver replay, interleaved round by round.
+
+    Returns the figures, the shaped rawdb result of each case, and the problems found (a
+    replay that does not return rawdb's rows).
+    """
+    figures: dict[tuple[str, str], Figure] = {}
+    results: dict[str, Any] = {}
+    problems: list[str] = []
+    replays: dict[str, Callable[[], Awaitable[Any]]] = {}
+    driver = await Driver.open(db, read_only=True) if "driver" in targets else None
+    try:
+        for case in cases:
+            say(f"cinder {case}: rawdb's statements")
+            result, counter = await _counted(db, rawdb_call(db, case, dataset))
+            results[case] = shape(case, result)
+            figure = figures[case, "rawdb"] = Figure(case, "rawdb", "ms", statements=float(counter.total))
+            figure.info["rows"] = 1 if case == "c_volume_get" else len(result)
+            if driver is not None:
+                plan = steps(counter.events)
+
+                async def replay(plan: list[Step] = plan) -> list[list[dict[str, Any]]]:
+                    return await driver.replay(plan)
+
+                if _replayed_keys(case, await replay()) != _expected_keys(case, result):
+                    problems.append(f"{case}: the replayed statements do not return rawdb's rows")
+                replays[case] = replay
+                figures[case, "driver"] = Figure(case, "driver", "ms", statements=float(counter.total))
+        for round_ in range(rounds):
+            for case in cases:
+                say(f"cinder round {round_ + 1}/{rounds}: {case}")
+                warm = min(5, max(1, calls // 3))
+                figures[case, "rawdb"].samples += await time_async(rawdb_call(db, case, dataset), calls, warm)
+                if case in replays:
+                    figures[case, "driver"].samples += await time_async(replays[case], calls, warm)
+    finally:
+        if driver is not None:
+            await driver.close()
+    return list(figures.values()), results, problems
+
+
+# --- iSCSI target allocation ----------------------------------------------------------------------
+
+Allocate = Callable[[str], Awaitable[int | None]]  # volume id -> the target number, None: no target left
+
+_TAKEN = Statement.portable(
+    "bench.cinder.taken",
+    f"SELECT target_num FROM iscsi_targets WHERE host = '{POOL_HOST}' AND volume_id IS NOT NULL",
+    "The targets of the pool taken by the last run.",
+)
+
+
+def _rawdb_caller(db: Database) -> Allocate:
+    _, admin = _contexts(db)
+
+    async def allocate(volume: str) -> int | None:
+        try:
+            return await api.volume_allocate_iscsi_target(admin, volume, POOL_HOST)
+        except errors.NoMoreTargets:
+            return None
+
+    return allocate
+
+
+class _Replayer:
+    """rawdb's captured statements of one allocation, replayed with another volume id."""
+
+    def __init__(self, driver: Driver, plan: Sequence[Step], captured: str) -> None:
+        self.driver, self.plan, self.captured = driver, list(plan), captured
+
+    async def __call__(self, volume: str) -> int | None:
+        plan = [Step(s.sql, tuple(volume if a == self.captured else a for a in s.args), s.session) for s in self.plan]
+        for rows in reversed(await self.driver.replay(plan)):
+            for row in rows:
+                if "target_num" in row:
+                    return int(row["target_num"])
+        return None
+
+
+def _data_statements(plan: Sequence[Step]) -> int:
+    scope = ("BEGIN", "COMMIT", "ROLLBACK", "START TRANSACTION", "SET ")
+    return sum(1 for step in plan if not step.sql.lstrip().upper().startswith(scope))
+
+
+async def _loop(allocate: Allocate, volumes: Sequence[str], start: int, deadline: float, run: dict[str, Any]) -> None:
+    k = start
+    while time.monotonic() < deadline:
+        number = await allocate(volumes[k % len(volumes)])
+        k += 7919
+        if number is None:
+            run["gave_up"] += 1
+            continue
+        run["handed"].append(number)
+
+
+async def _verify(db: Database, handed: list[int]) -> str | None:
+    async with db.reader() as rx:
+        taken = sorted(int(r["target_num"]) for r in await rx.fetch(_TAKEN))
+    if len(set(handed)) != len(handed):
+        return f"{len(handed) - len(set(handed))} targets handed out twice"
+    if taken != sorted(handed):
+        return f"{len(taken)} targets taken, {len(handed)} handed out"
+    return None
+
+
+async def run_iscsi(
+    db: Database,
+    dataset: CinderDataset,
+    *,
+    targets: Sequence[str],
+    callers: Sequence[int],
+    seconds: float,
+    rounds: int,
+    say: Callable[[str], None] = lambda text: None,
+) -> tuple[list[Figure], list[str], list[str]]:
+    """Allocations per second for every number of callers and target; problems; notes."""
+    volumes = dataset.alloc_volumes()
+    await reset_targets(db)
+    counter = rawdb.StatementCounter(keep=True)
+    with db.hooked(counter):
+        await _rawdb_caller(db)(volumes[0])
+    plan, statements = steps(counter.events), float(counter.total)
+    await reset_targets(db)
+    notes: list[str] = []
+    replayable = _data_statements(plan) == 1
+    if "driver" in targets and not replayable:
+        notes.append(
+            f"{ALLOC}: no driver replay on {db.dialect} (rawdb's claim reads a row, then updates the row it read:"
+            " a replay of the captured statements would update the captured row again)"
+        )
+    figures: dict[tuple[str, int], Figure] = {}
+    problems: list[str] = []
+    for round_ in range(rounds):
+        for n in callers:
+            for target in targets:
+                if target not in ("rawdb", "driver") or (target == "driver" and not replayable):
+                    continue
+                say(f"cinder round {round_ + 1}/{rounds}: {ALLOC} {target} x{n}")
+                calls: list[Allocate] = []
+                drivers: list[Driver] = []
+                for _ in range(n):
+                    if target == "rawdb":
+                        calls.append(_rawdb_caller(db))
+                    else:
+                        drivers.append(await Driver.open(db, read_only=False))
+                        calls.append(_Replayer(drivers[-1], plan, volumes[0]))
+                run: dict[str, Any] = {"handed": [], "gave_up": 0}
+                started = time.monotonic()
+                deadline = started + seconds
+                try:
+                    await asyncio.gather(*(_loop(c, volumes, i, deadline, run) for i, c in enumerate(calls)))
+                finally:
+                    for driver in drivers:
+                        await driver.close()
+                elapsed = time.monotonic() - started
+                name = f"{ALLOC}_x{n}"
+                figure = figures.setdefault((target, n), Figure(name, target, "allocs/s", statements=statements))
+                figure.samples.append(len(run["handed"]) / elapsed)
+                figure.info["gave_up"] = figure.info.get("gave_up", 0) + run["gave_up"]
+                problem = await _verify(db, run["handed"])
+                if problem is not None:
+                    problems.append(f"{name} ({target}): {problem}")
+                await reset_targets(db)
+    return list(figures.values()), problems, notes
+
+
+# --- the scenarios, as the runner runs them ----------------------------------------------------------
+
+
+async def cinder_scenarios(
+    main_db: Database,
+    sizes: Sequence[int],
+    cases: Sequence[str],
+    *,
+    targets: Sequence[str],
+    rounds: int,
+    calls: int,
+    callers: Sequence[int],
+    seconds: float,
+    say: Callable[[str], None] = lambda text: None,
+) -> CinderRun:
+    """Seed (or reuse) each size of the volume dataset next to ``main_db`` and run the cases on it."""
+    run = CinderRun()
+    url = cinder_url(main_db.url)
+    await ensure_database(main_db, url)
+    if "openstack" in targets:
+        run.notes.append(
+            "openstack cinder target skipped for the cinder cases: not implemented (see benchmarks/README.md)"
+        )
+    latency = [case for case in cases if case in LATENCY]
+    async with rawdb.connect(url) as db:
+        for size in sizes:
+            started = time.perf_counter()
+            say(f"seeding the cinder dataset ({size} volumes)")
+            dataset = await seed_cinder(db, size)
+            run.datasets[dataset.fingerprint] = {
+                "volumes": size,
+                "url": db.url_safe,
+                "reused": dataset.reused,
+                "seconds": round(time.perf_counter() - started, 1),
+            }
+            figures, results, problems = await run_cinder(
+                db, dataset, latency, targets=targets, rounds=rounds, calls=calls, say=say
+            )
+            if ALLOC in cases:
+                allocated, alloc_problems, notes = await run_iscsi(
+                    db, dataset, targets=targets, callers=callers, seconds=seconds, rounds=rounds, say=say
+                )
+                figures += allocated
+                problems += alloc_problems
+                run.notes += [note for note in notes if note not in run.notes]
+            for figure in figures:
+                figure.info["volumes"] = size
+            run.figures += figures
+            if results:
+                run.results[dataset.fingerprint] = results
+            run.problems += [f"{problem} ({size} volumes)" for problem in problems]
+    return run
