@@ -276,7 +276,7 @@ async def test_cinder_python_defaults_are_server_defaults(cinder_db: rawdb.Datab
 
 def test_cli_bootstraps_cinder_on_sqlite(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema", "bootstrap", "--service", "cinder", "--url", sqlite_url]) == 0
-    assert "applied 0001_cinder_tables, 0002_rawdb_indexes" in capsys.readouterr().out
+    assert "applied 0001_cinder_tables, 0002_rawdb_indexes, 0003_rawdb_volume_indexes" in capsys.readouterr().out
     assert main(["schema", "bootstrap", "--service", "cinder", "--url", sqlite_url]) == 0
     assert "up to date, nothing applied" in capsys.readouterr().out
     assert main(["schema", "check", "--service", "cinder", "--url", sqlite_url]) == 0
