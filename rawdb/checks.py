@@ -92,3 +92,30 @@ def check_integer(value: Any, what: str, minimum: int = -INT_MAX - 1, maximum: i
     if not minimum <= value <= maximum:
         raise errors.Invalid(f"{what} must be between {minimum} and {maximum}, not {value}")
     return value
+
+
+NAME_LENGTH = 255  # VARCHAR(255): most of OpenStack's string columns
+
+
+def lookup_text(value: Any, what: str, max_length: int | None = NAME_LENGTH) -> str | None:
+    """A string key to look rows up by, or None when no row can hold it (longer than
+    ``max_length``, a NUL, a lone surrogate): the lookup then finds nothing, as upstream's
+    query would, without sending a value the database refuses.
+
+    :raises Invalid: not a string
+    """
+    if not isinstance(value, str):
+        raise errors.Invalid(f"{what} must be a string, not {type(value).__name__}")
+    if (max_length is not None and len(value) > max_length) or "\x00" in value or not _encodable(value):
+        return None
+    return value
+
+
+def lookup_id(value: Any, what: str) -> int | None:
+    """An integer id (or a string of one) to look rows up by, or None when no INTEGER row id can
+    be it (out of range but within BIGINT).
+
+    :raises Invalid: not an integer, or beyond BIGINT
+    """
+    number = check_integer(value, what, -BIGINT_MAX - 1, BIGINT_MAX)
+    return number if -INT_MAX - 1 <= number <= INT_MAX else None

@@ -9,12 +9,12 @@ gave with both relationships joined.  The statements return the type's columns p
 from __future__ import annotations
 
 import json
-import re
 import uuid as uuidlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rawdb import errors
+from rawdb.checks import lookup_text
 from rawdb.conventions import coerce, table_columns
 
 Row = dict[str, Any]
@@ -52,22 +52,8 @@ TYPE_COLUMNS = ("id", "name", "created_at", "updated_at", "deleted_at", "deleted
 TYPE_PREFIX = "type_"
 ID_LENGTH, NAME_LENGTH = 36, 255
 
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
 
 # --- arguments -----------------------------------------------------------------------------
-
-
-def lookup_text(value: Any, what: str, max_length: int = NAME_LENGTH) -> str | None:
-    """A string to look rows up by, or None when no row can hold it (too long, NUL).
-
-    :raises Invalid: not a string
-    """
-    if not isinstance(value, str):
-        raise errors.Invalid(f"{what} must be a string, not {type(value).__name__}")
-    if len(value) > max_length or _UNSTORABLE.search(value):
-        return None
-    return value
 
 
 def volume_key(volume_id: Any) -> str | None:

@@ -39,7 +39,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from rawdb import errors
-from rawdb.cinder._volume_values import ID_LENGTH, lookup_text
+from rawdb.checks import lookup_text
+from rawdb.cinder._volume_values import ID_LENGTH
 from rawdb.context import Context
 from rawdb.conventions import coerce_values, insert_values, read_deleted, require_admin_context
 from rawdb.decorators import reader, retry_on_deadlock, writer

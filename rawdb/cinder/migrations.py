@@ -20,13 +20,12 @@ dropped it); a lookup key of the wrong type is ``Invalid``, one no row can hold 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from rawdb import errors
-from rawdb.checks import BIGINT_MAX, INT_MAX, check_integer
+from rawdb.checks import BIGINT_MAX, check_integer, lookup_id, lookup_text
 from rawdb.context import Context
 from rawdb.conventions import coerce_values, insert_values, require_admin_context, table_columns
 from rawdb.decorators import reader, writer
@@ -38,30 +37,6 @@ TABLE = "migrations"
 COLUMNS: tuple[str, ...] = tuple(table_columns("cinder")[TABLE])
 SETTABLE = frozenset(COLUMNS) - {"id", "deleted"}
 UPDATE_COLUMNS = tuple(column for column in COLUMNS if column in SETTABLE and column != "updated_at")
-NAME_LENGTH = 255
-
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def _lookup_text(value: Any, what: str) -> str | None:
-    """A string key to look migrations up by, or None when no row can hold it (too long, NUL).
-
-    :raises Invalid: not a string
-    """
-    if not isinstance(value, str):
-        raise errors.Invalid(f"{what} must be a string, not {type(value).__name__}")
-    if len(value) > NAME_LENGTH or _UNSTORABLE.search(value):
-        return None
-    return value
-
-
-def _lookup_id(value: Any, what: str) -> int | None:
-    """A migration id to look up, or None when no row can have it.
-
-    :raises Invalid: not an integer
-    """
-    number = check_integer(value, what, -BIGINT_MAX - 1, BIGINT_MAX)
-    return number if -INT_MAX - 1 <= number <= INT_MAX else None
 
 
 def _values(values: Any, own_id: int | None = None) -> dict[str, Any]:
@@ -110,7 +85,7 @@ async def migration_update(context: Context, id: int, values: Mapping[str, Any])
     :raises MigrationNotFound: no migration with this id
     :raises Invalid: see the module docstring; nothing is written
     """
-    key = _lookup_id(id, "id")
+    key = lookup_id(id, "id")
     given = _values(values, key)
     row = None
     if key is not None:
@@ -141,7 +116,7 @@ async def migration_get(context: Context, migration_id: int) -> Row:
     :raises MigrationNotFound: none
     :raises Invalid: ``migration_id`` is not an integer
     """
-    key = _lookup_id(migration_id, "migration_id")
+    key = lookup_id(migration_id, "migration_id")
     row = None
     if key is not None:
         row = await context.fetchrow("cinder.migrations.migration_get", id=key)
@@ -158,8 +133,8 @@ async def migration_get_by_instance_and_status(context: Context, instance_uuid: 
     :raises MigrationNotFoundByStatus: none (a MigrationNotFound)
     :raises Invalid: a key is not a string
     """
-    uuid = _lookup_text(instance_uuid, "instance_uuid")
-    wanted = _lookup_text(status, "status")
+    uuid = lookup_text(instance_uuid, "instance_uuid")
+    wanted = lookup_text(status, "status")
     row = None
     if uuid is not None and wanted is not None:
         row = await context.fetchrow(

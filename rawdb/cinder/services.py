@@ -25,12 +25,11 @@ Where rawdb departs from Folsom:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rawdb import errors
-from rawdb.checks import BIGINT_MAX, INT_MAX, check_bool, check_integer
+from rawdb.checks import check_bool, lookup_id, lookup_text
 from rawdb.cinder import settings
 from rawdb.context import Context
 from rawdb.conventions import coerce_values, insert_values, read_deleted, require_admin_context
@@ -50,30 +49,6 @@ UPDATABLE = (
     "created_at",
     "deleted_at",
 )
-NAME_LENGTH = 255
-
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def _lookup_id(value: Any, what: str) -> int | None:
-    """An integer id (or a string of one) to look a service up by, or None when no row can have it.
-
-    :raises Invalid: not an integer
-    """
-    number = check_integer(value, what, -BIGINT_MAX - 1, BIGINT_MAX)
-    return number if -INT_MAX - 1 <= number <= INT_MAX else None
-
-
-def _lookup_text(value: Any, what: str) -> str | None:
-    """A string key to look services up by, or None when no row can hold it (too long, NUL).
-
-    :raises Invalid: not a string
-    """
-    if not isinstance(value, str):
-        raise errors.Invalid(f"{what} must be a string, not {type(value).__name__}")
-    if len(value) > NAME_LENGTH or _UNSTORABLE.search(value):
-        return None
-    return value
 
 
 def _rows(rows: Sequence[Mapping[str, Any]]) -> list[Row]:
@@ -88,7 +63,7 @@ async def service_get(context: Context, service_id: int) -> Row:
     :raises ServiceNotFound: none
     :raises Invalid: ``service_id`` is not an integer
     """
-    key = _lookup_id(service_id, "service_id")
+    key = lookup_id(service_id, "service_id")
     row = None
     if key is not None:
         row = await context.fetchrow("cinder.services.service_get", service_id=key, read_deleted=read_deleted(context))
@@ -116,7 +91,7 @@ async def service_get_all_by_topic(context: Context, topic: str) -> list[Row]:
 
     :raises Invalid: ``topic`` is not a string
     """
-    key = _lookup_text(topic, "topic")
+    key = lookup_text(topic, "topic")
     if key is None:
         return []
     return _rows(await context.fetch("cinder.services.service_get_all_by_topic", topic=key))
@@ -129,7 +104,7 @@ async def service_get_by_host_and_topic(context: Context, host: str, topic: str)
 
     :raises Invalid: ``host`` or ``topic`` is not a string
     """
-    host_key, topic_key = _lookup_text(host, "host"), _lookup_text(topic, "topic")
+    host_key, topic_key = lookup_text(host, "host"), lookup_text(topic, "topic")
     if host_key is None or topic_key is None:
         return None
     row = await context.fetchrow("cinder.services.service_get_by_host_and_topic", host=host_key, topic=topic_key)
@@ -143,7 +118,7 @@ async def service_get_all_by_host(context: Context, host: str) -> list[Row]:
 
     :raises Invalid: ``host`` is not a string
     """
-    key = _lookup_text(host, "host")
+    key = lookup_text(host, "host")
     if key is None:
         return []
     return _rows(await context.fetch("cinder.services.service_get_all_by_host", host=key))
@@ -178,7 +153,7 @@ async def service_get_by_args(context: Context, host: str, binary: str) -> Row:
     :raises HostBinaryNotFound: none
     :raises Invalid: ``host`` or ``binary`` is not a string
     """
-    host_key, binary_key = _lookup_text(host, "host"), _lookup_text(binary, "binary")
+    host_key, binary_key = lookup_text(host, "host"), lookup_text(binary, "binary")
     row = None
     if host_key is not None and binary_key is not None:
         row = await context.fetchrow(
@@ -231,7 +206,7 @@ async def service_update(context: Context, service_id: int, values: Mapping[str,
         too), or a value its column cannot hold; nothing is written
     """
     given = coerce_values("cinder", "services", values, frozenset((*UPDATABLE, "updated_at")))
-    key = _lookup_id(service_id, "service_id")
+    key = lookup_id(service_id, "service_id")
     rd = read_deleted(context)
     current = None
     if key is not None:
@@ -257,7 +232,7 @@ async def service_destroy(context: Context, service_id: int) -> None:
     :raises ServiceNotFound: no such service; nothing is written
     :raises Invalid: ``service_id`` is not an integer
     """
-    key = _lookup_id(service_id, "service_id")
+    key = lookup_id(service_id, "service_id")
     changed = 0
     if key is not None:
         changed = await context.execute(

@@ -38,7 +38,7 @@ from datetime import datetime
 from typing import Any
 
 from rawdb import errors
-from rawdb.checks import check_bool, check_datetime
+from rawdb.checks import check_bool, check_datetime, lookup_text
 from rawdb.cinder import _volume_values as values_
 from rawdb.context import Context
 from rawdb.conventions import (
@@ -183,7 +183,7 @@ async def volume_get_all_by_host(context: Context, host: str) -> list[Row]:
 
     :raises Invalid: ``host`` is not a string
     """
-    key = values_.lookup_text(host, "host")
+    key = lookup_text(host, "host")
     if key is None:
         return []
     return await _volumes(
@@ -198,7 +198,7 @@ async def volume_get_all_by_instance_uuid(context: Context, instance_uuid: str) 
 
     :raises Invalid: ``instance_uuid`` is not a string
     """
-    key = values_.lookup_text(instance_uuid, "instance_uuid", values_.ID_LENGTH)
+    key = lookup_text(instance_uuid, "instance_uuid", values_.ID_LENGTH)
     if key is None:
         return []
     return await _volumes(context, "cinder.volumes.volume_get_all_by_instance_uuid", instance_uuid=key)
@@ -213,7 +213,7 @@ async def volume_get_all_by_project(context: Context, project_id: str) -> list[R
     :raises Invalid: ``project_id`` is not a string
     """
     authorize_project_context(context, project_id)
-    key = values_.lookup_text(project_id, "project_id")
+    key = lookup_text(project_id, "project_id")
     if key is None:
         return []
     return await _volumes(
@@ -235,7 +235,7 @@ async def volume_get_active_by_window(
     """
     start = check_datetime(begin, "begin")
     finish = check_datetime(end, "end") if end else None
-    project = values_.lookup_text(project_id, "project_id") if project_id else None
+    project = lookup_text(project_id, "project_id") if project_id else None
     if project_id and project is None:
         return []
     return await _volumes(
@@ -354,7 +354,7 @@ async def volume_data_get_for_project(context: Context, project_id: str) -> tupl
 
     :raises Invalid: ``project_id`` is not a string
     """
-    key = values_.lookup_text(project_id, "project_id")
+    key = lookup_text(project_id, "project_id")
     if key is None:
         return (0, 0)
     row = await context.fetchrow("cinder.volumes.volume_data_get_for_project", project_id=key)
@@ -387,7 +387,7 @@ async def volume_metadata_delete(context: Context, volume_id: str, key: str) -> 
     :raises Invalid: ``volume_id`` or ``key`` is not a string
     """
     checked = await _check_volume(context, volume_id, lock=False)
-    lookup = values_.lookup_text(key, "key")
+    lookup = lookup_text(key, "key")
     if lookup is not None:
         await context.execute("cinder.volumes.metadata_delete", volume_id=checked, key=lookup, now=utcnow())
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rawdb import errors
-from rawdb.checks import BIGINT_MAX, INT_MAX, check_integer
+from rawdb.checks import BIGINT_MAX, INT_MAX, check_integer, lookup_text
 from rawdb.conventions import coerce, coerce_values, table_columns
 
 Row = dict[str, Any]
@@ -27,26 +27,6 @@ def row_id(value: Any, what: str = "aggregate_id") -> int | None:
         raise errors.Invalid(f"{what} must be an integer, not {value!r:.80}")
     number = check_integer(value, what, -BIGINT_MAX - 1, BIGINT_MAX)
     return number if 0 < number <= INT_MAX else None
-
-
-def lookup_text(value: Any, what: str, length: int = NAME_LENGTH) -> str | None:
-    """A string to look rows up by, or None when no row can hold it (too long, NUL, lone surrogate).
-
-    :raises Invalid: not a string
-    """
-    if not isinstance(value, str):
-        raise errors.Invalid(f"{what} must be a string, not {type(value).__name__}")
-    if len(value) > length or "\x00" in value or not _encodable(value):
-        return None
-    return value
-
-
-def _encodable(value: str) -> bool:
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def mapping(value: Any, what: str) -> Mapping[Any, Any]:

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from rawdb import errors
-from rawdb.checks import BIGINT_MAX, INT_MAX, check_integer
+from rawdb.checks import check_integer
 from rawdb.context import Context
 from rawdb.conventions import coerce_values
 from rawdb.nova._instance_rows import Joins, instance_dict
@@ -143,35 +143,6 @@ async def instances_by_uuid(context: Context, uuids: Iterable[str], live: bool =
 
 
 # --- values ------------------------------------------------------------------------------
-
-
-def lookup_text(value: Any, what: str, max_length: int) -> str | None:
-    """A string key to look rows up by, or None when no row can hold it (too long, NUL).
-
-    :raises Invalid: not a string
-    """
-    if not isinstance(value, str):
-        raise errors.Invalid(f"{what} must be a string, not {type(value).__name__}")
-    if len(value) > max_length or "\x00" in value or (not value.isascii() and not _encodable(value)):
-        return None
-    return value
-
-
-def _encodable(value: str) -> bool:
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def lookup_id(value: Any, what: str) -> int | None:
-    """An integer id to look rows up by, or None when no row can have it (out of range).
-
-    :raises Invalid: not an integer
-    """
-    number = check_integer(value, what, -BIGINT_MAX - 1, BIGINT_MAX)
-    return number if -INT_MAX - 1 <= number <= INT_MAX else None
 
 
 def column_id(value: Any, what: str) -> int | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,7 @@ from pypika import Table
 from pypika.terms import Criterion, Term
 
 from rawdb import errors
-from rawdb.checks import BIGINT_MAX, INT_MAX, check_bool, check_integer
+from rawdb.checks import check_bool, check_integer, lookup_text
 from rawdb.context import Context
 from rawdb.conventions import Flavour, read_deleted_criterion, table_columns
 from rawdb.queries import Param, Query, Raw, SortKey, after_marker, marker_params, marker_shape, order_by
@@ -57,31 +56,9 @@ CREATABLE = frozenset(FLAVOR_COLUMNS) - {"id", "deleted", "deleted_at"}
 DEFAULTS: Mapping[str, Any] = {"swap": 0, "rxtx_factor": 1.0, "disabled": False, "is_public": True}
 REQUIRED = ("name", "flavorid", "memory_mb", "vcpus")
 NAME_LENGTH = 255
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 # --- checks --------------------------------------------------------------------------------
-
-
-def lookup_text(value: Any, what: str) -> str | None:
-    """A string key (name, flavorid, project id, spec key) to look rows up by, or None when no row can hold it.
-
-    :raises Invalid: not a string
-    """
-    if not isinstance(value, str):
-        raise errors.Invalid(f"{what} must be a string, not {type(value).__name__}")
-    if len(value) > NAME_LENGTH or _UNSTORABLE.search(value):
-        return None
-    return value
-
-
-def lookup_id(value: Any, what: str) -> int | None:
-    """A flavor's integer id to look up, or None when no row can have it (out of range).
-
-    :raises Invalid: not an integer (or a string of one)
-    """
-    number = check_integer(value, what, -BIGINT_MAX - 1, BIGINT_MAX)
-    return number if -INT_MAX - 1 <= number <= INT_MAX else None
 
 
 def stored_text(value: Any, what: str) -> str:

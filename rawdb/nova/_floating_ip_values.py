@@ -97,16 +97,6 @@ def text_arg(value: Any, what: str, *, nullable: bool = False) -> str | None:
     return value
 
 
-def lookup_text(value: Any, what: str) -> str | None:
-    """A string to look rows up by, or None when no row can hold it (too long, NUL).
-
-    :raises Invalid: not a string
-    """
-    if not isinstance(value, str):
-        raise errors.Invalid(f"{what} must be a string, not {type(value).__name__}")
-    return None if len(value) > NAME_LENGTH or _UNSTORABLE.search(value) else value
-
-
 def row_id(value: Any, what: str) -> int | None:
     """An id argument as an int (nova's API passes strings: ``'5'``), or None when no row can have it.
 

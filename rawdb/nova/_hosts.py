@@ -7,18 +7,13 @@ finds nothing, as upstream's queries did.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from rawdb import errors
-from rawdb.checks import BIGINT_MAX, INT_MAX, check_integer
 from rawdb.context import Context
 
 Row = dict[str, Any]
-NAME_LENGTH = 255
-
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def mapping(values: Any) -> Mapping[str, Any]:
@@ -29,29 +24,6 @@ def mapping(values: Any) -> Mapping[str, Any]:
     if not isinstance(values, Mapping):
         raise errors.Invalid(f"values must be a dict, not {type(values).__name__}")
     return values
-
-
-def lookup_text(value: Any, what: str, max_length: int | None = NAME_LENGTH) -> str | None:
-    """A string key to look rows up by, or None when no row can hold it (too long, NUL).
-
-    :param max_length: the column's length (None: a TEXT column)
-
-    :raises Invalid: not a string
-    """
-    if not isinstance(value, str):
-        raise errors.Invalid(f"{what} must be a string, not {type(value).__name__}")
-    if (max_length is not None and len(value) > max_length) or _UNSTORABLE.search(value):
-        return None
-    return value
-
-
-def lookup_id(value: Any, what: str) -> int | None:
-    """An integer id (or a string of one) to look rows up by, or None when no row can have it.
-
-    :raises Invalid: not an integer
-    """
-    number = check_integer(value, what, -BIGINT_MAX - 1, BIGINT_MAX)
-    return number if -INT_MAX - 1 <= number <= INT_MAX else None
 
 
 def set_flags(given: Mapping[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:

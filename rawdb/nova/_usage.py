@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from rawdb import errors
-from rawdb.checks import BIGINT_MAX, check_datetime
+from rawdb.checks import BIGINT_MAX, check_datetime, lookup_text
 
 UUID_LENGTH, MAC_LENGTH, NAME_LENGTH = 36, 255, 255
 COUNTERS = ("reads", "read_bytes", "writes", "write_bytes")
@@ -29,22 +29,6 @@ def time_arg(value: Any, what: str) -> datetime:
         except ValueError:
             raise errors.Invalid(f"{what} is not an ISO-8601 time: {value!r:.80}") from None
     return check_datetime(value, what)
-
-
-def lookup_text(value: Any, what: str, max_length: int) -> str | None:
-    """A string to look rows up by, or None when no row can hold it (too long, NUL, a lone surrogate).
-
-    :raises Invalid: not a string
-    """
-    if not isinstance(value, str):
-        raise errors.Invalid(f"{what} must be a string, not {type(value).__name__}")
-    if len(value) > max_length or "\x00" in value:
-        return None
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return None
-    return value
 
 
 def optional_text(value: Any, what: str, max_length: int) -> tuple[bool, str | None]:

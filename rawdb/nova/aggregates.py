@@ -50,7 +50,7 @@ from datetime import datetime
 from typing import Any
 
 from rawdb import errors
-from rawdb.checks import BIGINT_MAX, check_bool, check_integer
+from rawdb.checks import BIGINT_MAX, check_bool, check_integer, lookup_text
 from rawdb.context import Context
 from rawdb.conventions import coerce, insert_values, read_deleted, table_columns
 from rawdb.decorators import reader, writer
@@ -62,7 +62,6 @@ from rawdb.nova._aggregate_values import (
     aggregate,
     aggregate_columns,
     key_filter,
-    lookup_text,
     mapping,
     metadata_items,
     restore,

@@ -36,7 +36,7 @@ from collections.abc import Set as AbstractSet
 from typing import Any
 
 from rawdb import errors
-from rawdb.checks import BIGINT_MAX, INT_MAX, check_bool, check_integer
+from rawdb.checks import INT_MAX, check_bool, check_integer, lookup_id, lookup_text
 from rawdb.context import Context
 from rawdb.conventions import coerce_values, insert_values, read_deleted, require_context, table_columns
 from rawdb.decorators import reader, writer
@@ -70,32 +70,10 @@ JOINABLE = frozenset({"instance"})
 INSTANCE_JOINS = Joins(metadata=False, system_metadata=False, info_cache=False, security_groups=False)
 
 _EPHEMERAL = re.compile(r"ephemeral(\d|[1-9]\d+)")
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _DEV = re.compile("^/dev/")
 
 
 # --- checks and conversions ----------------------------------------------------------------
-
-
-def _lookup_text(value: Any, what: str, max_length: int) -> str | None:
-    """A string key to look mappings up by, or None when no row can hold it (too long, NUL).
-
-    :raises Invalid: not a string
-    """
-    if not isinstance(value, str):
-        raise errors.Invalid(f"{what} must be a string, not {type(value).__name__}")
-    if len(value) > max_length or _UNSTORABLE.search(value):
-        return None
-    return value
-
-
-def _lookup_id(value: Any, what: str) -> int | None:
-    """An id to look a mapping up by, or None when no row can have it.
-
-    :raises Invalid: not an integer
-    """
-    number = check_integer(value, what, -BIGINT_MAX - 1, BIGINT_MAX)
-    return number if -INT_MAX - 1 <= number <= INT_MAX else None
 
 
 def _joins_instance(columns_to_join: Any) -> bool:
@@ -294,7 +272,7 @@ async def block_device_mapping_update(
     :returns: the mapping, changed, or None when the caller sees no mapping with this id
     :raises Invalid: see ``block_device_mapping_create``; nothing is written
     """
-    key = _lookup_id(bdm_id, "bdm_id")
+    key = lookup_id(bdm_id, "bdm_id")
     given = _no_id(_prepared(values, legacy, allow_updates=True), key)
     if key is None:
         return None
@@ -357,7 +335,7 @@ async def block_device_mapping_destroy(context: Context, bdm_id: int) -> None:
 
     :raises Invalid: ``bdm_id`` is not an integer
     """
-    key = _lookup_id(bdm_id, "bdm_id")
+    key = lookup_id(bdm_id, "bdm_id")
     if key is not None:
         await context.execute(
             "nova.block_devices.bdm_destroy", id=key, read_deleted=read_deleted(context), now=utcnow()
@@ -373,8 +351,8 @@ async def block_device_mapping_destroy_by_instance_and_volume(
 
     :raises Invalid: a key is not a string
     """
-    uuid = _lookup_text(instance_uuid, "instance_uuid", UUID_LENGTH)
-    volume = _lookup_text(volume_id, "volume_id", UUID_LENGTH)
+    uuid = lookup_text(instance_uuid, "instance_uuid", UUID_LENGTH)
+    volume = lookup_text(volume_id, "volume_id", UUID_LENGTH)
     if uuid is not None and volume is not None:
         await context.execute(
             "nova.block_devices.bdm_destroy_by_instance_and_volume",
@@ -394,8 +372,8 @@ async def block_device_mapping_destroy_by_instance_and_device(
 
     :raises Invalid: a key is not a string
     """
-    uuid = _lookup_text(instance_uuid, "instance_uuid", UUID_LENGTH)
-    device = _lookup_text(device_name, "device_name", NAME_LENGTH)
+    uuid = lookup_text(instance_uuid, "instance_uuid", UUID_LENGTH)
+    device = lookup_text(device_name, "device_name", NAME_LENGTH)
     if uuid is not None and device is not None:
         await context.execute(
             "nova.block_devices.bdm_destroy_by_instance_and_device",
@@ -420,7 +398,7 @@ async def block_device_mapping_get_all_by_instance_uuids(context: Context, insta
         raise errors.Invalid(f"instance_uuids must be a list of uuids, not {type(instance_uuids).__name__}")
     wanted = [
         uuid
-        for uuid in dict.fromkeys(_lookup_text(u, "instance_uuids", UUID_LENGTH) for u in instance_uuids)
+        for uuid in dict.fromkeys(lookup_text(u, "instance_uuids", UUID_LENGTH) for u in instance_uuids)
         if uuid is not None
     ]
     if not wanted:
@@ -438,7 +416,7 @@ async def block_device_mapping_get_all_by_instance(context: Context, instance_uu
 
     :raises Invalid: ``instance_uuid`` is not a string
     """
-    uuid = _lookup_text(instance_uuid, "instance_uuid", UUID_LENGTH)
+    uuid = lookup_text(instance_uuid, "instance_uuid", UUID_LENGTH)
     if uuid is None:
         return []
     rows = await context.fetch(
@@ -457,7 +435,7 @@ async def block_device_mapping_get_all_by_volume_id(
     :raises Invalid: ``volume_id`` is not a string; ``columns_to_join`` names something else
     """
     join = _joins_instance(columns_to_join)
-    volume = _lookup_text(volume_id, "volume_id", UUID_LENGTH)
+    volume = lookup_text(volume_id, "volume_id", UUID_LENGTH)
     if volume is None:
         return []
     rows = await context.fetch(
@@ -476,8 +454,8 @@ async def block_device_mapping_get_by_instance_and_volume_id(
     :raises Invalid: a key is not a string; ``columns_to_join`` names something else
     """
     join = _joins_instance(columns_to_join)
-    volume = _lookup_text(volume_id, "volume_id", UUID_LENGTH)
-    uuid = _lookup_text(instance_uuid, "instance_uuid", UUID_LENGTH)
+    volume = lookup_text(volume_id, "volume_id", UUID_LENGTH)
+    uuid = lookup_text(instance_uuid, "instance_uuid", UUID_LENGTH)
     if volume is None or uuid is None:
         return None
     row = await context.fetchrow(

@@ -38,11 +38,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from rawdb import errors
-from rawdb.checks import BIGINT_MAX, INT_MAX, check_bool, check_integer
+from rawdb.checks import BIGINT_MAX, INT_MAX, check_bool, check_integer, lookup_id, lookup_text
 from rawdb.context import Context
 from rawdb.conventions import coerce_values, insert_values, read_deleted
 from rawdb.decorators import reader, writer
-from rawdb.nova._hosts import Row, lookup_id, lookup_text, mapping, returning, set_flags
+from rawdb.nova._hosts import Row, mapping, returning, set_flags
 from rawdb.timeutils import utcnow
 
 # The columns compute_node_update sets when given (updated_at: always now).

@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import Any
 
 from rawdb import errors
-from rawdb.checks import check_bool, check_datetime
+from rawdb.checks import check_bool, check_datetime, lookup_id, lookup_text
 from rawdb.context import Context
 from rawdb.conventions import (
     authorize_project_context,
@@ -59,8 +59,6 @@ from rawdb.nova._fixed_ip_rows import (
     instances_by_uuid,
     joins,
     json_row,
-    lookup_id,
-    lookup_text,
     networks_by_id,
 )
 from rawdb.nova._instance_list import check_uuid

@@ -58,6 +58,7 @@ from functools import partial
 from typing import Any
 
 from rawdb import errors
+from rawdb.checks import lookup_id, lookup_text
 from rawdb.context import Context
 from rawdb.conventions import coerce_values, insert_values, read_deleted, require_admin_context, require_context
 from rawdb.decorators import reader, writer
@@ -71,8 +72,6 @@ from rawdb.nova._flavor_rows import (
     create_values,
     get_all,
     get_one,
-    lookup_id,
-    lookup_text,
     sort_keys,
     specs_json,
     stored_text,

@@ -49,6 +49,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rawdb import errors
+from rawdb.checks import lookup_text
 from rawdb.context import Context
 from rawdb.conventions import (
     authorize_project_context,
@@ -390,7 +391,7 @@ async def floating_ip_get_all_by_host(context: Context, host: str) -> list[Row]:
     :raises FloatingIpNotFoundForHost: the host has none
     :raises Invalid: the host is not a string
     """
-    key = values_.lookup_text(host, "host")
+    key = lookup_text(host, "host")
     rows = [] if key is None else await context.fetch("nova.floating_ips.get_all_by_host", host=key)
     if not rows:
         raise errors.FloatingIpNotFoundForHost(host=host)
@@ -406,7 +407,7 @@ async def floating_ip_get_all_by_project(context: Context, project_id: str) -> l
     :raises Invalid: the project id is not a string
     """
     authorize_project_context(context, project_id)
-    key = values_.lookup_text(project_id, "project_id")
+    key = lookup_text(project_id, "project_id")
     if key is None:
         return []
     return await _joined(context, await context.fetch("nova.floating_ips.get_all_by_project", project_id=key), True)
@@ -462,7 +463,7 @@ async def floating_ip_count_by_project(context: Context, project_id: str) -> int
     :raises Invalid: the project id is not a string
     """
     authorize_project_context(context, project_id)
-    key = values_.lookup_text(project_id, "project_id")
+    key = lookup_text(project_id, "project_id")
     if key is None:
         return 0
     return int(await context.fetchval("nova.floating_ips.count_by_project", project_id=key))

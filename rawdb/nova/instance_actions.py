@@ -26,13 +26,12 @@ Where rawdb departs from upstream:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
 from rawdb import errors
-from rawdb.checks import BIGINT_MAX, INT_MAX, check_integer
+from rawdb.checks import lookup_id, lookup_text
 from rawdb.context import Context
 from rawdb.conventions import coerce_values, insert_values, read_deleted
 from rawdb.decorators import reader, writer
@@ -48,8 +47,6 @@ EVENT_TEXT_BYTES = {"traceback": 65535, "details": 65535}
 FAULT_TEXT_BYTES = {"details": 16777215}
 UUID_LENGTH, NAME_LENGTH = 36, 255
 
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
 
 # --- checks --------------------------------------------------------------------------------
 
@@ -60,27 +57,6 @@ def _mapping(values: Any) -> Mapping[str, Any]:
     return values
 
 
-def _lookup_text(value: Any, what: str, max_length: int) -> str | None:
-    """A string key to look rows up by, or None when no row can hold it (too long, NUL).
-
-    :raises Invalid: not a string
-    """
-    if not isinstance(value, str):
-        raise errors.Invalid(f"{what} must be a string, not {type(value).__name__}")
-    if len(value) > max_length or _UNSTORABLE.search(value):
-        return None
-    return value
-
-
-def _lookup_id(value: Any, what: str) -> int | None:
-    """An integer id to look rows up by, or None when no row can have it (out of range).
-
-    :raises Invalid: not an integer
-    """
-    number = check_integer(value, what, -BIGINT_MAX - 1, BIGINT_MAX)
-    return number if -INT_MAX - 1 <= number <= INT_MAX else None
-
-
 def _key(values: Mapping[str, Any], name: str, max_length: int) -> str | None:
     """``values[name]``, an action's key, for a lookup (None: no action can have it).
 
@@ -88,7 +64,7 @@ def _key(values: Mapping[str, Any], name: str, max_length: int) -> str | None:
     """
     if name not in values:
         raise errors.Invalid(f"values must have {name!r}")
-    return _lookup_text(values[name], name, max_length)
+    return lookup_text(values[name], name, max_length)
 
 
 def _check_bytes(values: Mapping[str, Any], limits: Mapping[str, int]) -> None:
@@ -194,7 +170,7 @@ async def actions_get(context: Context, uuid: str) -> list[Row]:
 
     :raises Invalid: ``uuid`` is not a string
     """
-    instance_uuid = _lookup_text(uuid, "uuid", UUID_LENGTH)
+    instance_uuid = lookup_text(uuid, "uuid", UUID_LENGTH)
     if instance_uuid is None:
         return []
     rows = await context.fetch(
@@ -209,8 +185,8 @@ async def action_get_by_request_id(context: Context, uuid: str, request_id: str)
 
     :raises Invalid: ``uuid`` or ``request_id`` is not a string
     """
-    instance_uuid = _lookup_text(uuid, "uuid", UUID_LENGTH)
-    request = _lookup_text(request_id, "request_id", NAME_LENGTH)
+    instance_uuid = lookup_text(uuid, "uuid", UUID_LENGTH)
+    request = lookup_text(request_id, "request_id", NAME_LENGTH)
     if instance_uuid is None or request is None:
         return None
     row = await context.fetchrow(
@@ -326,7 +302,7 @@ async def action_events_get(context: Context, action_id: int) -> list[Row]:
 
     :raises Invalid: ``action_id`` is not an integer
     """
-    key = _lookup_id(action_id, "action_id")
+    key = lookup_id(action_id, "action_id")
     if key is None:
         return []
     rows = await context.fetch(
@@ -341,7 +317,7 @@ async def action_event_get_by_id(context: Context, action_id: int, event_id: int
 
     :raises Invalid: ``action_id`` or ``event_id`` is not an integer
     """
-    action, event = _lookup_id(action_id, "action_id"), _lookup_id(event_id, "event_id")
+    action, event = lookup_id(action_id, "action_id"), lookup_id(event_id, "event_id")
     if action is None or event is None:
         return None
     row = await context.fetchrow(
@@ -388,7 +364,7 @@ async def instance_fault_get_by_instance_uuids(context: Context, instance_uuids:
     output: dict[str, list[Row]] = {}
     wanted: list[str] = []
     for instance_uuid in instance_uuids:
-        if _lookup_text(instance_uuid, "instance_uuids", UUID_LENGTH) is not None and instance_uuid not in output:
+        if lookup_text(instance_uuid, "instance_uuids", UUID_LENGTH) is not None and instance_uuid not in output:
             wanted.append(instance_uuid)
         output[instance_uuid] = []
     if wanted:

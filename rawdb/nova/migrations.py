@@ -25,14 +25,13 @@ MySQL's ENUM refused it, SQLite's CHECK too); filters nova does not know are ign
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime, timedelta
 from typing import Any
 
 from rawdb import errors
-from rawdb.checks import BIGINT_MAX, INT_MAX, check_bool, check_integer
+from rawdb.checks import BIGINT_MAX, check_bool, check_integer, lookup_id, lookup_text
 from rawdb.context import Context
 from rawdb.conventions import coerce_values, insert_values, read_deleted, table_columns
 from rawdb.decorators import reader, writer
@@ -49,31 +48,8 @@ MIGRATION_TYPES = ("migration", "resize", "live-migration", "evacuation")
 UUID_LENGTH, NAME_LENGTH = 36, 255
 INSTANCE_JOINS = Joins(metadata=False, system_metadata=True, info_cache=False, security_groups=False)
 
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
 
 # --- checks --------------------------------------------------------------------------------
-
-
-def _lookup_text(value: Any, what: str, max_length: int = NAME_LENGTH) -> str | None:
-    """A string key to look migrations up by, or None when no row can hold it (too long, NUL).
-
-    :raises Invalid: not a string
-    """
-    if not isinstance(value, str):
-        raise errors.Invalid(f"{what} must be a string, not {type(value).__name__}")
-    if len(value) > max_length or _UNSTORABLE.search(value):
-        return None
-    return value
-
-
-def _lookup_id(value: Any, what: str) -> int | None:
-    """A migration id to look up, or None when no row can have it.
-
-    :raises Invalid: not an integer
-    """
-    number = check_integer(value, what, -BIGINT_MAX - 1, BIGINT_MAX)
-    return number if -INT_MAX - 1 <= number <= INT_MAX else None
 
 
 def _values(values: Any, own_id: int | None = None) -> dict[str, Any]:
@@ -129,7 +105,7 @@ async def migration_update(context: Context, id: int, values: Mapping[str, Any])
     :raises MigrationNotFound: no migration with this id
     :raises Invalid: see the module docstring; nothing is written
     """
-    key = _lookup_id(id, "id")
+    key = lookup_id(id, "id")
     given = _values(values, key)
     row = None
     if key is not None:
@@ -162,7 +138,7 @@ async def migration_get(context: Context, migration_id: int) -> Row:
     :raises MigrationNotFound: none
     :raises Invalid: ``migration_id`` is not an integer
     """
-    key = _lookup_id(migration_id, "migration_id")
+    key = lookup_id(migration_id, "migration_id")
     row = None
     if key is not None:
         row = await context.fetchrow("nova.migrations.migration_get", id=key, read_deleted="yes")
@@ -178,8 +154,8 @@ async def migration_get_by_id_and_instance(context: Context, migration_id: int, 
     :raises MigrationNotFoundForInstance: none (a MigrationNotFound)
     :raises Invalid: a key of the wrong type
     """
-    key = _lookup_id(migration_id, "migration_id")
-    uuid = _lookup_text(instance_uuid, "instance_uuid", UUID_LENGTH)
+    key = lookup_id(migration_id, "migration_id")
+    uuid = lookup_text(instance_uuid, "instance_uuid", UUID_LENGTH)
     row = None
     if key is not None and uuid is not None:
         row = await context.fetchrow(
@@ -200,8 +176,8 @@ async def migration_get_by_instance_and_status(context: Context, instance_uuid: 
     :raises MigrationNotFoundByStatus: none (a MigrationNotFound)
     :raises Invalid: a key is not a string
     """
-    uuid = _lookup_text(instance_uuid, "instance_uuid", UUID_LENGTH)
-    wanted = _lookup_text(status, "status")
+    uuid = lookup_text(instance_uuid, "instance_uuid", UUID_LENGTH)
+    wanted = lookup_text(status, "status")
     row = None
     if uuid is not None and wanted is not None:
         row = await context.fetchrow(
@@ -229,7 +205,7 @@ async def migration_get_unconfirmed_by_dest_compute(
     :raises Invalid: ``confirm_window`` is not an integer, ``dest_compute`` not a string
     """
     window = check_integer(confirm_window, "confirm_window", -BIGINT_MAX - 1, BIGINT_MAX)
-    host = _lookup_text(dest_compute, "dest_compute")
+    host = lookup_text(dest_compute, "dest_compute")
     try:
         before = utcnow() - timedelta(seconds=window)
     except OverflowError:
@@ -257,7 +233,7 @@ async def migration_get_in_progress_by_host_and_node(context: Context, host: str
 
     :raises Invalid: ``host`` or ``node`` is not a string
     """
-    wanted_host, wanted_node = _lookup_text(host, "host"), _lookup_text(node, "node")
+    wanted_host, wanted_node = lookup_text(host, "host"), lookup_text(node, "node")
     if wanted_host is None or wanted_node is None:
         return []
     rows = _rows(
@@ -287,7 +263,7 @@ async def migration_get_in_progress_by_instance(
     :param migration_type: only migrations of this type (when given and not empty)
     :raises Invalid: ``instance_uuid`` is not a string, ``migration_type`` not a string or None
     """
-    uuid = _lookup_text(instance_uuid, "instance_uuid", UUID_LENGTH)
+    uuid = lookup_text(instance_uuid, "instance_uuid", UUID_LENGTH)
     if migration_type is not None and not isinstance(migration_type, str):
         raise errors.Invalid(f"migration_type must be a string or None, not {type(migration_type).__name__}")
     if uuid is None or (migration_type and migration_type not in MIGRATION_TYPES):
@@ -312,7 +288,7 @@ def _equal(params: dict[str, Any], flag: str, name: str, value: Any, max_length:
     params[f"{flag}_null"] = value is None
     if value is None:
         return True
-    params[name] = _lookup_text(value, name, max_length)
+    params[name] = lookup_text(value, name, max_length)
     return params[name] is not None
 
 
@@ -325,7 +301,7 @@ def _statuses(value: Any) -> list[str]:
         value = [value]
     if not isinstance(value, (Sequence, AbstractSet)) or isinstance(value, bytes):
         raise errors.Invalid(f"the status filter must be a string or a list of them, not {type(value).__name__}")
-    wanted = [_lookup_text(item, "status") for item in value if item is not None]
+    wanted = [lookup_text(item, "status") for item in value if item is not None]
     return [item for item in dict.fromkeys(wanted) if item is not None]
 
 

@@ -25,12 +25,11 @@ Where rawdb departs from upstream:
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from rawdb import errors
-from rawdb.checks import BIGINT_MAX, INT_MAX, check_integer
+from rawdb.checks import BIGINT_MAX, check_integer, lookup_id, lookup_text
 from rawdb.context import Context
 from rawdb.conventions import coerce_values, read_deleted, require_context
 from rawdb.decorators import reader, writer
@@ -58,31 +57,8 @@ ADDRESS_LENGTH, UUID_LENGTH = 12, 36
 EXTRA_INFO_BYTES = 65535  # MariaDB's TEXT
 REMOVED = "removed"  # nova's PciDeviceStatus.REMOVED: hot-removed, deleted on the next save
 
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
 
 # --- checks --------------------------------------------------------------------------------
-
-
-def _lookup_text(value: Any, what: str, max_length: int) -> str | None:
-    """A string key to look devices up by, or None when no device can hold it (too long, NUL).
-
-    :raises Invalid: not a string
-    """
-    if not isinstance(value, str):
-        raise errors.Invalid(f"{what} must be a string, not {type(value).__name__}")
-    if len(value) > max_length or _UNSTORABLE.search(value):
-        return None
-    return value
-
-
-def _lookup_id(value: Any, what: str) -> int | None:
-    """An integer id to look devices up by, or None when no row can have it (out of range).
-
-    :raises Invalid: not an integer
-    """
-    number = check_integer(value, what, -BIGINT_MAX - 1, BIGINT_MAX)
-    return number if -INT_MAX - 1 <= number <= INT_MAX else None
 
 
 def _changes(node_id: int, address: str, value: Any) -> dict[str, Any]:
@@ -114,7 +90,7 @@ async def pci_device_get_by_addr(context: Context, node_id: int, dev_addr: str) 
     :raises PciDeviceNotFound: none visible
     :raises Invalid: a node id that is not an integer, an address that is not a string
     """
-    node, address = _lookup_id(node_id, "node_id"), _lookup_text(dev_addr, "dev_addr", ADDRESS_LENGTH)
+    node, address = lookup_id(node_id, "node_id"), lookup_text(dev_addr, "dev_addr", ADDRESS_LENGTH)
     row = None
     if node is not None and address is not None:
         row = await context.fetchrow(
@@ -132,7 +108,7 @@ async def pci_device_get_by_id(context: Context, id: int) -> Row:
     :raises PciDeviceNotFoundById: none visible
     :raises Invalid: the id is not an integer
     """
-    key = _lookup_id(id, "id")
+    key = lookup_id(id, "id")
     row = None
     if key is not None:
         row = await context.fetchrow("nova.pci_devices.device_get_by_id", id=key, read_deleted=read_deleted(context))
@@ -147,7 +123,7 @@ async def pci_device_get_all_by_node(context: Context, node_id: int) -> list[Row
 
     :raises Invalid: the node id is not an integer
     """
-    node = _lookup_id(node_id, "node_id")
+    node = lookup_id(node_id, "node_id")
     if node is None:
         return []
     rows = await context.fetch("nova.pci_devices.devices_get_by_node", node_id=node, read_deleted=read_deleted(context))
@@ -160,8 +136,8 @@ async def pci_device_get_all_by_parent_addr(context: Context, node_id: int, pare
 
     :raises Invalid: a node id that is not an integer, an address that is not a string or None
     """
-    node = _lookup_id(node_id, "node_id")
-    parent = None if parent_addr is None else _lookup_text(parent_addr, "parent_addr", ADDRESS_LENGTH)
+    node = lookup_id(node_id, "node_id")
+    parent = None if parent_addr is None else lookup_text(parent_addr, "parent_addr", ADDRESS_LENGTH)
     if node is None or (parent_addr is not None and parent is None):
         return []
     rows = await context.fetch(
@@ -182,7 +158,7 @@ async def pci_device_get_all_by_instance_uuid(context: Context, instance_uuid: s
     :raises NotAuthorized: neither an admin nor a user context
     :raises Invalid: the uuid is not a string
     """
-    key = _lookup_text(instance_uuid, "instance_uuid", UUID_LENGTH)
+    key = lookup_text(instance_uuid, "instance_uuid", UUID_LENGTH)
     if key is None:
         return []
     rows = await context.fetch(
@@ -201,7 +177,7 @@ async def pci_device_destroy(context: Context, node_id: int, address: str) -> No
     :raises PciDeviceNotFound: no live device there (or ``context.read_deleted`` is 'only')
     :raises Invalid: a node id that is not an integer, an address that is not a string
     """
-    node, key = _lookup_id(node_id, "node_id"), _lookup_text(address, "address", ADDRESS_LENGTH)
+    node, key = lookup_id(node_id, "node_id"), lookup_text(address, "address", ADDRESS_LENGTH)
     count = 0
     if node is not None and key is not None:
         count = await context.execute(

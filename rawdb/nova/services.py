@@ -30,11 +30,11 @@ from collections.abc import Set as AbstractSet
 from typing import Any
 
 from rawdb import errors
-from rawdb.checks import check_bool
+from rawdb.checks import check_bool, lookup_id, lookup_text
 from rawdb.context import Context
 from rawdb.conventions import coerce_values, insert_values, read_deleted
 from rawdb.decorators import reader, writer
-from rawdb.nova._hosts import Row, lookup_id, lookup_text, mapping, returning, set_flags
+from rawdb.nova._hosts import Row, mapping, returning, set_flags
 from rawdb.nova.settings import SETTINGS
 from rawdb.timeutils import utcnow
 

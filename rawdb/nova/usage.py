@@ -40,7 +40,7 @@ from datetime import datetime
 from typing import Any
 
 from rawdb import errors
-from rawdb.checks import check_bool
+from rawdb.checks import check_bool, lookup_text
 from rawdb.context import Context
 from rawdb.conventions import coerce_values, read_deleted, require_context
 from rawdb.decorators import reader, writer
@@ -51,7 +51,6 @@ from rawdb.nova._usage import (
     NAME_LENGTH,
     UUID_LENGTH,
     lock_key,
-    lookup_text,
     optional_text,
     time_arg,
     uuid_list,
