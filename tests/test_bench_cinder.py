@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -13,9 +14,10 @@ from sqltools import OpenDb, count_rows, select
 
 import rawdb
 from rawdb.bench import runner
-from rawdb.bench.cinder import cinder_url, run_cinder, run_iscsi
-from rawdb.bench.cinder_seed import CINDER_CASES, POOL, counts, seed_cinder, volume_id
+from rawdb.bench.cinder import cinder29_url, cinder_url, run_cinder, run_iscsi
+from rawdb.bench.cinder_seed import CINDER_CASES, POOL, counts, seed_cinder, seed_cinder29, volume_id
 from rawdb.bench.nova import ensure_database
+from rawdb.bench.peers import cinder_volumes
 from rawdb.database import url_dialect
 
 SMALL = 2000
@@ -195,3 +197,58 @@ async def test_cinder_check_fails_on_a_result_unlike_its_reference(
     argv += ["--calls", "1", "-q"]
     assert await asyncio.to_thread(runner.main, argv) == 1
     assert "PROBLEM: c_volume_get: result differs from the reference" in capsys.readouterr().err
+
+
+# --- cinder 29 ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def cinder29_cleaned(url: str, open_db: OpenDb) -> AsyncIterator[str]:
+    """The backend's URL; the cinder and cinder 29 databases made next to it are dropped afterwards."""
+    yield url
+    main = await open_db(url)
+    for derived in (cinder_url(url), cinder29_url(url)):
+        if url_dialect(url) == "mysql":
+            sql = f"DROP DATABASE IF EXISTS {urlsplit(derived).path.lstrip('/')}"
+        elif url_dialect(url) == "postgresql":
+            sql = f"DROP SCHEMA IF EXISTS {dict(parse_qsl(urlsplit(derived).query))['search_path']} CASCADE"
+        else:
+            continue
+        async with main.context(is_admin=True).writer(autocommit=True) as tx:
+            await tx.script(sql, "drop the cinder benchmark's databases")
+
+
+async def test_cinder_29_on_its_own_schema_returns_what_rawdb_returns(cinder29_cleaned: str, open_db: OpenDb) -> None:
+    peer_url = cinder29_url(cinder29_cleaned)
+    if (reason := cinder_volumes.available(peer_url)) is not None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason} (CI=true runs cinder 29)", pytrace=False)
+        pytest.skip(reason)
+    main = await open_db(cinder29_cleaned)
+    await ensure_database(main, cinder_url(cinder29_cleaned))
+    await ensure_database(main, peer_url)
+    db = await open_db(cinder_url(cinder29_cleaned))
+    peer_db = await open_db(peer_url)
+    dataset = await seed_cinder(db, SMALL)
+    peer = await asyncio.to_thread(cinder_volumes.CinderVolumesPeer, peer_url)
+    try:
+        with pytest.raises(RuntimeError, match="one engine per process"):
+            cinder_volumes.CinderVolumesPeer(peer_url)
+        await asyncio.to_thread(peer.sync)
+        assert (await seed_cinder29(peer_db, SMALL)).reused is False
+        assert (await seed_cinder29(peer_db, SMALL)).reused is True
+        assert await count_rows(peer_db, "volume_metadata") == 3 * SMALL
+        cases = ["c_volumes_by_project", "c_volume_get"]
+        figures, results, problems = await run_cinder(
+            db, dataset, cases, targets=["rawdb"], rounds=1, calls=2, peer=peer
+        )
+    finally:
+        peer.close()
+    assert problems == []
+    theirs = {f.scenario: f for f in figures if f.target == "openstack"}
+    assert set(theirs) == set(cases)
+    assert all(len(f.samples) == 2 and f.statements for f in theirs.values())
+    # volume 500 as both return it: its live metadata, type 1 (9 is untyped: no type on either side)
+    assert results["c_volume_get"][-1] == [["purpose", "db-06"], ["tier", "gold"]]
+    closed = cinder_volumes.CinderVolumesPeer(peer_url)  # closing gave cinder its factory back
+    closed.close()

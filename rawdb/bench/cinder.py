@@ -17,15 +17,21 @@ Cases:
   for ``seconds``; allocations per second.  The pool is freed before each run and checked
   after it: no target handed out twice, and exactly the targets handed out are taken.
 
-Targets: ``rawdb`` (``rawdb.cinder.api``) and ``driver`` (the statements rawdb sent, replayed
+Targets: ``rawdb`` (``rawdb.cinder.api``), ``driver`` (the statements rawdb sent, replayed
 on a bare driver connection, ``rawdb.bench.driver``; an allocation only where it is one
 statement: MariaDB's reads a row, then claims the row it read, and a replay would claim the
-captured row again).  cinder 29 (the ``openstack`` target) is not run here: see the README.
+captured row again) and ``openstack`` for ``c_volumes_by_project`` and ``c_volume_get``:
+cinder 29's ``cinder.db.api`` in this process (``rawdb.bench.peers.cinder_volumes``, its calls
+in a thread) on a database of cinder's own schema next to rawdb's (``cinder29_url``), synced by
+cinder's ``db_sync`` and seeded with the same rows (``seed_cinder29``).  Its results and
+rawdb's are compared in ``compared``'s shape; a disagreement is a problem.  The peer is closed
+before ``cinder_scenarios`` returns, so the quota scenarios (run after it) can open theirs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -40,19 +46,30 @@ from rawdb.bench.cinder_seed import (
     CinderDataset,
     reset_targets,
     seed_cinder,
+    seed_cinder29,
 )
 from rawdb.bench.driver import Driver, Step, steps
-from rawdb.bench.measure import Figure, time_async
+from rawdb.bench.measure import Figure, time_async, time_sync
 from rawdb.bench.nova import NovaRun, ensure_database
 from rawdb.cinder import api
 from rawdb.database import Database, sqlite_path, url_dialect
 from rawdb.statement import Statement
 
-__all__ = ["CinderRun", "cinder_scenarios", "cinder_url", "run_cinder", "run_iscsi", "shape"]
+__all__ = [
+    "CinderRun",
+    "cinder29_url",
+    "cinder_scenarios",
+    "cinder_url",
+    "compared",
+    "run_cinder",
+    "run_iscsi",
+    "shape",
+]
 
 CinderRun = NovaRun  # figures, results, problems, datasets, notes
 LATENCY = ("c_volumes_by_project", "c_volume_get", "c_volume_sorted")
 ALLOC = "c_iscsi_alloc"
+PEER_CASES = ("c_volumes_by_project", "c_volume_get")  # the cases cinder 29 still has
 
 
 def cinder_url(url: str) -> str:
@@ -64,6 +81,16 @@ def cinder_url(url: str) -> str:
 
     :raises ValueError: a name that would not make an identifier, or an in-memory SQLite database
     """
+    return _next_to(url, "cinder")
+
+
+def cinder29_url(url: str) -> str:
+    """The URL of cinder 29's database next to the one at ``url`` (``_cinder29`` / ``.cinder29``,
+    named as ``cinder_url`` names rawdb's)."""
+    return _next_to(url, "cinder29")
+
+
+def _next_to(url: str, tail: str) -> str:
     from rawdb.bench.nova import _name
 
     dialect = url_dialect(url)
@@ -73,17 +100,17 @@ def cinder_url(url: str) -> str:
         if path is None:
             raise ValueError("the cinder scenarios need a SQLite file, not an in-memory database")
         file = Path(path)
-        name = file.with_name(f"{file.stem}.cinder{file.suffix or '.sqlite'}")
+        name = file.with_name(f"{file.stem}.{tail}{file.suffix or '.sqlite'}")
         prefix = "sqlite:////" if file.is_absolute() else "sqlite:///"
         return prefix + str(name).lstrip("/")
     if dialect == "postgresql":
         query = parse_qsl(parts.query, keep_blank_values=True)
         current = next((v for k, v in query if k == "search_path"), "").split(",")[0].strip()
-        schema = _name(f"{current}_cinder" if current else "rawdb_bench_cinder")
+        schema = _name(f"{current}_{tail}" if current else f"rawdb_bench_{tail}")
         kept = [(k, v) for k, v in query if k != "search_path"]
         return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode([*kept, ("search_path", schema)]), ""))
     database = parts.path.lstrip("/") or "rawdb_bench"
-    return urlunsplit((parts.scheme, parts.netloc, "/" + _name(f"{database}_cinder"), parts.query, ""))
+    return urlunsplit((parts.scheme, parts.netloc, "/" + _name(f"{database}_{tail}"), parts.query, ""))
 
 
 # --- the latency cases ----------------------------------------------------------------------------
@@ -130,6 +157,34 @@ def shape(case: str, result: Any) -> Any:
     raise ValueError(f"no cinder case {case!r}")
 
 
+def _compared_volume(volume: dict[str, Any]) -> list[Any]:
+    kind = volume["volume_type"]
+    metadata = sorted([m["key"], m["value"]] for m in volume["volume_metadata"])
+    keys = ("id", "size", "status", "project_id", "host")
+    return [*(volume[k] for k in keys), metadata, None if kind is None else kind["name"]]
+
+
+def compared(case: str, result: Any) -> Any:
+    """rawdb's or cinder 29's result (``CinderVolumesPeer.plain``) in the shape they are compared in:
+    per volume its id (in the listing's order), size, status, project, host, live metadata as
+    sorted ``[key, value]`` pairs and live type's name."""
+    if case == "c_volumes_by_project":
+        return [_compared_volume(v) for v in result]
+    if case == "c_volume_get":
+        return _compared_volume(result)
+    raise ValueError(f"cinder {case!r} is not compared with cinder 29")
+
+
+def _difference(ours: Any, theirs: Any) -> str:
+    if isinstance(ours, list) and isinstance(theirs, list) and ours and isinstance(ours[0], list):
+        if len(ours) != len(theirs):
+            return f"rawdb returned {len(ours)} volumes, cinder {len(theirs)}"
+        for k, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+            if a != b:
+                return f"volume {k}: rawdb {a!r}, cinder {b!r}"
+    return f"rawdb {ours!r}, cinder {theirs!r}"[:1000]
+
+
 def _replayed_keys(case: str, replayed: list[list[dict[str, Any]]]) -> list[Any]:
     """What a replay returned, in the terms ``_expected_keys`` gives rawdb's result."""
     data = [rows for rows in replayed if rows]
@@ -167,16 +222,19 @@ async def run_cinder(
     rounds: int,
     calls: int,
     say: Callable[[str], None] = lambda text: None,
+    peer: Any = None,
 ) -> tuple[list[Figure], dict[str, Any], list[str]]:
-    """Time every latency case on rawdb and the driver replay, interleaved round by round.
+    """Time every latency case on rawdb, the driver replay and cinder 29, interleaved round by round.
 
+    ``peer`` is an open ``CinderVolumesPeer`` on the seeded cinder 29 copy of ``dataset``, or None.
     Returns the figures, the shaped rawdb result of each case, and the problems found (a
-    replay that does not return rawdb's rows).
+    replay that does not return rawdb's rows, cinder 29 disagreeing with rawdb or failing).
     """
     figures: dict[tuple[str, str], Figure] = {}
     results: dict[str, Any] = {}
     problems: list[str] = []
     replays: dict[str, Callable[[], Awaitable[Any]]] = {}
+    theirs: dict[str, Callable[[], Any]] = {}
     driver = await Driver.open(db, read_only=True) if "driver" in targets else None
     try:
         for case in cases:
@@ -195,6 +253,21 @@ async def run_cinder(
                     problems.append(f"{case}: the replayed statements do not return rawdb's rows")
                 replays[case] = replay
                 figures[case, "driver"] = Figure(case, "driver", "ms", statements=float(counter.total))
+            if peer is not None and case in PEER_CASES:
+                say(f"cinder {case}: cinder 29's result")
+                call = peer.caller(case, HOT_PROJECT, dataset.get_volume)
+                peer.reset_counts()
+                try:
+                    found = peer.plain(case, await asyncio.to_thread(call))
+                except Exception as exc:  # any failure of cinder's code is a problem of the run
+                    problems.append(f"{case}: cinder 29 failed: {type(exc).__name__}: {exc}")
+                    continue
+                statements = float(peer.statements)
+                figures[case, "openstack"] = Figure(case, "openstack", "ms", statements=statements)
+                ours = compared(case, result)
+                if compared(case, found) != ours:
+                    problems.append(f"{case}: rawdb and cinder 29 disagree: {_difference(ours, compared(case, found))}")
+                theirs[case] = call
         for round_ in range(rounds):
             for case in cases:
                 say(f"cinder round {round_ + 1}/{rounds}: {case}")
@@ -202,6 +275,9 @@ async def run_cinder(
                 figures[case, "rawdb"].samples += await time_async(rawdb_call(db, case, dataset), calls, warm)
                 if case in replays:
                     figures[case, "driver"].samples += await time_async(replays[case], calls, warm)
+                if case in theirs:
+                    timed = await asyncio.to_thread(time_sync, theirs[case], calls, warm)
+                    figures[case, "openstack"].samples += timed
     finally:
         if driver is not None:
             await driver.close()
@@ -352,12 +428,15 @@ async def cinder_scenarios(
     run = CinderRun()
     url = cinder_url(main_db.url)
     await ensure_database(main_db, url)
-    if "openstack" in targets:
-        run.notes.append(
-            "openstack cinder target skipped for the cinder cases: not implemented (see benchmarks/README.md)"
-        )
     latency = [case for case in cases if case in LATENCY]
-    async with rawdb.connect(url) as db:
+    async with contextlib.AsyncExitStack() as stack:
+        db = await stack.enter_async_context(rawdb.connect(url))
+        peer = peer_db = None
+        if "openstack" in targets and any(case in PEER_CASES for case in latency):
+            peer = await _open_peer(main_db, run, say)
+        if peer is not None:
+            stack.callback(peer.close)  # closed before returning: the quota scenarios open their own
+            peer_db = await stack.enter_async_context(rawdb.connect(peer.url))
         for size in sizes:
             started = time.perf_counter()
             say(f"seeding the cinder dataset ({size} volumes)")
@@ -368,8 +447,17 @@ async def cinder_scenarios(
                 "reused": dataset.reused,
                 "seconds": round(time.perf_counter() - started, 1),
             }
+            if peer_db is not None:
+                started = time.perf_counter()
+                say(f"seeding cinder 29's copy of the cinder dataset ({size} volumes)")
+                copy = await seed_cinder29(peer_db, size)
+                run.datasets[dataset.fingerprint] |= {
+                    "peer_url": peer_db.url_safe,
+                    "peer_reused": copy.reused,
+                    "peer_seconds": round(time.perf_counter() - started, 1),
+                }
             figures, results, problems = await run_cinder(
-                db, dataset, latency, targets=targets, rounds=rounds, calls=calls, say=say
+                db, dataset, latency, targets=targets, rounds=rounds, calls=calls, say=say, peer=peer
             )
             if ALLOC in cases:
                 allocated, alloc_problems, notes = await run_iscsi(
@@ -385,3 +473,25 @@ async def cinder_scenarios(
                 run.results[dataset.fingerprint] = results
             run.problems += [f"{problem} ({size} volumes)" for problem in problems]
     return run
+
+
+async def _open_peer(main_db: Database, run: CinderRun, say: Callable[[str], None]) -> Any:
+    """cinder 29 on its own database next to ``main_db``'s, its schema synced; None (with a note)
+    when it cannot run."""
+    from rawdb.bench.peers import cinder_volumes
+
+    url = cinder29_url(main_db.url)
+    reason = cinder_volumes.available(url)
+    if reason is not None:
+        run.notes.append(f"openstack cinder target skipped for the cinder cases: {reason}")
+        return None
+    await ensure_database(main_db, url)
+    peer = await asyncio.to_thread(cinder_volumes.CinderVolumesPeer, url)
+    try:
+        say(f"cinder {cinder_volumes.CINDER_VERSION}'s schema (db_sync)")
+        seconds = await asyncio.to_thread(peer.sync)
+    except BaseException:
+        peer.close()
+        raise
+    run.notes.append(f"cinder {cinder_volumes.CINDER_VERSION}'s schema by its db_sync in {seconds:.1f} s")
+    return peer

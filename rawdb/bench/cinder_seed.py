@@ -18,6 +18,14 @@ table and dialect, as ``rawdb.bench.nova_alloc`` loads its pools):
 
 The dataset is recorded in ``rawdb_bench_datasets`` under ``cinder`` with its fingerprint;
 a database holding it (same fingerprint, same row counts) is left as it is.
+
+``seed_cinder29`` loads the same services, volumes and metadata into a database of cinder 29's
+own schema (made by its ``db_sync``; recorded there under ``cinder29``), with the columns both
+schemas have: cinder 29's volume type ids are strings (``TYPE_IDS``) and its ``volume_type_id``
+is NOT NULL, so the untyped volumes point at a soft-deleted third type ``untyped``, which
+cinder's relationship (live types only) leaves out as rawdb's LEFT JOIN leaves out the NULL;
+no ``instance_uuid``/``mountpoint`` (attachments are rows of their own there, not needed) and
+no iSCSI targets.
 """
 
 from __future__ import annotations
@@ -42,9 +50,11 @@ __all__ = [
     "POOL_HOST",
     "CinderDataset",
     "counts",
+    "counts29",
     "fingerprint",
     "reset_targets",
     "seed_cinder",
+    "seed_cinder29",
     "volume_id",
 ]
 
@@ -59,6 +69,8 @@ MIN_VOLUMES = 2000
 POOL = 65_536
 POOL_HOST = "host-000"
 VOLUME_TYPES = ("standard", "ssd")
+NAME29 = "cinder29"  # the dataset's name in cinder 29's database
+TYPE_IDS = tuple(f"00000000-0000-4000-9000-{k + 1:012d}" for k in range(len(VOLUME_TYPES) + 1))  # last: untyped
 GET_VOLUME = 500  # c_volume_get's volume: a live one of the hot project
 T0 = datetime(2024, 1, 1)
 
@@ -83,6 +95,11 @@ def counts(volumes: int) -> dict[str, int]:
         "volume_metadata": 3 * volumes,
         "iscsi_targets": POOL,
     }
+
+
+def counts29(volumes: int) -> dict[str, int]:
+    """The rows of each table the cinder 29 copy of a dataset of ``volumes`` volumes has."""
+    return {"services": HOSTS, "volume_types": len(TYPE_IDS), "volumes": volumes, "volume_metadata": 3 * volumes}
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +151,14 @@ def _when(seconds: str) -> dict[str, str]:
     }
 
 
-def _statement(name: str, template: str, doc: str, **parts: dict[str, str]) -> Statement:
+def _statement(
+    name: str, template: str, doc: str, *, prefix: str = "bench.cinder", **parts: dict[str, str]
+) -> Statement:
     variants: dict[str, Compiled] = {
         d: convert(template.format(**{k: v[d] for k, v in parts.items()}), d)  # type: ignore[arg-type]
         for d in _DIALECTS
     }
-    return Statement(f"bench.cinder.{name}", doc, "<python>", variants)
+    return Statement(f"{prefix}.{name}", doc, "<python>", variants)
 
 
 _TABLES = ("services", "volume_types", "volumes", "volume_metadata", "iscsi_targets")  # parents first
@@ -154,18 +173,24 @@ _COUNTS = Statement.portable(
     "The rows of the cinder dataset's tables.",
 )
 
-_SERVICES = _statement(
-    "load_services",
-    'INSERT INTO services (id, host, "binary", topic, report_count, disabled, availability_zone, created_at,'
-    " updated_at, deleted)"
-    " SELECT g + 1, 'host-' || {host}, 'cinder-volume', 'cinder-volume', g * 3, g % 25 = 24, 'nova', {when},"
-    " {updated}, FALSE FROM ({series}) AS s",
-    "The cinder-volume services, one per host.",
-    host=_pad("g", 3),
-    when=_when("g"),
-    updated=_when("g + 86400"),
-    series=_series(HOSTS),
-)
+
+def _services(prefix: str) -> Statement:
+    return _statement(
+        "load_services",
+        'INSERT INTO services (id, host, "binary", topic, report_count, disabled, availability_zone, created_at,'
+        " updated_at, deleted)"
+        " SELECT g + 1, 'host-' || {host}, 'cinder-volume', 'cinder-volume', g * 3, g % 25 = 24, 'nova', {when},"
+        " {updated}, FALSE FROM ({series}) AS s",
+        "The cinder-volume services, one per host.",
+        host=_pad("g", 3),
+        when=_when("g"),
+        updated=_when("g + 86400"),
+        series=_series(HOSTS),
+        prefix=prefix,
+    )
+
+
+_SERVICES = _services("bench.cinder")
 
 _TYPES = Statement.portable(
     "bench.cinder.load_types",
@@ -204,7 +229,7 @@ def _volumes(n: int) -> Statement:
     )
 
 
-def _metadata(n: int) -> Statement:
+def _metadata(n: int, prefix: str = "bench.cinder") -> Statement:
     return _statement(
         "load_metadata",
         'INSERT INTO volume_metadata (id, "key", value, volume_id, created_at, updated_at, deleted_at, deleted)'
@@ -216,6 +241,7 @@ def _metadata(n: int) -> Statement:
         " CASE WHEN k = 2 AND g % 10 = 0 THEN {deleted} END, k = 2 AND g % 10 = 0"
         " FROM ({series}) AS s CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2) AS t",
         "Three metadata rows per volume.",
+        prefix=prefix,
         id=_pad("g", 12),
         purpose=_pad("g % 13", 2),
         team=_pad("g % 31", 2),
@@ -299,3 +325,107 @@ async def reset_targets(db: Database) -> None:
 def live_hot_ids() -> Sequence[str]:
     """The hot project's live volumes, in the listing's order (created_at, then id: n's order)."""
     return [volume_id(n) for n in range(HOT_VOLUMES) if n % 20 != 19]
+
+
+# --- the same rows in cinder 29's own schema ---------------------------------------------------------
+
+_TABLES29 = ("services", "volume_types", "volumes", "volume_metadata")  # parents first
+
+_CLEAR29 = [Statement.portable(f"bench.cinder29.clear_{t}", f"DELETE FROM {t}") for t in reversed(_TABLES29)]
+
+_TRUNCATE29 = f"TRUNCATE {', '.join(reversed(_TABLES29))} CASCADE"
+
+_COUNTS29 = Statement.portable(
+    "bench.cinder29.counts",
+    "SELECT " + ", ".join(f"(SELECT COUNT(*) FROM {t}) AS {t}" for t in _TABLES29),
+    "The rows of the cinder 29 copy's tables.",
+)
+
+_TYPES29 = Statement.portable(
+    "bench.cinder29.load_types",
+    "INSERT INTO volume_types (id, name, is_public, created_at, updated_at, deleted_at, deleted) VALUES "
+    + ", ".join(
+        f"('{TYPE_IDS[k]}', '{name}', TRUE, '2024-01-01 00:00:00', '2024-01-01 00:00:00', NULL, FALSE)"
+        for k, name in enumerate(VOLUME_TYPES)
+    )
+    + f", ('{TYPE_IDS[-1]}', 'untyped', TRUE, '2024-01-01 00:00:00', '2024-01-01 00:00:00',"
+    " '2024-01-01 00:00:00', TRUE)",
+    "The volume types, and the deleted one the untyped volumes point at.",
+)
+
+
+def _volumes29(n: int) -> Statement:
+    kinds = " ".join(f"WHEN g % 2 = {k} THEN '{TYPE_IDS[k]}'" for k in range(len(VOLUME_TYPES)))
+    return _statement(
+        "load_volumes",
+        "INSERT INTO volumes (id, user_id, project_id, host, size, availability_zone, status, attach_status,"
+        " display_name, volume_type_id, use_quota, created_at, updated_at, deleted_at, deleted)"
+        " SELECT '00000000-0000-4000-8000-' || {id}, 'bench-user',"
+        f" CASE WHEN g < {HOT_VOLUMES} THEN '{HOT_PROJECT}' ELSE 'proj-' || {{project}} END,"
+        " 'host-' || {host}, 1 + g % 50, 'nova',"
+        " CASE WHEN g % 4 = 0 THEN 'in-use' ELSE 'available' END,"
+        " CASE WHEN g % 4 = 0 THEN 'attached' ELSE 'detached' END,"
+        f" 'vol-' || {{id}}, CASE WHEN g % 10 = 9 THEN '{TYPE_IDS[-1]}' {kinds} END, TRUE,"
+        " {when}, {updated}, CASE WHEN g % 20 = 19 THEN {deleted} END, g % 20 = 19"
+        " FROM ({series}) AS s",
+        "The volumes, as rawdb's dataset has them.",
+        prefix="bench.cinder29",
+        id=_pad("g", 12),
+        project=_pad(f"1 + g % {PROJECTS}", 4),
+        host=_pad(f"g % {VOLUME_HOSTS}", 3),
+        when=_when("g"),
+        updated=_when("g + 3600"),
+        deleted=_when("g + 86400"),
+        series=_series(n),
+    )
+
+
+_SEQUENCES29 = [
+    Statement.portable(
+        f"bench.cinder29.sequence_{t}",
+        f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT COALESCE(MAX(id), 0) + 1 FROM {t}), false)",
+    )
+    for t in ("services", "volume_metadata")
+]
+
+_ANALYZE29 = {
+    "postgresql": f"ANALYZE {', '.join(_TABLES29)}",
+    "sqlite": "ANALYZE",
+    "mysql": f"ANALYZE TABLE {', '.join(_TABLES29)}",
+}
+
+
+async def seed_cinder29(db: Database, volumes: int) -> CinderDataset:
+    """Load the dataset's rows into ``db``, a database of cinder 29's schema (its ``db_sync`` made
+    it), unless they are there already (same fingerprint and row counts)."""
+    if volumes < MIN_VOLUMES:
+        raise ValueError(f"a cinder dataset has at least {MIN_VOLUMES} volumes (got {volumes})")
+    expected = counts29(volumes)
+    async with seeding(db, NAME29) as tx:
+        await tx.begin()
+        recorded = await tx.fetchval(RECORDED, name=NAME29)
+        found = await tx.fetchrow(_COUNTS29)
+        present = {k: int(v) for k, v in (found or {}).items()}
+        reused = recorded == fingerprint(volumes) and present == expected
+        if not reused:
+            if db.dialect == "postgresql":
+                await tx.script(_TRUNCATE29, "clear the cinder 29 copy")
+            else:
+                for statement in _CLEAR29:
+                    await tx.execute(statement)
+            for statement in (
+                _services("bench.cinder29"),
+                _TYPES29,
+                _volumes29(volumes),
+                _metadata(volumes, "bench.cinder29"),
+            ):
+                await tx.execute(statement)
+            if db.dialect == "postgresql":
+                for statement in _SEQUENCES29:
+                    await tx.fetch(statement)
+            await tx.execute(FORGET, name=NAME29)
+            await tx.execute(RECORD, name=NAME29, fingerprint=fingerprint(volumes), loaded_at=utcnow())
+    if not reused:
+        async with db.writer() as wx:
+            await wx.script(_ANALYZE29[db.dialect], "analyze the cinder 29 copy's tables")
+    return CinderDataset(fingerprint(volumes), volumes, reused)
