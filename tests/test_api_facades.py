@@ -195,6 +195,7 @@ CINDER_HEAD = {
     "quota_reserve": "context, resources, quotas, deltas, expire, until_refresh, max_age, project_id=None",
     "reservation_commit": "context, reservations, project_id=None",
     "reservation_rollback": "context, reservations, project_id=None",
+    "purge_deleted_rows": "context, age_in_days",
 }
 
 
@@ -212,6 +213,8 @@ def parameters(listed: str) -> list[str]:
 def rawdb_parameters(fn: Callable[..., Any]) -> list[str]:
     names = []
     for p in inspect.signature(fn).parameters.values():
+        if p.kind is p.KEYWORD_ONLY and p.default is not p.empty:
+            continue  # rawdb's own options (a progress callback), never in an upstream call
         names.append(
             f"**{p.name}" if p.kind is p.VAR_KEYWORD else f"*{p.name}" if p.kind is p.VAR_POSITIONAL else p.name
         )

@@ -10,6 +10,7 @@ the statements of ``sql/cinder/x*.sql``; the quota engine (``rawdb.quota``) runs
 MODULES = (
     "api",
     "iscsi",
+    "maintenance",
     "migrations",
     "quotas",
     "services",

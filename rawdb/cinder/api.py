@@ -18,6 +18,9 @@ from rawdb.cinder.iscsi import (
     volume_allocate_iscsi_target,
     volume_get_iscsi_target_num,
 )
+from rawdb.cinder.maintenance import (
+    purge_deleted_rows,
+)
 from rawdb.cinder.migrations import (
     migration_create,
     migration_get,
@@ -129,6 +132,7 @@ __all__ = [
     "migration_get_all_unconfirmed",
     "migration_get_by_instance_and_status",
     "migration_update",
+    "purge_deleted_rows",
     "quota_class_create",
     "quota_class_destroy",
     "quota_class_destroy_all_by_name",
