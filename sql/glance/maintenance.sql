@@ -63,3 +63,19 @@ DELETE FROM images WHERE id IN (
       AND NOT EXISTS (SELECT 1 FROM image_members c WHERE c.image_id = i.id)
       AND NOT EXISTS (SELECT 1 FROM image_tags c WHERE c.image_id = i.id)
     ORDER BY i.deleted_at LIMIT :max_rows)
+
+-- name: count_children
+-- How many rows of each child table purge_deleted_rows would delete now, with no limit.
+SELECT (SELECT count(*) FROM image_properties WHERE deleted AND deleted_at < :cutoff) AS image_properties,
+       (SELECT count(*) FROM image_locations WHERE deleted AND deleted_at < :cutoff) AS image_locations,
+       (SELECT count(*) FROM image_members WHERE deleted AND deleted_at < :cutoff) AS image_members,
+       (SELECT count(*) FROM image_tags WHERE deleted AND deleted_at < :cutoff) AS image_tags
+
+-- name: count_images
+-- How many images purge_images would delete now, with no limit.
+SELECT count(*) AS n FROM images i
+WHERE i.deleted AND i.deleted_at < :cutoff
+  AND NOT EXISTS (SELECT 1 FROM image_properties c WHERE c.image_id = i.id)
+  AND NOT EXISTS (SELECT 1 FROM image_locations c WHERE c.image_id = i.id)
+  AND NOT EXISTS (SELECT 1 FROM image_members c WHERE c.image_id = i.id)
+  AND NOT EXISTS (SELECT 1 FROM image_tags c WHERE c.image_id = i.id)
