@@ -33,6 +33,7 @@ from typing import Any
 
 from rawdb import errors
 from rawdb.checks import check_integer
+from rawdb.cinder import sync
 from rawdb.context import Context
 from rawdb.conventions import (
     authorize_project_context,
@@ -42,7 +43,7 @@ from rawdb.conventions import (
     table_columns,
 )
 from rawdb.decorators import writer
-from rawdb.quota import api
+from rawdb.quota import api, audit
 from rawdb.quota.core import CINDER
 from rawdb.quota.resources import BaseResource
 from rawdb.timeutils import utcnow
@@ -348,3 +349,31 @@ async def reservation_get_all_by_project(context: Context, project_id: str) -> d
     """``{'project_id': p, resource: {uuid: delta, ...}, ...}``."""
     authorize_project_context(context, project_id)
     return await api.reservation_get_all_by_project(context, CINDER, project_id)
+
+
+@require_admin_context
+async def quota_usage_check(context: Context, project_id: str | None = None) -> list[Row]:
+    """Every usage row of a project (or of all projects), recorded ``in_use`` against the actual count
+    (cinder-manage quota check).
+
+    The resources are cinder's, with the per-type ones of the live volume types.  Each dict:
+    ``project_id, user_id`` (None), ``resource, in_use, reserved, actual, in_sync``, sorted by
+    project and resource; see ``rawdb.quota.audit``.
+
+    :raises AdminRequired: not an admin context
+    """
+    resources = sync.resources(await sync.volume_types(context))
+    return await audit.check(context, CINDER, resources, project_id)
+
+
+@require_admin_context
+async def quota_usage_sync(context: Context, project_id: str | None = None) -> list[Row]:
+    """Set ``in_use`` to the actual count where it differs, under the usage-row locks reservations take
+    (cinder-manage quota sync).
+
+    Returns the rows repaired (``in_use`` as recorded before, ``actual`` as written).
+
+    :raises AdminRequired: not an admin context
+    """
+    resources = sync.resources(await sync.volume_types(context))
+    return await audit.sync(context, CINDER, resources, project_id)

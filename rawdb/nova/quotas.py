@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from rawdb.context import Context
-from rawdb.quota import api, core
+from rawdb.nova import sync
+from rawdb.quota import api, audit, core
 from rawdb.quota._checks import NAME_LENGTH, check_context, expiry, names, optional_integer, optional_text
 from rawdb.quota.core import NOVA, Request
 from rawdb.quota.resources import BaseResource
@@ -244,3 +245,24 @@ async def quota_destroy_all_by_project(context: Context, project_id: str) -> Non
 async def quota_destroy_all_by_project_and_user(context: Context, project_id: str, user_id: str) -> None:
     """Soft-delete a user's limits, usages and reservations within a project."""
     await api.quota_destroy_all_by_project_and_user(context, NOVA, project_id, user_id)
+
+
+async def quota_usage_check(context: Context, project_id: str | None = None) -> list[Row]:
+    """Every usage row of a project (or of all projects), recorded ``in_use`` against the actual count.
+
+    Admins only.  Each dict: ``project_id, user_id, resource, in_use, reserved, actual, in_sync``,
+    sorted by project, user (the per-project rows first) and resource; see ``rawdb.quota.audit``.
+
+    :raises AdminRequired: not an admin context
+    """
+    return await audit.check(context, NOVA, sync.resources(), project_id)
+
+
+async def quota_usage_sync(context: Context, project_id: str | None = None) -> list[Row]:
+    """Set ``in_use`` to the actual count where it differs, under the usage-row locks reservations take.
+
+    Admins only.  Returns the rows repaired (``in_use`` as recorded before, ``actual`` as written).
+
+    :raises AdminRequired: not an admin context
+    """
+    return await audit.sync(context, NOVA, sync.resources(), project_id)

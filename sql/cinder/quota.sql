@@ -109,3 +109,7 @@ FROM reservations WHERE uuid = :uuid AND NOT deleted
 -- name: reservations_of_project
 -- A project's live reservations.
 SELECT uuid, resource, delta FROM reservations WHERE project_id = :project_id AND NOT deleted ORDER BY id
+
+-- name: usage_projects
+-- The projects that have live usage rows (quota check and sync walk them one by one).
+SELECT DISTINCT project_id FROM quota_usages WHERE NOT deleted AND project_id IS NOT NULL
