@@ -134,6 +134,7 @@ async def test_bootstrap_applies_every_version_and_a_second_changes_nothing(db: 
         (3, "rawdb_quota_phantoms"),
         (4, "rawdb_instance_indexes"),
         (5, "rawdb_allocation_indexes"),
+        (6, "rawdb_archive"),
     ]
     before = await catalog(db)
     versions = await schema.status(db, "nova")
@@ -307,6 +308,7 @@ def test_each_dialect_has_the_same_nova_versions() -> None:
             (3, "rawdb_quota_phantoms"),
             (4, "rawdb_instance_indexes"),
             (5, "rawdb_allocation_indexes"),
+            (6, "rawdb_archive"),
         ]
     )
 
@@ -316,7 +318,7 @@ def test_cli_bootstraps_and_checks_nova_on_sqlite(tmp_path: Path, capsys: pytest
     assert main(["schema", "bootstrap", "--service", "nova", "--url", url]) == 0
     applied = (
         "applied 0001_nova_tables, 0002_rawdb_quota, 0003_rawdb_quota_phantoms, 0004_rawdb_instance_indexes,"
-        " 0005_rawdb_allocation_indexes"
+        " 0005_rawdb_allocation_indexes, 0006_rawdb_archive"
     )
     assert applied in capsys.readouterr().out
 

@@ -10,6 +10,7 @@ MODULES = (
     "agent_builds",
     "aggregates",
     "api",
+    "archive",
     "block_devices",
     "cells",
     "certificates",
