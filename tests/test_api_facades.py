@@ -174,6 +174,9 @@ NOVA_NEWTON.update(
         "block_device_mapping_get_all_by_volume_id": "context, volume_id, columns_to_join=None",
         "block_device_mapping_get_by_instance_and_volume_id": "context, volume_id, instance_uuid, columns_to_join=None",
         "console_get_all_by_instance": "context, instance_uuid, columns_to_join=None",
+        # nova 34's before= (rows deleted before a time), on both
+        "archive_deleted_rows": "context, max_rows=None, before=None",
+        "archive_deleted_rows_for_table": "context, tablename, max_rows=None, before=None",
         "vol_usage_update": (
             "context, id, rd_req, rd_bytes, wr_req, wr_bytes, instance_id, project_id, user_id, availability_zone, "
             "update_totals=False"

@@ -38,6 +38,10 @@ from rawdb.nova.aggregates import (
     aggregate_update,
     aggregate_uuids_online_data_migration,
 )
+from rawdb.nova.archive import (
+    archive_deleted_rows,
+    archive_deleted_rows_for_table,
+)
 from rawdb.nova.block_devices import (
     block_device_mapping_create,
     block_device_mapping_destroy,
@@ -429,6 +433,8 @@ __all__ = [
     "aggregate_metadata_get_by_host",
     "aggregate_update",
     "aggregate_uuids_online_data_migration",
+    "archive_deleted_rows",
+    "archive_deleted_rows_for_table",
     "block_device_mapping_create",
     "block_device_mapping_destroy",
     "block_device_mapping_destroy_by_instance_and_device",
