@@ -1,4 +1,5 @@
-"""The ``rawdb`` command: ``rawdb schema bootstrap|status|check``, ``rawdb cache …`` and ``rawdb bench``.
+"""The ``rawdb`` command: ``rawdb schema bootstrap|status|check``, ``rawdb db archive|purge``,
+``rawdb quota check|sync``, ``rawdb cache …`` and ``rawdb bench``.
 
 Errors are printed as one line saying what to do.  ``-v`` (before or after the subcommand)
 adds the traceback and rawdb's log warnings, slow statements included; ``-vv`` logs every
@@ -20,7 +21,7 @@ from importlib import metadata
 from typing import Any
 
 import rawdb
-from rawdb import errors, schema
+from rawdb import errors, manage_cli, schema
 from rawdb.bench import options as bench_options
 from rawdb.console import Exit, NotThere, UsageError
 from rawdb.database import DEFAULT_URL, Database, connect, resolve_url, sqlite_path
@@ -29,10 +30,12 @@ from rawdb.glance import cache_cli
 EXIT_CODES = """exit codes:
   0    success
   1    a database error, an input the command refused, a declined confirmation,
-       or a problem `rawdb bench --check` found
+       or a problem `rawdb bench --check` found; db archive: rows were archived
+       and more remain (run it again); quota check: usages are out of sync
   2    bad usage: wrong or missing options (rawdb bench: also output files that
        cannot be written, checked before the run)
-  3    schema check: the live schema differs from the schema files (drift)
+  3    schema check: the live schema differs from the schema files (drift);
+       db archive: an error (nova-manage's code), the database unreachable included
   4    nothing there: no SQLite file at the URL, the service's schema is not bootstrapped,
        no cache directory at --dir, or --node-url never used the shared cache tables
   5    the database cannot be reached or opened
@@ -139,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(parser=bench)
 
     cache_cli.add_parser(commands, [common])
+    manage_cli.add_parsers(commands, [common])
 
     schema_parser = commands.add_parser("schema", help="bootstrap and inspect a service's schema")
     actions = schema_parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -175,6 +179,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_command(args)
     if args.command == "cache":
         return cache_cli.run(args)
+    if args.command in ("db", "quota"):
+        return manage_cli.run(args)
     return _schema(args)
 
 
@@ -199,6 +205,9 @@ def _run(args: argparse.Namespace) -> int:
         if args.verbose:
             traceback.print_exc()
         print(f"rawdb: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        error_exit: int | None = getattr(args, "error_exit", None)  # a command's own (db archive: 3)
+        if error_exit is not None:
+            return error_exit
         return Exit.CANNOT_CONNECT if isinstance(exc, errors.DBConnectionError) else Exit.FAILED
 
 
