@@ -196,6 +196,12 @@ def _text(table: str, kind: Kind, before: bool, resume: bool, dialect: str) -> s
         chosen = _chosen(table, dialect)
         return f"INSERT INTO {shadow}{into} SELECT {columns} FROM {table} WHERE {chosen}"
     if kind == "delete":
+        if dialect == "mysql":  # a join: MariaDB evaluates a single-table DELETE's IN (subquery) row by row
+            kind_of_key = "VARCHAR(255)" if table in STRING_KEYS else "INT"
+            return (
+                f"DELETE t FROM {table} t JOIN JSON_TABLE(:keys, '$[*]' COLUMNS (k {kind_of_key} PATH '$')) j "
+                f"ON t.{k} = j.k WHERE t.{k} BETWEEN :lo AND :hi"
+            )
         return f"DELETE FROM {table} WHERE {_chosen(table, dialect)}"
     if kind == "move":  # PostgreSQL: one statement, rows never leave the server
         return (

@@ -75,12 +75,12 @@ log = logging.getLogger("rawdb")
 # --- checks --------------------------------------------------------------------------------
 
 
-def _max_rows(value: Any) -> int | None:
+def _max_rows(value: Any, name: str = "max_rows") -> int | None:
     """:raises Invalid: neither None nor an integer >= 1 (a bool is no integer here)"""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise errors.Invalid(f"max_rows must be an integer >= 1 or None, not {value!r:.80}")
+        raise errors.Invalid(f"{name} must be an integer >= 1 or None, not {value!r:.80}")
     return value
 
 
@@ -125,6 +125,7 @@ async def archive_deleted_rows(
     before: datetime | None = None,
     *,
     progress: Progress | None = None,
+    batch: int | None = None,
 ) -> dict[str, int]:
     """Move up to ``max_rows`` soft-deleted rows of nova's tables to their shadow tables.
 
@@ -133,6 +134,7 @@ async def archive_deleted_rows(
     :param before: move only rows deleted before this time (naive UTC; an aware datetime is
         converted); None: any soft-deleted row
     :param progress: called as ``progress(table, rows)`` after each batch that moved rows
+    :param batch: rows per transaction, an int >= 1 (None: ``BATCH``)
     :returns: ``{table: rows moved}`` for the tables that moved rows, in the order taken
         (children before parents)
     :raises AdminRequired: the context is not an admin's
@@ -140,11 +142,12 @@ async def archive_deleted_rows(
     :raises ScopeError: the context is bound to a reader scope
     """
     cap, cut, report = _max_rows(max_rows), _before(before), _progress(progress)
+    size = _max_rows(batch, "batch") or BATCH
     _writable(context)
     moved: dict[str, int] = {}
     total = 0
     for table in ORDER:
-        rows = await _archive_table(context, table, None if cap is None else cap - total, cut, report)
+        rows = await _archive_table(context, table, None if cap is None else cap - total, cut, report, size)
         if rows:
             moved[table] = rows
             total += rows
@@ -179,11 +182,11 @@ async def archive_deleted_rows_for_table(
     _writable(context)
     if table is None:
         return 0
-    return await _archive_table(context, table, cap, cut, report)
+    return await _archive_table(context, table, cap, cut, report, BATCH)
 
 
 async def _archive_table(
-    context: Context, table: str, cap: int | None, before: datetime | None, progress: Progress | None
+    context: Context, table: str, cap: int | None, before: datetime | None, progress: Progress | None, size: int
 ) -> int:
     if table in PRESTEP_TABLES:
         chunk_end: int | None = 0
@@ -191,10 +194,11 @@ async def _archive_table(
         while chunk_end is not None:
             chunk_end = await _prestep_chunk(context, table, chunk_end, now)
     moved = 0
+    joined = context.transaction is not None
     after: Any = None  # the last key the run has looked at (None: none yet)
     while cap is None or moved < cap:
-        n = BATCH if cap is None else min(BATCH, cap - moved)
-        batch = await _move_batch(context, table, n, before, after)
+        n = size if cap is None else min(size, cap - moved)
+        batch = await _move_batch(context, table, n, before, after, joined)
         if batch is None:
             break
         if batch.moved:
@@ -226,33 +230,48 @@ class Batch(NamedTuple):
     moved: int
 
 
-@writer(retry=True)
-async def _move_batch(context: Context, table: str, n: int, before: datetime | None, after: Any) -> Batch | None:
+async def _move_batch(
+    context: Context, table: str, n: int, before: datetime | None, after: Any, joined: bool
+) -> Batch | None:
     """Move those of the next ``n`` soft-deleted rows of ``table`` after the key ``after`` that
     no child row refers to; None when a foreign key refused the batch (a child row appeared
-    meanwhile): nothing moved."""
-    values: dict[str, Any] = {"n": n, "before": before, "after": after}
-    cut, resume = before is not None, after is not None
+    meanwhile): nothing moved.
+
+    :param joined: the context is bound to the caller's writer scope
+    """
     try:
-        async with context.savepoint():
-            if context.dialect == "postgresql":
-                move = statement(table, "move", cut, resume)
-                row = await context.fetchrow(move, **params(move, context.dialect, **values))
-                assert row is not None  # an aggregate row, always
-                return Batch(row["seen"], row["last"], row["moved"])
-            ids = statement(table, "ids", cut, resume)
-            rows = await context.fetch(ids, **params(ids, context.dialect, **values))
-            keys = [row["k"] for row in rows if row["free"]]
-            moved = 0
-            if keys:
-                listed = json.dumps(keys) if context.dialect == "mysql" else keys  # see _archive_tables._chosen
-                chosen = {"keys": listed, "lo": keys[0], "hi": keys[-1]}
-                await context.execute(statement(table, "copy", False), **chosen)
-                moved = await context.execute(statement(table, "delete", False), **chosen)
-            return Batch(len(rows), rows[-1]["k"] if rows else after, moved)
+        return await _batch(context, table, n, before, after, joined)
     except errors.DBReferenceError as exc:
         log.warning("archive of %s: a row still referred to was skipped this run: %s", table, exc)
         return None
+
+
+@writer(retry=True)
+async def _batch(context: Context, table: str, n: int, before: datetime | None, after: Any, joined: bool) -> Batch:
+    if not joined:  # the batch is the whole transaction: a refused batch rolls it all back
+        return await _move(context, table, n, before, after)
+    async with context.savepoint():  # in the caller's transaction: give back only this batch
+        return await _move(context, table, n, before, after)
+
+
+async def _move(context: Context, table: str, n: int, before: datetime | None, after: Any) -> Batch:
+    values: dict[str, Any] = {"n": n, "before": before, "after": after}
+    cut, resume = before is not None, after is not None
+    if context.dialect == "postgresql":
+        move = statement(table, "move", cut, resume)
+        row = await context.fetchrow(move, **params(move, context.dialect, **values))
+        assert row is not None  # an aggregate row, always
+        return Batch(row["seen"], row["last"], row["moved"])
+    ids = statement(table, "ids", cut, resume)
+    rows = await context.fetch(ids, **params(ids, context.dialect, **values))
+    keys = [row["k"] for row in rows if row["free"]]
+    moved = 0
+    if keys:
+        listed = json.dumps(keys) if context.dialect == "mysql" else keys  # see _archive_tables._chosen
+        chosen = {"keys": listed, "lo": keys[0], "hi": keys[-1]}
+        await context.execute(statement(table, "copy", False), **chosen)
+        moved = await context.execute(statement(table, "delete", False), **chosen)
+    return Batch(len(rows), rows[-1]["k"] if rows else after, moved)
 
 
 @require_admin_context
