@@ -167,21 +167,31 @@ async def _archive(ctx: Context, args: argparse.Namespace) -> int:
         return await _archive_dry_run(ctx, args, data)
     archived: dict[str, int] = {}
     batches = 0
-    progress = progress_line(args, "archiving")
+    line = progress_line(args, "archiving")
+
+    def progress(table: str, rows: int) -> None:
+        nonlocal batches
+        batches += 1
+        if line is not None:
+            line(table, rows)
+
+    # --until-complete is an uncapped run in transactions of at most --max-rows rows, then runs
+    # until one moves nothing: capped runs, one per call, would walk the emptied tables and the
+    # pre-step's deleted instances again each time.
+    cap = None if args.until_complete else args.max_rows
     try:
         while True:
-            moved = await archive.archive_deleted_rows(ctx, args.max_rows, before, progress=progress)
-            batches += 1
+            moved = await archive.archive_deleted_rows(ctx, cap, before, progress=progress, batch=args.max_rows)
             for table, rows in _nonzero(moved).items():
                 archived[table] = archived.get(table, 0) + rows
             if not args.until_complete or not any(moved.values()):
                 break
     finally:
-        if progress is not None:
-            progress.close()
+        if line is not None:
+            line.close()
     remaining = None
     if args.until_complete:
-        complete = True  # the last batch found nothing to move
+        complete = True  # the last run found nothing to move
     else:
         remaining = sum((await archive.archive_deleted_rows_count(ctx, before)).values()) if archived else 0
         complete = remaining == 0
