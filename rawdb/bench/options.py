@@ -20,6 +20,9 @@ VOLUMES = 100_000  # the cinder volume dataset unless --volumes says otherwise
 CHECK_VOLUMES = 10_000  # the same with --check
 HISTORY = 100_000  # past reservations of the quota_history scenario unless --history says otherwise
 CHECK_HISTORY = 20_000  # the same with --check
+ARCHIVE_INSTANCES = 20_000  # soft-deleted instances of nova_archive unless --archive-instances says otherwise
+CHECK_ARCHIVE_INSTANCES = 2000  # the same with --check
+ARCHIVE_PEER_MAX = 5000  # nova 34's archive moves a few hundred rows a second: larger sizes are rawdb's alone
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,9 +50,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ),
     )
     parser.add_argument(
+        "--archive-instances",
+        default=None,
+        metavar="SIZES",
+        help=(
+            f"soft-deleted instances the nova_archive case archives, comma-separated (default {ARCHIVE_INSTANCES}; "
+            f"{CHECK_ARCHIVE_INSTANCES} with --check; e.g. 20000,200000,1000000)"
+        ),
+    )
+    parser.add_argument(
+        "--archive-peer-max",
+        type=int,
+        default=ARCHIVE_PEER_MAX,
+        metavar="N",
+        help=f"nova 34 archives the --archive-instances sizes up to N (default {ARCHIVE_PEER_MAX}: it is slow)",
+    )
+    parser.add_argument(
         "--cases",
         default="all",
-        help="comma-separated case names, 'glance', 'nova', 'cinder', 'quota' or 'all' (default)",
+        help=(
+            "comma-separated case names, 'glance', 'nova', 'cinder', 'quota' or 'all' (default); "
+            "nova_archive (nova-manage's archive of soft-deleted rows) runs only when named"
+        ),
     )
     parser.add_argument(
         "--targets",

@@ -52,7 +52,9 @@ from rawdb.bench.nova_cases import CASES_BY_NAME as NOVA_CASES_BY_NAME
 from rawdb.bench.nova_cases import NOVA_CASES, NovaCase
 from rawdb.bench.nova_seed import MIN_INSTANCES
 from rawdb.bench.options import (
+    ARCHIVE_INSTANCES,
     BUDGETS,
+    CHECK_ARCHIVE_INSTANCES,
     CHECK_HISTORY,
     CHECK_IMAGES,
     CHECK_INSTANCES,
@@ -72,6 +74,7 @@ QUOTA = "quota"
 NOVA = "nova"
 CINDER = "cinder"
 GROUPS = ("all", "glance", NOVA, CINDER, QUOTA)
+ARCHIVE = "nova_archive"  # run only when named: it loads and consumes a dataset of its own
 PLOT_FORMATS = (".png", ".svg", ".pdf")
 
 
@@ -121,6 +124,8 @@ class Plan:
     instances: list[int] = field(default_factory=list)  # nova dataset sizes
     cinder: list[str] = field(default_factory=list)  # cinder case names
     volumes: list[int] = field(default_factory=list)  # cinder dataset sizes
+    archive: list[int] = field(default_factory=list)  # nova_archive's sizes (soft-deleted instances); [] not run
+    archive_peer_max: int = 0  # nova 34 archives the sizes up to this one
 
 
 def _writable(option: str, value: str | None) -> Path | None:
@@ -176,6 +181,7 @@ def plan_of(args: argparse.Namespace) -> Plan:
     names = [n.strip() for n in args.cases.split(",") if n.strip()]
     glance: list[GlanceCase] = []
     nova: list[NovaCase] = []
+    archive: list[int] = []
     quota = False
     for name in names:
         if name in ("all", "glance"):
@@ -188,6 +194,13 @@ def plan_of(args: argparse.Namespace) -> Plan:
             quota = True
         if name in GROUPS:
             continue
+        if name == ARCHIVE:
+            archive = _sizes(
+                args.archive_instances or str(CHECK_ARCHIVE_INSTANCES if check else ARCHIVE_INSTANCES),
+                "--archive-instances",
+                1,
+            )
+            continue
         if name in CINDER_CASES:
             if name not in cinder:
                 cinder.append(name)
@@ -198,7 +211,7 @@ def plan_of(args: argparse.Namespace) -> Plan:
             if NOVA_CASES_BY_NAME[name] not in nova:
                 nova.append(NOVA_CASES_BY_NAME[name])
         else:
-            known = ", ".join([*CASES_BY_NAME, *NOVA_CASES_BY_NAME, *CINDER_CASES, *GROUPS[1:], "all"])
+            known = ", ".join([*CASES_BY_NAME, *NOVA_CASES_BY_NAME, *CINDER_CASES, ARCHIVE, *GROUPS[1:], "all"])
             raise UsageError(f"unknown case {name!r}; known: {known}")
     targets = [t.strip() for t in (args.targets or ",".join(TARGETS)).split(",") if t.strip()]
     unknown = [t for t in targets if t not in TARGETS]
@@ -231,6 +244,8 @@ def plan_of(args: argparse.Namespace) -> Plan:
         instances=instances,
         cinder=cinder,
         volumes=volumes,
+        archive=archive,
+        archive_peer_max=args.archive_peer_max,
     )
 
 
@@ -244,11 +259,10 @@ def _sizes(text: str, option: str = "--instances", least: int = MIN_INSTANCES) -
     except ValueError:
         raise UsageError(f"{option} takes numbers, e.g. 100000 or 10000,100000 (got {text!r})") from None
     if not sizes or min(sizes) < least:
-        what = (
-            "a nova dataset has at least {} instances"
-            if option == "--instances"
-            else "a cinder dataset has at least {} volumes"
-        )
+        what = {
+            "--instances": "a nova dataset has at least {} instances",
+            "--archive-instances": "the archive dataset has at least {} instance",
+        }.get(option, "a cinder dataset has at least {} volumes")
         raise UsageError(f"{option}: {what.format(least)} (got {text!r})")
     return sizes
 
@@ -308,6 +322,7 @@ async def _context(db: rawdb.Database, plan: Plan) -> dict[str, Any]:
         "sizes": plan.sizes,
         "instances": plan.instances if plan.nova else None,
         "volumes": plan.volumes if plan.cinder else None,
+        "archive_instances": plan.archive or None,
         "targets": plan.targets,
         "rounds": plan.rounds,
         "calls": plan.calls,
@@ -421,6 +436,21 @@ async def run(plan: Plan, quiet: bool = False) -> Report:
             report.results |= cinder.results
             report.problems += cinder.problems
             report.context.setdefault("datasets", {}).update(cinder.datasets)
+        if plan.archive:
+            from rawdb.bench.nova_archive import archive_scenarios
+
+            archived = await archive_scenarios(
+                db,
+                plan.archive,
+                targets=plan.targets,
+                say=say,
+                seed_progress=_seed_progress(say),
+                peer_max=plan.archive_peer_max,
+            )
+            notes += archived.notes
+            report.figures += archived.figures
+            report.problems += archived.problems
+            report.context.setdefault("datasets", {}).update(archived.datasets)
         if plan.quota:
             from rawdb.bench.quota import quota_check, run_quota
 
@@ -481,7 +511,7 @@ def check(report: Report, budgets_file: Path) -> list[str]:
 def _fmt(value: float, unit: str) -> str:
     if value != value:  # NaN
         return "-"
-    if unit in ("pairs/s", "allocs/s"):
+    if unit in ("pairs/s", "allocs/s", "rows/s"):
         return f"{value:,.0f}"
     return f"{value:.3f}" if value < 10 else f"{value:.1f}"
 
@@ -595,6 +625,10 @@ def run_command(args: argparse.Namespace) -> int:
     for note in report.context.get("notes", []):
         print(f"note: {note}")
     print(table(report))
+    if plan.archive:
+        from rawdb.bench.nova_archive import archive_table
+
+        print(archive_table(report.figures))
     if plan.json is not None:
         plan.json.write_text(json.dumps(report.as_json(), indent=2, default=str))
         print(f"figures written to {plan.json}")

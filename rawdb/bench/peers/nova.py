@@ -166,6 +166,11 @@ class NovaPeer:
         """Milliseconds of each of ``calls`` calls (after ``warmup(calls)`` untimed ones), timed in the child."""
         return [float(s) for s in (await self._ask({"op": "time", "spec": spec, "calls": calls}))["samples"]]
 
+    async def archive(self, max_rows: int) -> dict[str, Any]:
+        """nova-manage db archive_deleted_rows --max_rows N --until-complete's loop, timed in the child
+        (``rawdb.bench.nova_archive.archive_until_complete``)."""
+        return await self._ask({"op": "archive", "max_rows": max_rows})
+
     async def close(self) -> None:
         process = self.process
         if process.returncode is None:
@@ -179,6 +184,9 @@ class NovaPeer:
 
 
 # --- the child ---------------------------------------------------------------------------------------
+
+
+_ADMIN = {"admin": True, "project_id": "admin-proj", "user_id": "admin-user"}
 
 
 class _Nova:
@@ -252,7 +260,7 @@ class _Nova:
         op = request["op"]
         if op == "sync":
             started = time.perf_counter()
-            ctx = self.context({"admin": True, "project_id": "admin-proj", "user_id": "admin-user"})
+            ctx = self.context(_ADMIN)
             self.migration.db_sync(context=ctx)
             return {"seconds": time.perf_counter() - started}
         if op == "sync_api":
@@ -270,6 +278,10 @@ class _Nova:
         if op == "restart":
             self.steps = 0
             return {"ok": True}
+        if op == "archive":
+            from rawdb.bench.nova_archive import archive_until_complete
+
+            return archive_until_complete(self.api, self.context(_ADMIN), int(request["max_rows"]))
         spec = request["spec"]
         if op == "call":
             if spec["kind"] == "update":
