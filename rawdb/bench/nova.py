@@ -396,22 +396,39 @@ class NovaRun:
     notes: list[str] = field(default_factory=list)
 
 
-async def _start_peer(main_db: Database, url: str, run: NovaRun) -> Any:
-    """nova 34 on its own database next to ``url``, its schema synced; None (with a note) when it cannot run."""
+async def start_peer(main_db: Database, url: str, run: NovaRun, scenario: str = "nova") -> Any:
+    """nova 34 on the database ``url`` (created if missing), its schema made by nova's db_sync;
+    None (with a note) when it cannot run."""
     from rawdb.bench.peers import nova as nova_peer
 
     reason = nova_peer.available(url)
     if reason is not None:
-        run.notes.append(f"openstack nova target skipped: {reason}")
+        run.notes.append(f"openstack {scenario} target skipped: {reason}")
         return None
     await ensure_database(main_db, url)
     try:
         peer = await nova_peer.NovaPeer.start(url)
     except RuntimeError as exc:
-        run.notes.append(f"openstack nova target skipped: {exc}")
+        run.notes.append(f"openstack {scenario} target skipped: {exc}")
         return None
     try:
-        run.notes.append(f"nova {nova_peer.NOVA_VERSION}'s schema by its db_sync in {await peer.sync():.1f} s")
+        seconds = await peer.sync()
+    except BaseException:
+        await peer.close()
+        raise
+    label = "" if scenario == "nova" else f"{scenario}: "
+    run.notes.append(f"{label}nova {nova_peer.NOVA_VERSION}'s schema by its db_sync in {seconds:.1f} s")
+    return peer
+
+
+async def _start_peer(main_db: Database, url: str, run: NovaRun) -> Any:
+    """nova 34 on its main and API databases next to ``url``, both synced; None (with a note) when it cannot run."""
+    from rawdb.bench.peers import nova as nova_peer
+
+    peer = await start_peer(main_db, url, run)
+    if peer is None:
+        return None
+    try:
         await ensure_database(main_db, api_url(url))
         seconds = await peer.sync_api(api_url(url))
         run.notes.append(f"nova {nova_peer.NOVA_VERSION}'s API database by its db_sync in {seconds:.1f} s")

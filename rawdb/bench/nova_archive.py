@@ -39,7 +39,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import rawdb
 from rawdb import schema
 from rawdb.bench.measure import Figure
-from rawdb.bench.nova import NovaRun, ensure_database
+from rawdb.bench.nova import NovaRun, ensure_database, start_peer
 from rawdb.bench.nova_archive_seed import TABLES, counts, expected_shadow, live, load_archive
 from rawdb.bench.options import ARCHIVE_PEER_MAX
 from rawdb.database import Database, sqlite_path, url_dialect
@@ -323,24 +323,9 @@ async def check_archived(db: Database, size: int) -> list[str]:
 
 
 async def _start_peer(main_db: Database, url: str, run: NovaRun) -> Any:
-    from rawdb.bench.peers import nova as nova_peer
-
-    reason = nova_peer.available(url)
-    if reason is not None:
-        run.notes.append(f"openstack {SCENARIO} target skipped: {reason}")
+    peer = await start_peer(main_db, url, run, SCENARIO)
+    if peer is None:
         return None
-    await ensure_database(main_db, url)
-    try:
-        peer = await nova_peer.NovaPeer.start(url)
-    except RuntimeError as exc:
-        run.notes.append(f"openstack {SCENARIO} target skipped: {exc}")
-        return None
-    try:
-        seconds = await peer.sync()
-    except BaseException:
-        await peer.close()
-        raise
-    run.notes.append(f"{SCENARIO}: nova {nova_peer.NOVA_VERSION}'s schema by its db_sync in {seconds:.1f} s")
     if url_dialect(url) == "postgresql":
         async with rawdb.connect(url) as peer_db, peer_db.context(is_admin=True).writer(autocommit=True) as tx:
             await tx.script(PG_LOCKED_BY_CAST, "let nova 34 archive instances on PostgreSQL")
@@ -353,7 +338,7 @@ async def _start_peer(main_db: Database, url: str, run: NovaRun) -> Any:
 
 
 def _figure(target: str, size: int, done: ArchiveRun) -> Figure:
-    figure = Figure(SCENARIO, target, "rows/s", [done.rows / done.seconds if done.seconds else float("nan")])  # type: ignore[arg-type]
+    figure = Figure(SCENARIO, target, "rows/s", [done.rows / done.seconds if done.seconds else float("nan")])
     figure.statements = done.statements / done.calls if done.calls else None
     figure.info = {"instances": size, "live_instances": live(size), **done.info()}
     return figure
