@@ -443,7 +443,8 @@ def archive_table(figures: Sequence[Figure]) -> str:
             ratio = targets["rawdb"].median / targets["openstack"].median
             lines.append(f"{SCENARIO} @{size:,}: rawdb moves {ratio:.1f}x the rows per second nova 34 does")
     lines.append(
-        "rows/s: rows moved to the shadow tables per second (children included), calls of max_rows="
-        f"{BATCH} until one moves nothing; longest tx: the longest transaction (a lock is held no longer)."
+        "rows/s: rows moved to the shadow tables per second (children included) by each tool's db archive "
+        f"--max-rows {BATCH} --until-complete (rawdb: uncapped runs in transactions of {BATCH} rows; nova: calls "
+        f"of max_rows={BATCH}) until one moves nothing; longest tx: the longest transaction (no lock is held longer)."
     )
     return "\n".join(lines)
