@@ -9,21 +9,43 @@ import time
 import warnings
 from collections.abc import Generator, Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from rawdb import errors
 from rawdb.backends.base import Backend
 from rawdb.context import Context, Scope
-from rawdb.observe import Hook, Observer
+from rawdb.observe import Hook, Observer, open_tracing
 from rawdb.sqlfiles import registry
 from rawdb.statement import Statement
+
+if TYPE_CHECKING:
+    from rawdb.tracing import Tracing
 
 DEFAULT_URL = "sqlite:///rawdb.sqlite"
 
 log = logging.getLogger("rawdb")
 
 _TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _flag(value: Any) -> bool:
+    """A boolean option: True/False, or one of the words in _TRUE/_FALSE (URL query values)."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).lower()
+    if word not in _TRUE | _FALSE:
+        raise ValueError(f"not a boolean: use one of {sorted(_TRUE | _FALSE)}")
+    return word in _TRUE
+
+
+def _provider(value: Any) -> Any:
+    """A TracerProvider object: only a keyword option can carry one."""
+    if isinstance(value, (str, bytes)):
+        raise ValueError("a tracer provider is an object, passed as connect(..., tracer_provider=provider)")
+    return value
+
 
 # option -> (converter, default); URL query parameters are strings, keyword options need not be.
 _COMMON: dict[str, tuple[Any, Any]] = {
@@ -33,8 +55,11 @@ _COMMON: dict[str, tuple[Any, Any]] = {
     "connect_retry_interval": (float, 1.0),
     "slow_statement_ms": (float, 500.0),
     "log_parameters": (lambda v: v if isinstance(v, bool) else str(v).lower() in _TRUE, False),
+    "tracing": (_flag, False),
+    "tracer_provider": (_provider, None),
 }
 _RETRY = {name: _COMMON[name] for name in ("connect_retries", "connect_retry_interval")}
+_TRACING = {name: _COMMON[name] for name in ("tracing", "tracer_provider")}
 _POSTGRESQL: dict[str, tuple[Any, Any]] = {
     "pool_size": (int, 5),
     "min_size": (int, 1),
@@ -240,12 +265,13 @@ class Database:
     ``async with``); an unclosed Database warns with a ResourceWarning.
     """
 
-    def __init__(self, url: str, backend: Backend, options: dict[str, Any]) -> None:
+    def __init__(self, url: str, backend: Backend, options: dict[str, Any], tracing: Tracing | None = None) -> None:
         self.url = url
         self.backend = backend
         self.dialect = backend.dialect
         self.options = options
         self.observer = Observer(backend.dialect, options["slow_statement_ms"], options["log_parameters"])
+        self.tracing = tracing  # spans for scopes and statements (connect(tracing=True)), or None
         self.single_writer = self.dialect == "sqlite"
         self._statements = registry()
         self._closed = False
@@ -305,8 +331,17 @@ class Database:
     # --- health and observability ---------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        """Pool figures: backend, size, max_size, in_use, idle, waiting."""
-        return self.backend.stats()
+        """Pool figures now, and counters since the Database was opened (always kept).
+
+        :returns: ``backend``, ``size``, ``max_size``, ``in_use``, ``idle``, ``waiting`` (and
+            the backend's own: ``writers_waiting``, PostgreSQL's ``replicas``), plus the
+            counters ``statements`` (round trips, as hooks see them: BEGIN and COMMIT included,
+            failed ones too), ``errors`` (failed round trips by rawdb error class name, a new
+            dict), ``retries`` (whole scopes run again by ``retry_on_deadlock``),
+            ``pool_waits`` (acquires that found no free connection and queued, timed out ones
+            included) and ``pool_wait_seconds`` (their total time in the queue)
+        """
+        return {**self.backend.stats(), **self.observer.counters()}
 
     async def ping(self) -> float:
         """Run ``SELECT 1`` in a reader scope; return the round trip in milliseconds.
@@ -387,6 +422,9 @@ class _Connecting:
         retries = _options({}, {k: v for k, v in given.items() if k in _RETRY}, _RETRY)
         if retries["connect_retries"] < 0 or retries["connect_retry_interval"] < 0:
             raise errors.Invalid(f"connect_retries and connect_retry_interval must not be negative: {retries}")
+        traced = _options({}, {k: v for k, v in given.items() if k in _TRACING}, _TRACING)
+        # checked before anything connects
+        tracing = open_tracing(url_dialect(self._url), self._url, traced["tracing"], traced["tracer_provider"], given)
         attempt = 0
         while True:
             try:
@@ -404,7 +442,7 @@ class _Connecting:
                 )
                 await asyncio.sleep(retries["connect_retry_interval"])
                 continue
-            return Database(self._url, backend, opts)
+            return Database(self._url, backend, opts, tracing)
 
     def __await__(self) -> Generator[Any, None, Database]:
         return self._open().__await__()
@@ -432,7 +470,9 @@ def connect(url: str | None = None, **options: Any) -> _Connecting:
     :param options: ``acquire_timeout`` (s, 30), ``max_waiting`` (callers that may queue
         for a connection; None), ``connect_retries`` (0) and ``connect_retry_interval`` (s, 1)
         while the database cannot be reached, ``slow_statement_ms`` (500),
-        ``log_parameters`` (False); PostgreSQL: ``pool_size`` (5), ``min_size`` (1),
+        ``log_parameters`` (False), ``tracing`` (False: OpenTelemetry spans for scopes and
+        statements, needs ``rawdb[otel]``) and ``tracer_provider`` (keyword only; the global
+        provider when not given; giving one turns tracing on); PostgreSQL: ``pool_size`` (5), ``min_size`` (1),
         ``pgbouncer`` (False: statement cache off), ``replicas`` (URLs, or ``?replica=host:port``),
         ``connect_timeout`` (10), ``statement_cache_size``, ``command_timeout``,
         ``server_settings``, ``writer_plan_cache_mode`` (force_generic_plan); SQLite:

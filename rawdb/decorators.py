@@ -36,6 +36,13 @@ ApiFunc = Callable[Concatenate[Context, P], Awaitable[R]]
 log = logging.getLogger("rawdb")
 
 
+def _names(fn: Callable[..., Any]) -> tuple[str, str]:
+    """A traced scope's span name (``glance.images.image_get``) and the function's full name."""
+    module = fn.__module__ or ""
+    short = module.removeprefix("rawdb.")
+    return f"{short}.{fn.__qualname__}" if short else fn.__qualname__, f"{module}.{fn.__qualname__}"
+
+
 def _context_of(fn_name: str, args: tuple[Any, ...]) -> Context:
     if not args or not isinstance(args[0], Context):
         got = type(args[0]).__name__ if args else "nothing"
@@ -56,12 +63,16 @@ def reader(fn: Any = None, /, *, replica: bool = False) -> Any:
     """
 
     def decorate(fn: ApiFunc[P, R]) -> ApiFunc[P, R]:
+        span_name, function = _names(fn)
+
         @functools.wraps(fn)
         async def run(*args: Any, **kwargs: Any) -> R:
             context = _context_of(fn.__name__, args)
             if context._tx is not None:
                 return await fn(*args, **kwargs)
             async with context.reader(replica=replica) as tx:
+                if tx._tx is not None and tx._tx.span is not None:
+                    tx._tx.span.rename(span_name, function)
                 return await fn(tx, *args[1:], **kwargs)
 
         return run
@@ -107,6 +118,7 @@ def writer(
                 f"{fn.__name__}(): @retry_on_deadlock under @writer never retries (the writer's scope is "
                 "already open when it runs); use @writer(retry=True), or put @retry_on_deadlock above @writer"
             )
+        span_name, function = _names(fn)
 
         @functools.wraps(fn)
         async def run(*args: Any, **kwargs: Any) -> R:
@@ -120,6 +132,8 @@ def writer(
                     )
                 return await fn(*args, **kwargs)
             async with context.writer() as bound:
+                if bound._tx is not None and bound._tx.span is not None:
+                    bound._tx.span.rename(span_name, function)
                 return await fn(bound, *args[1:], **kwargs)
 
         if not retry:
@@ -172,6 +186,8 @@ def retry_on_deadlock(
     )
 
     def decorate(fn: ApiFunc[P, R]) -> ApiFunc[P, R]:
+        function = _names(fn)[1]
+
         @functools.wraps(fn)
         async def run(*args: Any, **kwargs: Any) -> R:
             context = _context_of(fn.__name__, args)
@@ -195,7 +211,16 @@ def retry_on_deadlock(
                         max_retries + 1,
                     )
                     attempt += 1
-                    await asyncio.sleep(delay)
+                    db = context.db
+                    db.observer.retries += 1
+                    if db.tracing is None:
+                        await asyncio.sleep(delay)
+                        continue
+                    span = db.tracing.start_retry(function, attempt, exc)
+                    try:
+                        await asyncio.sleep(delay)
+                    finally:
+                        span.end()
 
         run.__rawdb_retry__ = True  # type: ignore[attr-defined]  # @writer refuses to wrap it
         return run

@@ -5,6 +5,9 @@ passes through ``Observer.record``.  The logger ``rawdb.sql`` gets one DEBUG lin
 statement: its name, backend, milliseconds and rows.  Parameter values are logged only
 when the Database was opened with ``log_parameters=True`` (they may hold personal data).
 A statement slower than ``slow_statement_ms`` is logged as a WARNING.
+
+The Observer also keeps the counters ``Database.stats()`` reports (always on: an addition
+per round trip): round trips, failed ones by error class, and whole-scope retries.
 """
 
 from __future__ import annotations
@@ -14,7 +17,12 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from rawdb import errors
+
+if TYPE_CHECKING:
+    from rawdb.tracing import Tracing
 
 log = logging.getLogger("rawdb.sql")
 
@@ -71,13 +79,20 @@ class StatementCounter:
 class Observer:
     """Logs and hands statement events to the hooks registered on one Database."""
 
-    __slots__ = ("backend", "hooks", "log_parameters", "slow_ms")
+    __slots__ = ("backend", "errors", "hooks", "log_parameters", "retries", "slow_ms", "statements")
 
     def __init__(self, backend: str, slow_ms: float, log_parameters: bool) -> None:
         self.backend = backend
         self.slow_ms = slow_ms
         self.log_parameters = log_parameters
         self.hooks: list[Hook] = []
+        self.statements = 0  # round trips recorded, failed ones included
+        self.errors: dict[str, int] = {}  # failed round trips by rawdb error class name
+        self.retries = 0  # whole scopes run again by retry_on_deadlock
+
+    def counters(self) -> dict[str, Any]:
+        """``statements``, ``errors`` (a new dict: class name -> count) and ``retries``, so far."""
+        return {"statements": self.statements, "errors": dict(self.errors), "retries": self.retries}
 
     def record(
         self,
@@ -91,7 +106,11 @@ class Observer:
         error: BaseException | None = None,
         session: Mapping[str, str] | None = None,
     ) -> None:
-        """Log one round trip and pass it to every hook."""
+        """Count and log one round trip and pass it to every hook."""
+        self.statements += 1
+        if error is not None:
+            kind = type(error).__name__
+            self.errors[kind] = self.errors.get(kind, 0) + 1
         if elapsed_ms >= self.slow_ms:
             log.warning(
                 "slow statement %s on %s: %.1f ms (threshold %.0f ms): %s",
@@ -120,3 +139,23 @@ class Observer:
             yield hook
         finally:
             self.hooks.remove(hook)
+
+
+def open_tracing(dialect: str, url: str, enabled: bool, provider: Any, given: Mapping[str, Any]) -> Tracing | None:
+    """The Database's Tracing when ``enabled`` (or a ``provider`` is given), else None.
+
+    ``rawdb.tracing`` (and with it ``opentelemetry``) is imported only here, only then.
+
+    :param given: the options as the caller gave them (was ``tracing`` given at all?)
+    :raises Invalid: ``tracing`` given as false with a provider, or tracing asked for without
+        the OpenTelemetry API installed
+    """
+    if provider is not None and "tracing" in given and not enabled:
+        raise errors.Invalid("tracer_provider was given but tracing is off: pass tracing=True, or no provider")
+    if not enabled and provider is None:
+        return None
+    try:
+        from rawdb.tracing import Tracing
+    except ImportError as exc:
+        raise errors.Invalid(f"tracing needs the OpenTelemetry API ({exc}): pip install 'rawdb[otel]'") from None
+    return Tracing(dialect, url, provider)

@@ -2,7 +2,8 @@
 
 A Transaction is created by a scope (``ctx.reader()``, ``ctx.writer()``), never by
 callers.  It sends every round trip through ``send``, which translates driver errors,
-records the statement for logging and hooks, and keeps the transaction's state:
+records the statement for logging, hooks and counters (and as a span, when the Database
+traces: the transaction's ``span`` is its scope's), and keeps the transaction's state:
 once a statement fails, the transaction is aborted on both backends (PostgreSQL would
 refuse further statements; SQLite would not, so rawdb refuses them for it), until a
 savepoint rolls the failure back or the scope ends.
@@ -25,6 +26,7 @@ import enum
 import itertools
 import logging
 import re
+import sys
 import time
 import warnings
 from collections.abc import Coroutine, Mapping, Sequence
@@ -37,6 +39,7 @@ from rawdb.backends.base import Connection, Mode, Row
 
 if TYPE_CHECKING:
     from rawdb.database import Database
+    from rawdb.tracing import ScopeSpan
 
 
 _SETTING = re.compile(r"^[a-z_][a-z0-9_.]*$")
@@ -108,6 +111,7 @@ class Transaction:
         "id",
         "mode",
         "session",
+        "span",
         "state",
     )
 
@@ -131,6 +135,7 @@ class Transaction:
         # Whether the transaction could start over on a new connection: nothing of it has
         # run yet (a writer's first statement after BEGIN clears it).
         self._replaceable = True
+        self.span: ScopeSpan | None = None  # the scope's span, when the Database traces
 
     def __repr__(self) -> str:
         return f"<Transaction {self.id} {self.mode} {self.state.name} on {self.db.dialect}>"
@@ -172,7 +177,15 @@ class Transaction:
         if self.db.closed:
             raise errors.DBConnectionError(f"cannot open a scope: {self.db!r} is closed")
         self._settings = settings
-        conn = await self.db.backend.acquire(self.mode, settings)
+        if self.db.tracing is not None:
+            self.span = self.db.tracing.start_scope(self.mode)
+        try:
+            conn = await self.db.backend.acquire(self.mode, settings)
+        except BaseException as exc:
+            if self.span is not None:
+                self.span.end("failed", exc)
+                self.span = None
+            raise
         conn.owner = self
         self.conn = conn
         self.state = TxState.STARTED
@@ -271,6 +284,9 @@ class Transaction:
         elapsed = (time.perf_counter() - started) * 1000
         rows = result if isinstance(result, int) else len(result)
         db.observer.record(name, sql, args, elapsed, rows, self.id, self.mode, session=self.session)
+        if self.span is not None:
+            affected = rows if fetch is False and not control else None
+            self.span.statement(name, sql, elapsed, rows if fetch else None, affected)
         return result
 
     def _may_replace(self, conn: Connection) -> bool:
@@ -320,6 +336,8 @@ class Transaction:
             self._ended_by_server = translated
         elapsed = (time.perf_counter() - started) * 1000
         db.observer.record(name, sql, args, elapsed, 0, self.id, self.mode, translated, self.session)
+        if self.span is not None:
+            self.span.statement(name, sql, elapsed, None, None, translated)
         if isinstance(translated, errors.DBError):
             translated.statement = name
         translated.add_note(f"in statement {name} ({db.statement_source(name)})")
@@ -400,6 +418,8 @@ class Transaction:
             return
         conn = self.conn
         failure, self._failure = self._failure, None
+        if failure is not None and self.span is not None:
+            self.span.failed(failure)
         try:
             if conn is None or conn.broken:
                 self.state = TxState.FAILED
@@ -414,6 +434,10 @@ class Transaction:
             else:
                 await self._end("ROLLBACK")
                 self.state = TxState.ROLLEDBACK
+        except BaseException as exc:
+            if self.span is not None:
+                self.span.failed(exc)
+            raise
         finally:
             if self.state is TxState.STARTED:
                 self.state = TxState.FAILED
@@ -433,6 +457,8 @@ class Transaction:
         interrupt; without anything to send, nothing is awaited.
         """
         conn = self.conn
+        if self.span is not None:
+            self.span.failed(sys.exc_info()[1])  # what leaves the scope, when an exception does
         if self.state is not TxState.STARTED or conn is None or conn.broken or not self.open:
             await self.finish(commit=False)  # returns without suspending
             return
@@ -467,6 +493,8 @@ class Transaction:
             translated = exc if isinstance(exc, errors.RawdbError) else self.db.backend.translate(exc)
             elapsed = (time.perf_counter() - started) * 1000
             self.db.observer.record(verb, verb, [], elapsed, 0, self.id, self.mode, translated or exc)
+            if self.span is not None:
+                self.span.statement(verb, verb, elapsed, None, None, translated or exc)
             if isinstance(translated, errors.DBError) and not isinstance(translated, errors.DBConnectionError):
                 # The server refused to end the transaction (a serialization failure at
                 # COMMIT, say): make sure nothing stays open before the connection goes back.
@@ -480,10 +508,16 @@ class Transaction:
             if translated is None or translated is exc:
                 raise
             raise translated from exc
-        self.db.observer.record(verb, verb, [], (time.perf_counter() - started) * 1000, 0, self.id, self.mode)
+        elapsed = (time.perf_counter() - started) * 1000
+        self.db.observer.record(verb, verb, [], elapsed, 0, self.id, self.mode)
+        if self.span is not None:
+            self.span.statement(verb, verb, elapsed, None, None)
 
     def _release(self) -> None:
         conn, self.conn = self.conn, None
         if conn is not None:
             conn.owner = None
             self.db.backend.release(conn)
+        if self.span is not None:
+            span, self.span = self.span, None
+            span.end(self.state.name.lower(), None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -270,3 +271,95 @@ async def test_savepoint_round_trips_count_in_the_enclosing_scope(db: rawdb.Data
         "COMMIT",
     ]
     assert counter.scopes == 1
+
+
+# --- counters in db.stats() ------------------------------------------------------------------
+
+COUNTERS = {"statements", "errors", "retries", "pool_waits", "pool_wait_seconds"}
+CREATE_KEYS = "CREATE TABLE keyed (id INTEGER PRIMARY KEY)"
+ADD_KEY = Statement.portable("test.keyed.add", "INSERT INTO keyed (id) VALUES (:id)")
+
+
+async def test_stats_start_with_zero_counters_next_to_the_pool_figures(db: rawdb.Database) -> None:
+    stats = db.stats()
+    assert {"backend", "size", "max_size", "in_use", "idle", "waiting"} | COUNTERS <= set(stats)
+    assert (stats["statements"], stats["errors"], stats["retries"]) == (0, {}, 0)
+    assert (stats["pool_waits"], stats["pool_wait_seconds"]) == (0, 0.0)
+
+
+async def test_stats_count_statements_as_hooks_see_them(db: rawdb.Database) -> None:
+    counter = rawdb.StatementCounter()
+    db.add_hook(counter)
+    async with db.writer() as tx:
+        await tx.fetch(ONE)
+        await tx.fetch(TWO)
+    async with db.reader() as tx:
+        await tx.fetch(ONE)
+    assert db.stats()["statements"] == counter.total == 5
+
+
+async def test_stats_count_errors_by_class(db: rawdb.Database) -> None:
+    async with db.writer() as tx:
+        await tx.script(CREATE_KEYS)
+        await tx.execute(ADD_KEY, id=1)
+    for _ in range(2):
+        with pytest.raises(errors.DBDuplicateEntry):
+            async with db.writer() as tx:
+                await tx.execute(ADD_KEY, id=1)
+    with pytest.raises(errors.DBNonExistentTable):
+        async with db.reader() as tx:
+            await tx.fetch(SELECT_MISSING)
+    stats = db.stats()
+    assert stats["errors"] == {"DBDuplicateEntry": 2, "DBNonExistentTable": 1}
+    stats["errors"]["DBDuplicateEntry"] = 99  # a copy: the caller cannot change the counters
+    assert db.stats()["errors"]["DBDuplicateEntry"] == 2
+
+
+async def test_stats_count_whole_scope_retries(db: rawdb.Database) -> None:
+    calls = 0
+
+    @rawdb.retry_on_deadlock(max_retries=3, interval=0.001)
+    @rawdb.writer
+    async def twice_deadlocked(context: rawdb.Context) -> int:
+        nonlocal calls
+        calls += 1
+        await context.fetch(ONE)
+        if calls < 3:
+            raise errors.DBDeadlock()
+        return calls
+
+    assert await twice_deadlocked(rawdb.Context(db)) == 3
+    assert db.stats()["retries"] == 2
+
+    @rawdb.writer(retry=True, interval=0.001)
+    async def fine(context: rawdb.Context) -> None:
+        await context.fetch(ONE)
+
+    await fine(rawdb.Context(db))
+    assert db.stats()["retries"] == 2  # a scope that succeeds first time is no retry
+
+
+async def test_stats_count_pool_waits_and_their_time(backend: str, url: str, open_db: OpenDb) -> None:
+    # one writer connection: SQLite always, the servers with pool_size=1
+    db = await open_db(url, **({} if backend == "sqlite" else {"pool_size": 1, "min_size": 1}))
+    holding = asyncio.Event()
+
+    async def hold() -> None:
+        async with db.writer() as tx:
+            await tx.fetch(ONE)
+            holding.set()
+            await asyncio.sleep(0.2)
+
+    async def wait_then_write() -> None:
+        await holding.wait()
+        async with db.writer() as tx:
+            await tx.fetch(TWO)
+
+    async with db.writer() as tx:  # the connection is open before the race
+        await tx.fetch(ONE)
+    assert db.stats()["pool_waits"] == 0
+    await asyncio.gather(hold(), wait_then_write())
+    stats = db.stats()
+    assert stats["pool_waits"] == 1
+    assert 0.1 <= stats["pool_wait_seconds"] < 5
+    assert stats["in_use"] == 0

@@ -108,7 +108,8 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def stats(self) -> dict[str, Any]:
-        """Pool figures: size, in use, idle, waiting."""
+        """Pool figures: size, in use, idle, waiting; pool_waits and pool_wait_seconds (acquires
+        that queued since the pools opened, and their total time in the queue)."""
 
     @abc.abstractmethod
     def translate(self, exc: BaseException) -> errors.RawdbError | None:

@@ -103,6 +103,9 @@ class Pool(Generic[C]):
         self._lent: set[C] = set()
         self._waiters: deque[asyncio.Future[C | _Slot]] = deque()
         self._background: set[asyncio.Task[Any]] = set()  # connections being opened or closed
+        # Acquires that had to queue (whatever they got in the end) and the seconds they queued.
+        self.waits = 0
+        self.wait_seconds = 0.0
 
     def __repr__(self) -> str:
         return f"<Pool {self.name} {self._state.value} {self._slots}/{self.size} in_use={len(self._lent)}>"
@@ -202,6 +205,7 @@ class Pool(Generic[C]):
         waiter: asyncio.Future[C | _Slot] = loop.create_future()
         self._waiters.append(waiter)
         deadline = loop.call_later(self._timeout, self._expire, waiter)
+        queued = loop.time()
         try:
             return await waiter
         except BaseException:
@@ -214,6 +218,8 @@ class Pool(Generic[C]):
             raise
         finally:
             deadline.cancel()
+            self.waits += 1
+            self.wait_seconds += loop.time() - queued
 
     def _expire(self, waiter: asyncio.Future[C | _Slot]) -> None:
         if not waiter.done():
@@ -321,4 +327,11 @@ class Pool(Generic[C]):
             self._drop(conn)
 
     def stats(self) -> dict[str, Any]:
-        return {"size": self._slots, "in_use": len(self._lent), "idle": len(self._idle), "waiting": self.waiting}
+        return {
+            "size": self._slots,
+            "in_use": len(self._lent),
+            "idle": len(self._idle),
+            "waiting": self.waiting,
+            "waits": self.waits,
+            "wait_seconds": self.wait_seconds,
+        }

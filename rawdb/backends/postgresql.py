@@ -383,6 +383,8 @@ class PostgresBackend(Backend):
             "max_size": sum(p.size for p in pools),
             "writers_waiting": self._primary.waiting,
             "replicas": len(self._replicas),
+            "pool_waits": sum(p.waits for p in self._pools()),
+            "pool_wait_seconds": sum(p.wait_seconds for p in self._pools()),
         }
 
     def translate(self, exc: BaseException) -> errors.RawdbError | None:

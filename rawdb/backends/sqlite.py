@@ -432,6 +432,8 @@ class SqliteBackend(Backend):
             **{key: writer[key] + readers[key] for key in ("size", "in_use", "idle", "waiting")},
             "max_size": self._writer.size + self._readers.size,
             "writers_waiting": writer["waiting"],
+            "pool_waits": writer["waits"] + readers["waits"],
+            "pool_wait_seconds": writer["wait_seconds"] + readers["wait_seconds"],
         }
 
     def translate(self, exc: BaseException) -> errors.RawdbError | None:
