@@ -9,36 +9,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from glancetools import admin, make_image, user
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from purgetools import OLD, STATES, state
 from sqltools import count_rows, execute, select
 
 import rawdb
 from rawdb import errors, schema
 from rawdb.glance import maintenance
-from rawdb.timeutils import utcnow
 
-OLD = datetime(2000, 1, 1, 12, 0, 0, 654321)
 CHILDREN = ("image_properties", "image_locations", "image_members", "image_tags")
-STATES = ("live", "revived", "young", "old", "no_time")
 KEY = {"image_properties": "name", "image_locations": "value", "image_members": "member", "image_tags": "value"}
-
-
-def state(name: str) -> dict[str, Any]:
-    young = utcnow() - timedelta(hours=1)
-    states: dict[str, dict[str, Any]] = {
-        "live": {"deleted": False, "deleted_at": None},
-        "revived": {"deleted": False, "deleted_at": OLD},
-        "young": {"deleted": True, "deleted_at": young},
-        "old": {"deleted": True, "deleted_at": OLD},
-        "no_time": {"deleted": True, "deleted_at": None},
-    }
-    return states[name]
 
 
 CHILD_VALUES: dict[str, Callable[[int], dict[str, Any]]] = {

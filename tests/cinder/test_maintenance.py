@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from purgetools import STATES, state
 from sqltools import count_rows, execute, select
 
 import rawdb
@@ -23,22 +24,7 @@ from rawdb import errors
 from rawdb.cinder import maintenance
 from rawdb.timeutils import utcnow
 
-OLD = datetime(2000, 1, 1, 12, 0, 0, 123456)
-STATES = ("live", "revived", "young", "old", "no_time")
 TABLES = maintenance.TABLES
-
-
-def state(name: str) -> dict[str, Any]:
-    """The deleted/deleted_at columns of a row in the named state."""
-    young = utcnow() - timedelta(hours=1)
-    states: dict[str, dict[str, Any]] = {
-        "live": {"deleted": False, "deleted_at": None},
-        "revived": {"deleted": False, "deleted_at": OLD},
-        "young": {"deleted": True, "deleted_at": young},
-        "old": {"deleted": True, "deleted_at": OLD},
-        "no_time": {"deleted": True, "deleted_at": None},
-    }
-    return states[name]
 
 
 async def put(db: rawdb.Database, table: str, in_state: str, /, **values: Any) -> None:
