@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sqlite3
@@ -296,16 +297,25 @@ async def test_a_row_that_cannot_be_written_leaves_no_untracked_cached_file(
 
 async def test_concurrent_writers_of_one_image_exactly_one_wins(cache: Driver) -> None:
     payloads = [bytes([n]) * 50_000 for n in range(8)]
-    start = asyncio.Event()
+    start, others_refused = asyncio.Event(), asyncio.Event()
+    refused = 0
 
     async def write(n: int) -> int:
+        nonlocal refused
         await start.wait()
         try:
             async with cache.open_for_write("img") as f:
+                # Hold the write open until every other writer has tried (however slowly the
+                # machine schedules them): a second winner would leave this waiting in vain.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(others_refused.wait(), 10)
                 for offset in range(0, len(payloads[n]), 5000):
                     await f.write(payloads[n][offset : offset + 5000])
                     await asyncio.sleep(0)
         except errors.ImageBeingCached:
+            refused += 1
+            if refused == len(payloads) - 1:
+                others_refused.set()
             return -1
         return n
 
