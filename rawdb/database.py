@@ -40,6 +40,16 @@ def _flag(value: Any) -> bool:
     return word in _TRUE
 
 
+def _seconds(value: Any) -> float:
+    """A duration in seconds, 0 or more: a number, or its text (URL query values)."""
+    if isinstance(value, bool):
+        raise ValueError("not a number of seconds")
+    seconds = float(value)
+    if not seconds >= 0:  # also refuses NaN
+        raise ValueError("must be a number of seconds, 0 or more")
+    return seconds
+
+
 def _provider(value: Any) -> Any:
     """A TracerProvider object: only a keyword option can carry one."""
     if isinstance(value, (str, bytes)):
@@ -68,6 +78,7 @@ _POSTGRESQL: dict[str, tuple[Any, Any]] = {
     "statement_cache_size": (int, None),
     "command_timeout": (float, None),
     "replicas": (lambda v: [v] if isinstance(v, str) else list(v), []),
+    "max_replica_lag": (_seconds, None),
     "server_settings": (dict, None),
     "writer_plan_cache_mode": (
         lambda v: _choice(str(v), ("auto", "force_generic_plan", "force_custom_plan"), "writer_plan_cache_mode"),
@@ -222,6 +233,7 @@ async def _open_backend(url: str, options: dict[str, Any]) -> tuple[Backend, dic
             command_timeout=opts["command_timeout"],
             writer_plan_cache_mode=opts["writer_plan_cache_mode"],
             max_waiting=opts["max_waiting"],
+            max_replica_lag=opts["max_replica_lag"],
         )
         return backend, opts
     if dialect == "mysql":
@@ -334,7 +346,9 @@ class Database:
         """Pool figures now, and counters since the Database was opened (always kept).
 
         :returns: ``backend``, ``size``, ``max_size``, ``in_use``, ``idle``, ``waiting`` (and
-            the backend's own: ``writers_waiting``, PostgreSQL's ``replicas``), plus the
+            the backend's own: ``writers_waiting``, PostgreSQL's ``replicas`` (reachable ones)
+            and ``replica_lag_seconds`` (the largest replay lag last measured, None unless
+            ``max_replica_lag`` is set)), plus the
             counters ``statements`` (round trips, as hooks see them: BEGIN and COMMIT included,
             failed ones too), ``errors`` (failed round trips by rawdb error class name, a new
             dict), ``retries`` (whole scopes run again by ``retry_on_deadlock``),
@@ -474,6 +488,7 @@ def connect(url: str | None = None, **options: Any) -> _Connecting:
         statements, needs ``rawdb[otel]``) and ``tracer_provider`` (keyword only; the global
         provider when not given; giving one turns tracing on); PostgreSQL: ``pool_size`` (5), ``min_size`` (1),
         ``pgbouncer`` (False: statement cache off), ``replicas`` (URLs, or ``?replica=host:port``),
+        ``max_replica_lag`` (s, None: replicas whose replay lags further behind are skipped),
         ``connect_timeout`` (10), ``statement_cache_size``, ``command_timeout``,
         ``server_settings``, ``writer_plan_cache_mode`` (force_generic_plan); SQLite:
         ``readers`` (4), ``busy_timeout`` (s, 30), ``synchronous`` (FULL).

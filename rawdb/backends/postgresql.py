@@ -14,6 +14,7 @@ import asyncpg
 from asyncpg.exceptions import _base as asyncpg_base
 
 from rawdb import errors
+from rawdb.backends._pg_replicas import ReplicaSet
 from rawdb.backends.base import Backend, Connection, Mode, Row, parse_key_detail
 from rawdb.backends.pool import Pool
 
@@ -226,7 +227,9 @@ class PgConnection(Connection):
 class PostgresBackend(Backend):
     """Connection pools: writers and readers on the primary, and optional read replicas.
 
-    ``pool_size`` applies to each of the writer and reader pools.
+    ``pool_size`` applies to each of the writer and reader pools.  A replica that cannot be
+    reached is left out (its readers go to the primary) and tried again in the background;
+    with ``max_replica_lag`` one whose replay lags further behind is left out too.
     """
 
     dialect = "postgresql"
@@ -243,10 +246,16 @@ class PostgresBackend(Backend):
         self._dsn = dsn
         self._primary = primary
         self._readers = readers
-        self._replicas = replicas
-        self._next_replica = 0
+        self._replica_set = ReplicaSet(None)
+        for pool in replicas:
+            self._replica_set.add(pool)
         self._pool_for: Callable[[str, bool, Mapping[str, str]], Pool[PgConnection]] | None = None
         self._session_pools: dict[tuple[tuple[str, str], ...], Pool[PgConnection]] = {}
+
+    @property
+    def _replicas(self) -> list[Pool[PgConnection]]:
+        """The replicas' pools, reachable or not."""
+        return [replica.pool for replica in self._replica_set.replicas]
 
     @property
     def dsn(self) -> str:
@@ -269,8 +278,11 @@ class PostgresBackend(Backend):
         command_timeout: float | None = None,
         writer_plan_cache_mode: str | None = "force_generic_plan",
         max_waiting: int | None = None,
+        max_replica_lag: float | None = None,
     ) -> PostgresBackend:
         """Open the pools; raise DBConnectionError when the primary cannot be reached.
+
+        A replica that cannot be reached is logged and retried in the background.
 
         Whatever fails, every connection opened so far is closed before the error is raised.
         """
@@ -325,16 +337,16 @@ class PostgresBackend(Backend):
         primary = pool_for(dsn, read_only=False)
         backend = cls(dsn, primary, pool_for(dsn, read_only=True), [])
         backend._pool_for = pool_for
+        backend._replica_set.max_lag = max_replica_lag
         try:
             await _warm(primary, min(min_size, pool_size))
             for replica in replicas:
                 pool = pool_for(replica, read_only=True)
+                known = backend._replica_set.add(pool)
                 try:
                     await _warm(pool, min(min_size, pool_size))
                 except errors.DBConnectionError as exc:
-                    log.warning("read replica %s unreachable, reads go to the primary: %s", _safe(replica), exc)
-                    continue
-                backend._replicas.append(pool)
+                    backend._replica_set.down(known, exc)
         except BaseException:
             await backend.close()
             raise
@@ -351,12 +363,9 @@ class PostgresBackend(Backend):
                 pool = self._session_pools[key] = self._pool_for(self._dsn, True, dict(settings))
             return await pool.acquire()
         if mode == "replica" and self._replicas:
-            pool = self._replicas[self._next_replica % len(self._replicas)]
-            self._next_replica += 1
-            try:
-                return await pool.acquire()
-            except errors.DBConnectionError as exc:
-                log.warning("read replica unavailable, reading from the primary: %s", exc)
+            conn = await self._replica_set.acquire()
+            if conn is not None:
+                return conn
         return await (self._primary if mode == "writer" else self._readers).acquire()
 
     def release(self, conn: Connection) -> None:
@@ -367,10 +376,12 @@ class PostgresBackend(Backend):
         return [self._primary, self._readers, *self._session_pools.values(), *self._replicas]
 
     async def close(self) -> None:
+        await self._replica_set.close()
         for pool in self._pools():
             await pool.close()
 
     def abandon(self) -> None:
+        self._replica_set.abandon()
         for pool in self._pools():
             pool.abandon()
 
@@ -382,7 +393,7 @@ class PostgresBackend(Backend):
             **{key: sum(f[key] for f in figures) for key in ("size", "in_use", "idle", "waiting")},
             "max_size": sum(p.size for p in pools),
             "writers_waiting": self._primary.waiting,
-            "replicas": len(self._replicas),
+            **self._replica_set.stats(),
             "pool_waits": sum(p.waits for p in self._pools()),
             "pool_wait_seconds": sum(p.wait_seconds for p in self._pools()),
         }
