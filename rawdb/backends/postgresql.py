@@ -251,6 +251,7 @@ class PostgresBackend(Backend):
             self._replica_set.add(pool)
         self._pool_for: Callable[[str, bool, Mapping[str, str]], Pool[PgConnection]] | None = None
         self._session_pools: dict[tuple[tuple[str, str], ...], Pool[PgConnection]] = {}
+        self._pgbouncer = False  # sessions carry no settings of rawdb's own (see open())
 
     @property
     def _replicas(self) -> list[Pool[PgConnection]]:
@@ -303,7 +304,12 @@ class PostgresBackend(Backend):
 
         def pool_for(target: str, read_only: bool, session: Mapping[str, str] = {}) -> Pool[PgConnection]:
             pool: Pool[PgConnection]
-            if read_only:
+            if pgbouncer:
+                # PgBouncer refuses startup parameters it does not know, and a session setting
+                # would not follow the client from one server connection to the next anyway:
+                # only the caller's own server_settings are sent (PgBouncer must accept them).
+                settings: dict[str, Any] = dict(server_settings or {})
+            elif read_only:
                 # Readers run without BEGIN; the session refuses writes as BEGIN READ ONLY would.
                 settings = {**kwargs["server_settings"], **session, "default_transaction_read_only": "on"}
             else:
@@ -337,6 +343,7 @@ class PostgresBackend(Backend):
         primary = pool_for(dsn, read_only=False)
         backend = cls(dsn, primary, pool_for(dsn, read_only=True), [])
         backend._pool_for = pool_for
+        backend._pgbouncer = pgbouncer
         backend._replica_set.max_lag = max_replica_lag
         try:
             await _warm(primary, min(min_size, pool_size))
@@ -353,9 +360,10 @@ class PostgresBackend(Backend):
         return backend
 
     async def acquire(self, mode: Mode, settings: Mapping[str, str] | None = None) -> Connection:
-        if settings and mode != "writer":
+        if settings and mode != "writer" and not self._pgbouncer:
             # A reader that needs settings (the listing's force_custom_plan) gets a session
             # that has them, from a pool of its own: one statement, no BEGIN/SET LOCAL/ROLLBACK.
+            # (Through PgBouncer no session keeps settings: such a reader runs with the server's.)
             key = tuple(sorted(settings.items()))
             pool = self._session_pools.get(key)
             if pool is None:
