@@ -292,3 +292,16 @@ async def test_bench_check_passes_through_the_bouncer(
     assert code == 0
     assert {f["target"] for f in data["figures"]} == {"rawdb"}
     assert len(data["figures"]) >= 10
+
+
+async def test_a_quota_case_whose_watcher_cannot_connect_through_the_bouncer_fails_instead_of_hanging(
+    empty_bounced: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The over-limit case's monitor opens a bare asyncpg connection with session settings as
+    # startup parameters, which PgBouncer refuses: the run must say so, not wait for the
+    # monitor forever.
+    argv = ["--url", empty_bounced, "--cases", "quota", "--targets", "rawdb", "--rounds", "1", "--seconds", "0.2"]
+    argv += ["--calls", "5", "-q"]
+    with pytest.raises(Exception, match="unsupported startup parameter"):  # not a TimeoutError
+        await asyncio.wait_for(asyncio.to_thread(runner.main, argv), 180)
+    capsys.readouterr()

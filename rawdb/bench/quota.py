@@ -988,7 +988,11 @@ class _Monitor:
         self.ready = asyncio.Event()
 
     async def run(self) -> None:
-        driver = await Driver.open(self.db, read_only=True)
+        try:
+            driver = await Driver.open(self.db, read_only=True)
+        except BaseException:
+            self.ready.set()  # whoever waits for the monitor learns of its failure from the task
+            raise
         try:
             self.ready.set()
             while not self.stopping.is_set():
@@ -1124,6 +1128,8 @@ async def _push(db: Database, target: _Target, layout: Layout, round_: int) -> _
     watching = asyncio.create_task(monitor.run())
     try:
         await monitor.ready.wait()
+        if watching.done():
+            await watching  # the monitor could not start: its error, not a run nobody watches
         started = time.perf_counter()
         tallies = await _run_callers(
             target,
