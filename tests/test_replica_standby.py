@@ -18,7 +18,8 @@ import pgstandby
 import pytest
 
 import rawdb
-from rawdb import errors
+from rawdb import errors, schema
+from rawdb.nova import api as nova
 
 IN_RECOVERY = rawdb.Statement.portable("test.standby.in_recovery", "SELECT pg_is_in_recovery() AS r")
 INSERT = rawdb.Statement.portable("test.standby.insert", "INSERT INTO notes (id, note) VALUES (:id, :note)")
@@ -121,6 +122,25 @@ async def test_a_write_reaches_replica_readers_after_replay_and_its_writer_reads
                 return bool(await rx.fetchval(NOTE, id=key) == "written")
 
         assert await _until(replayed, within=10), "the write never reached the standby"
+
+
+async def test_nova_reads_bound_to_a_replica_reader_are_served_by_the_standby(pair: pgstandby.Pair) -> None:
+    # nova's use_slave: its allow_async reads run in the caller's replica reader when bound to one.
+    async with rawdb.connect(pair.primary.url, replicas=[pair.standby.url]) as db:
+        await schema.bootstrap(db, "nova")
+        admin = rawdb.Context(db, project_id="p1", user_id="u1", is_admin=True)
+        created = await nova.instance_create(admin, {"project_id": "p1", "user_id": "u1", "hostname": "web1"})
+
+        async def read_on_standby() -> bool:
+            async with admin.reader(replica=True) as rx:
+                assert await rx.fetchval(IN_RECOVERY) is True
+                try:
+                    found = await nova.instance_get_by_uuid(rx, created["uuid"])
+                except (errors.InstanceNotFound, errors.DBError):  # not replayed yet (the table, or the row)
+                    return False
+                return bool(found["hostname"] == "web1")
+
+        assert await _until(read_on_standby, within=10), "the instance never reached the standby"
 
 
 @pytest.mark.parametrize("value", [-1, "-0.5", "soon", True, math.nan, "nan", [1]])
