@@ -63,6 +63,7 @@ _COMMON: dict[str, tuple[Any, Any]] = {
     "max_waiting": (int, None),
     "connect_retries": (int, 0),
     "connect_retry_interval": (float, 1.0),
+    "deadlock_retries": (int, 5),
     "slow_statement_ms": (float, 500.0),
     "log_parameters": (lambda v: v if isinstance(v, bool) else str(v).lower() in _TRUE, False),
     "tracing": (_flag, False),

@@ -156,7 +156,7 @@ def retry_on_deadlock(fn: ApiFunc[P, R], /) -> ApiFunc[P, R]: ...
 @overload
 def retry_on_deadlock(
     *,
-    max_retries: int = 5,
+    max_retries: int | None = None,
     interval: float = 0.02,
     max_interval: float = 1.0,
     retry_on_disconnect: bool = False,
@@ -167,7 +167,7 @@ def retry_on_deadlock(
     fn: Any = None,
     /,
     *,
-    max_retries: int = 5,
+    max_retries: int | None = None,
     interval: float = 0.02,
     max_interval: float = 1.0,
     retry_on_disconnect: bool = False,
@@ -178,7 +178,9 @@ def retry_on_deadlock(
     ``DBDeadlock``.  Each retry waits a random time up to ``interval * 2**attempt``
     (capped at ``max_interval``): full jitter, so colliding callers spread apart.
 
-    :param max_retries: retries after the first attempt; then the error is raised
+    :param max_retries: retries after the first attempt, then the error is raised; by
+        default the database's ``deadlock_retries`` option (5; on a busy Galera cluster,
+        where a conflict aborts instead of waiting, raise it)
     :param retry_on_disconnect: also retry on DBConnectionError (the pool reconnects)
     """
     retryable: tuple[type[errors.RawdbError], ...] = (
@@ -198,7 +200,8 @@ def retry_on_deadlock(
                 try:
                     return await fn(*args, **kwargs)
                 except retryable as exc:
-                    if attempt >= max_retries:
+                    limit = context.db.options["deadlock_retries"] if max_retries is None else max_retries
+                    if attempt >= limit:
                         exc.add_note(f"{fn.__name__}() gave up after {attempt + 1} attempts")
                         raise
                     delay = random.uniform(0, min(max_interval, interval * 2**attempt))
@@ -208,7 +211,7 @@ def retry_on_deadlock(
                         type(exc).__name__,
                         delay,
                         attempt + 2,
-                        max_retries + 1,
+                        limit + 1,
                     )
                     attempt += 1
                     db = context.db

@@ -8,6 +8,11 @@ other's rows.  MariaDB comes from ``RAWDB_TEST_MYSQL_URL``, else
 its own, dropped at its end.  Without a server those tests skip with the reason — except
 under ``CI=true``, where a missing server fails the run.  SQLite tests use a file in the
 test's temporary directory.
+
+A module that sets ``GALERA = True`` runs its backend tests on a fourth backend too,
+``galera``: a three-node MariaDB Galera cluster of each worker's own (``galera.py``).  Each
+test connects to the nodes in turn (its scratch database made through the node it uses),
+so over a run the writes are spread over all three.
 """
 
 from __future__ import annotations
@@ -23,16 +28,16 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import galera
 import pytest
 from faulttools import mysql_admin
-from sqltools import OpenDb
+from sqltools import BACKENDS, GALERA_BACKENDS, OpenDb
 
 import rawdb
 from rawdb import schema
 
 DEFAULT_PG = "postgresql://root@127.0.0.1:5432/test"
 DEFAULT_MYSQL = "mysql://root@127.0.0.1:3306/test"
-BACKENDS = ["sqlite", "postgresql", "mysql"]
 _schemas = itertools.count(1)
 _pg_unavailable: list[str] = []  # the reason PostgreSQL tests skip, once known
 _mysql_unavailable: list[str] = []  # the reason MariaDB tests skip, once known
@@ -179,6 +184,50 @@ async def _drop_mysql_database(admin: str, name: str) -> None:
         conn.close()
 
 
+@pytest.fixture(scope="session")
+def galera_cluster() -> Iterator[galera.Cluster]:
+    """This worker's three-node Galera cluster, started at its first use and removed at the end."""
+    reason = galera.unavailable()
+    if reason is not None:
+        galera.skip_or_fail(reason)
+    cluster = galera.Cluster()
+    try:
+        cluster.start()
+    except Exception as exc:
+        cluster.stop()
+        galera.skip_or_fail(f"a Galera cluster did not start: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+async def galera_url(galera_cluster: galera.Cluster) -> AsyncIterator[str]:
+    """A scratch database on the Galera cluster, on the next node in turn.
+
+    It is made through the node the test connects to: another node applies the replicated
+    ``CREATE DATABASE`` a moment later than the one that ran it.
+    """
+    node = galera_cluster.next_url()
+    name = f"rawdb_g{next(_schemas)}_{uuid.uuid4().hex[:8]}"
+    await _mysql(node, f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin")
+    try:
+        yield _with_database(node, name)
+    finally:
+        await _drop_mysql_database(node, name)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Modules with ``GALERA = True`` run their backend tests on the Galera cluster too."""
+    if "backend" not in metafunc.fixturenames or not getattr(metafunc.module, "GALERA", False):
+        return
+    if any("backend" in str(mark.args[0]) for mark in metafunc.definition.iter_markers("parametrize")):
+        return
+    metafunc.definition.add_marker(pytest.mark.parametrize("backend", GALERA_BACKENDS, indirect=True))
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'test.sqlite'}"
@@ -196,6 +245,8 @@ def url(backend: str, request: pytest.FixtureRequest) -> str:
         return str(request.getfixturevalue("sqlite_url"))
     if backend == "mysql":
         return str(request.getfixturevalue("mysql_url"))
+    if backend == "galera":
+        return str(request.getfixturevalue("galera_url"))
     return str(request.getfixturevalue("pg_url"))
 
 

@@ -13,6 +13,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -113,6 +114,10 @@ def service_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path, se
         path = tmp_path / f"{service}.sqlite"
         shutil.copyfile(request.getfixturevalue(f"{service}_sqlite_template"), path)
         return f"sqlite:///{path}"
+    if backend == "galera":  # the worker's shared database, through the cluster's nodes in turn
+        shared = urlsplit(str(request.getfixturevalue(f"{service}_galera_shared")))
+        node = urlsplit(request.getfixturevalue("galera_cluster").next_url())
+        return urlunsplit(shared._replace(netloc=node.netloc))
     url = request.getfixturevalue(f"{service}_pg_shared" if backend == "postgresql" else f"{service}_mysql_shared")
     if url is None:
         pytest.skip(f"{backend} is not available")

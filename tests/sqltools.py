@@ -7,6 +7,10 @@ from typing import Any
 
 import rawdb
 
+# The backends every behaviour test runs on, and with the Galera cluster (conftest.py).
+BACKENDS = ["sqlite", "postgresql", "mysql"]
+GALERA_BACKENDS = [*BACKENDS, "galera"]
+
 # The ``open_db`` fixture: opens a Database that the test's teardown closes.
 OpenDb = Callable[..., Awaitable[rawdb.Database]]
 
@@ -34,3 +38,45 @@ async def count_rows(db: rawdb.Database, table: str) -> int:
 def timestamp_type(dialect: str) -> str:
     """The column type the schema scripts give a timestamp on ``dialect`` (microseconds kept)."""
     return {"sqlite": "DATETIME", "mysql": "DATETIME(6)"}.get(dialect, "TIMESTAMP")
+
+
+async def concurrent_databases(url: str, backend: str, open_db: OpenDb, count: int) -> list[rawdb.Database]:
+    """Connections enough for ``count`` concurrent tasks; tasks use ``dbs[n % len(dbs)]``.
+
+    One pool on PostgreSQL and MariaDB, eight writers on SQLite, and one pool per node on
+    Galera, so the tasks write through every node.  The options differ by backend only in
+    name: SQLite waits for its one writer through ``busy_timeout``, MariaDB for a row lock
+    through ``lock_wait_timeout`` (its open refuses ``busy_timeout``); the limits are the same.
+    Galera's pools read causally (``wsrep_sync_wait``): a read through one node sees what
+    another node committed before it; and they retry more (``deadlock_retries``): a conflict
+    across nodes aborts a transaction where one server would have made it wait.
+    """
+    if backend == "postgresql":
+        return [await open_db(url, pool_size=count + 2, acquire_timeout=60)]
+    if backend == "mysql":
+        return [await open_db(url, pool_size=count + 2, acquire_timeout=60, lock_wait_timeout=60)]
+    if backend == "galera":
+        import galera
+
+        return [
+            await open_db(
+                node,
+                pool_size=count + 2,
+                acquire_timeout=60,
+                lock_wait_timeout=60,
+                server_settings={"wsrep_sync_wait": 1},
+                deadlock_retries=20,
+            )
+            for node in galera.spread(url)
+        ]
+    return [await open_db(url, busy_timeout=60, acquire_timeout=60) for _ in range(8)]
+
+
+def node_urls(url: str, backend: str, count: int) -> list[str]:
+    """``count`` URLs of the test's database for separate connections: on Galera, through every node in turn."""
+    if backend != "galera":
+        return [url] * count
+    import galera
+
+    nodes = galera.spread(url)
+    return [nodes[i % len(nodes)] for i in range(count)]

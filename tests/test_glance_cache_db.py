@@ -21,6 +21,8 @@ import rawdb
 from rawdb import errors, schema
 from rawdb.glance import cache_db
 
+GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
+
 URL1 = "http://node-1:9292"
 URL2 = "http://node-2:9292"
 UNKNOWN = "http://nowhere:9292"

@@ -22,6 +22,8 @@ import rawdb
 from rawdb import errors
 from rawdb.glance import images
 
+GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
+
 OpenDb = Callable[..., Awaitable[rawdb.Database]]
 
 MEMBER_KEYS = ["id", "image_id", "member", "can_share", "status", "created_at", "updated_at", "deleted"]

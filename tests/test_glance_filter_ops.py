@@ -27,6 +27,8 @@ import rawdb
 from rawdb import errors
 from rawdb.glance import images as api
 
+GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
+
 T0 = datetime(2024, 1, 1)
 LIST_KEYS = ("name", "id", "status", "container_format", "disk_format")
 TIME_KEYS = ("created_at", "updated_at")

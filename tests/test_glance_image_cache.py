@@ -23,6 +23,8 @@ from rawdb import errors, schema
 from rawdb.glance import cache_db
 from rawdb.glance.image_cache import Driver, delete_cached_file
 
+GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
+
 NODE_A = "http://node-a:9292"
 NODE_B = "http://node-b:9292"
 STORES = ["local", "sqlite", "postgresql"]

@@ -24,6 +24,8 @@ import rawdb
 from rawdb import errors
 from rawdb.glance import images
 
+GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
+
 OpenDb = Callable[..., Awaitable[rawdb.Database]]
 
 IMAGE_KEYS = [

@@ -31,6 +31,8 @@ from rawdb.glance import images as api
 from rawdb.glance._validate import IMAGE_COLUMN_NAMES
 from rawdb.statement import Statement
 
+GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
+
 T0 = datetime(2024, 1, 1)
 
 

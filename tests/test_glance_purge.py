@@ -22,6 +22,8 @@ import rawdb
 from rawdb import errors, schema
 from rawdb.glance import maintenance
 
+GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
+
 CHILDREN = ("image_properties", "image_locations", "image_members", "image_tags")
 KEY = {"image_properties": "name", "image_locations": "value", "image_members": "member", "image_tags": "value"}
 

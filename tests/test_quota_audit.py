@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from sqltools import execute, select
+from sqltools import BACKENDS, concurrent_databases, execute, select
 
 import rawdb
 from rawdb import errors, schema
@@ -27,6 +27,8 @@ from rawdb.nova import sync as nova_sync
 from rawdb.quota import CINDER, NOVA, QuotaEngine
 from rawdb.quota import api as quota_api
 from rawdb.statement import Statement
+
+GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
 
 OpenDb = Callable[..., Awaitable[rawdb.Database]]
 KEYS = ["project_id", "user_id", "resource", "in_use", "reserved", "actual", "in_sync"]
@@ -44,6 +46,21 @@ NEW_VOLUME = Statement.portable(
     "INSERT INTO volumes (id, project_id, user_id, size, deleted) VALUES (:id, :p, :u, 1, false)",
 )
 DROP_VOLUME = Statement.portable("test.audit.drop_volume", "UPDATE volumes SET deleted = true WHERE id = :id")
+
+
+@rawdb.retry_on_deadlock
+async def change_and_commit(
+    ctx: rawdb.Context, engine: QuotaEngine, statement: Statement, params: dict[str, Any], reservations: list[str]
+) -> None:
+    """A resource change and the commit of its reservations in one transaction, retried whole on a conflict.
+
+    On one server the transaction waits for the usage rows another holds; on Galera, where
+    another node's sync or commit does not make it wait, it may lose certification instead
+    (DBDeadlock) and runs again, as a service's would.
+    """
+    async with ctx.writer() as tx:
+        await tx.execute(statement, **params)
+        await engine.commit(tx, reservations)
 
 
 class Service:
@@ -73,16 +90,14 @@ class Service:
         """Reserve, then create the resource and commit in one transaction; return its id."""
         reservations = await self.engine.reserve(ctx, **self.deltas)  # type: ignore[arg-type]
         resource_id = str(uuid.uuid4())
-        async with ctx.writer() as tx:
-            await tx.execute(self.new, id=resource_id, p=ctx.project_id, u=ctx.user_id)
-            await self.engine.commit(tx, reservations)
+        await change_and_commit(
+            ctx, self.engine, self.new, {"id": resource_id, "p": ctx.project_id, "u": ctx.user_id}, reservations
+        )
         return resource_id
 
     async def delete(self, ctx: rawdb.Context, resource_id: str) -> None:
         reservations = await self.engine.reserve(ctx, **{r: -d for r, d in self.deltas.items()})  # type: ignore[arg-type]
-        async with ctx.writer() as tx:
-            await tx.execute(self.drop, id=resource_id)
-            await self.engine.commit(tx, reservations)
+        await change_and_commit(ctx, self.engine, self.drop, {"id": resource_id}, reservations)
 
 
 @pytest.fixture(params=["nova", "cinder"])
@@ -189,19 +204,10 @@ CALLERS = 8
 STEPS = 8
 
 
-async def databases(url: str, backend: str, open_db: OpenDb) -> list[rawdb.Database]:
-    """Separate connections for every task (several writers on SQLite, one pool elsewhere)."""
-    if backend == "postgresql":
-        return [await open_db(url, pool_size=CALLERS + 4, acquire_timeout=60)]
-    if backend == "mysql":
-        return [await open_db(url, pool_size=CALLERS + 4, acquire_timeout=60, lock_wait_timeout=60)]
-    return [await open_db(url, busy_timeout=60, acquire_timeout=60) for _ in range(4)]
-
-
 async def test_sync_under_concurrent_reservations_leaves_the_books_balanced(
     url: str, backend: str, open_db: OpenDb, service: Service
 ) -> None:
-    dbs = await databases(url, backend, open_db)
+    dbs = await concurrent_databases(url, backend, open_db, CALLERS)
     await schema.bootstrap(dbs[0], service.name)
     admin = rawdb.Context(dbs[0], is_admin=True)
     project = "busy"
@@ -255,10 +261,11 @@ async def test_sync_under_concurrent_reservations_leaves_the_books_balanced(
     assert sum(row["in_use"] for row in report if row["resource"] == first) == count
 
 
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)  # Galera: the next test
 async def test_sync_waits_for_a_commit_in_flight_and_counts_after_it(
     url: str, backend: str, open_db: OpenDb, service: Service
 ) -> None:
-    dbs = await databases(url, backend, open_db)
+    dbs = await concurrent_databases(url, backend, open_db, CALLERS)
     await schema.bootstrap(dbs[0], service.name)
     admin = rawdb.Context(dbs[0], is_admin=True)
     await service.unlimited(admin, "p1")
@@ -280,3 +287,34 @@ async def test_sync_waits_for_a_commit_in_flight_and_counts_after_it(
     d = service.deltas[first]
     assert repaired == [usage(service, "p1", "u1", first, 2 * d + 5 + d, 3 * d)]
     assert all(row["in_sync"] for row in await service.check(admin))
+
+
+@pytest.mark.parametrize("backend", ["galera"], indirect=True)
+async def test_on_galera_a_sync_through_another_node_wins_over_a_commit_in_flight_which_runs_again(
+    url: str, backend: str, open_db: OpenDb, service: Service
+) -> None:
+    """Row locks do not reach other nodes: the sync does not wait, and the commit in flight loses."""
+    dbs = await concurrent_databases(url, backend, open_db, CALLERS)
+    await schema.bootstrap(dbs[0], service.name)
+    admin = rawdb.Context(dbs[0], is_admin=True)
+    await service.unlimited(admin, "p1")
+    ctx = rawdb.Context(dbs[0], project_id="p1", user_id="u1")
+    for _ in range(2):
+        await service.create(ctx)
+    first = next(iter(service.deltas))
+    await execute(dbs[0], "UPDATE quota_usages SET in_use = in_use + 5 WHERE resource = :r", r=first)
+    reservations = await service.engine.reserve(ctx, **service.deltas)  # type: ignore[arg-type]
+    third = {"id": str(uuid.uuid4()), "p": "p1", "u": "u1"}
+
+    with pytest.raises(errors.DBDeadlock):
+        async with ctx.writer() as tx:
+            await tx.execute(service.new, **third)
+            await service.engine.commit(tx, reservations)
+            repaired = await asyncio.wait_for(service.sync(rawdb.Context(dbs[-1], is_admin=True)), 10)
+
+    d = service.deltas[first]
+    assert repaired == [{**usage(service, "p1", "u1", first, 2 * d + 5, 2 * d), "reserved": d}]
+    await change_and_commit(ctx, service.engine, service.new, third, reservations)  # the service's retry
+    report = await service.check(admin)
+    assert all(row["in_sync"] and row["reserved"] == 0 for row in report), report
+    assert [row["in_use"] for row in report if row["resource"] == first] == [3 * d]

@@ -19,6 +19,8 @@ from rawdb.quota import CINDER, AbsoluteResource, QuotaEngine
 from rawdb.quota.core import MAX_INT
 from rawdb.timeutils import utcnow
 
+GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
+
 P1 = "project-1"
 P2 = "project-2"
 SEEDED_DEFAULTS = {

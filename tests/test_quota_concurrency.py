@@ -1,6 +1,7 @@
 """Quota reservations under real concurrency, on every backend and both schemas.
 
-32 tasks on separate connections reserve, commit and roll back against small limits.
+32 tasks on separate connections reserve, commit and roll back against small limits (on
+Galera, through all three nodes).
 After every step a task reads the usages and checks that no limit is exceeded; at the
 end the usages must equal a serial replay of the operations that succeeded.
 """
@@ -9,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from sqltools import OpenDb, concurrent_databases
 
 import rawdb
 from rawdb import errors, schema
@@ -22,7 +23,8 @@ from rawdb.quota import CINDER, NOVA, QuotaEngine
 from rawdb.quota import api as quota_api
 from rawdb.statement import Statement
 
-OpenDb = Callable[..., Awaitable[rawdb.Database]]
+GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
+
 TASKS = 32
 STEPS = 12
 
@@ -62,25 +64,11 @@ def service(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-async def databases(url: str, backend: str, open_db: OpenDb, count: int) -> list[rawdb.Database]:
-    """Enough connections for every task: one pool on PostgreSQL and MySQL, several writers on SQLite.
-
-    The options differ by backend only in name: SQLite waits for its one writer through
-    ``busy_timeout``, MySQL for a row lock through ``lock_wait_timeout`` (its open refuses
-    ``busy_timeout``); the limits are the same.
-    """
-    if backend == "postgresql":
-        return [await open_db(url, pool_size=count + 2, acquire_timeout=60)]
-    if backend == "mysql":
-        return [await open_db(url, pool_size=count + 2, acquire_timeout=60, lock_wait_timeout=60)]
-    return [await open_db(url, busy_timeout=60, acquire_timeout=60) for _ in range(8)]
-
-
 async def test_32_concurrent_callers_never_exceed_a_limit_and_the_books_balance(
     url: str, backend: str, service: str, open_db: OpenDb
 ) -> None:
     setup = Setup(service)
-    dbs = await databases(url, backend, open_db, TASKS)
+    dbs = await concurrent_databases(url, backend, open_db, TASKS)
     await schema.bootstrap(dbs[0], service)
     admin = rawdb.Context(dbs[0], is_admin=True, project_id="admin", user_id="admin")
     project = "tight"
@@ -159,7 +147,7 @@ async def test_concurrent_first_reservations_create_one_usage_row_per_resource(
     url: str, backend: str, service: str, open_db: OpenDb
 ) -> None:
     setup = Setup(service)
-    dbs = await databases(url, backend, open_db, TASKS)
+    dbs = await concurrent_databases(url, backend, open_db, TASKS)
     await schema.bootstrap(dbs[0], service)
     project = "fresh"
     admin = rawdb.Context(dbs[0], is_admin=True, project_id="admin", user_id="admin")
@@ -186,7 +174,7 @@ async def test_concurrent_commits_of_one_reservation_apply_it_once(
     url: str, backend: str, service: str, open_db: OpenDb
 ) -> None:
     setup = Setup(service)
-    dbs = await databases(url, backend, open_db, 8)
+    dbs = await concurrent_databases(url, backend, open_db, 8)
     await schema.bootstrap(dbs[0], service)
     ctx = rawdb.Context(dbs[0], project_id="p", user_id="u1")
     reservations = await setup.engine.reserve(ctx, **{setup.resources[0]: 3})

@@ -135,6 +135,7 @@ async def test_bootstrap_applies_every_version_and_a_second_changes_nothing(db: 
         (4, "rawdb_instance_indexes"),
         (5, "rawdb_allocation_indexes"),
         (6, "rawdb_archive"),
+        (7, "rawdb_quota_fences"),
     ]
     before = await catalog(db)
     versions = await schema.status(db, "nova")
@@ -157,7 +158,7 @@ async def test_every_newton_table_and_its_shadow_exists(nova_db: rawdb.Database)
     assert NOVA_TABLES <= tables
     assert {f"shadow_{t}" for t in SHADOWED} <= tables
     assert not {f"shadow_{t}" for t in UNSHADOWED} & tables
-    assert tables - NOVA_TABLES - {f"shadow_{t}" for t in SHADOWED} == {"rawdb_schema_versions"}
+    assert tables - NOVA_TABLES - {f"shadow_{t}" for t in SHADOWED} == {"rawdb_schema_versions", "rawdb_quota_fences"}
 
 
 async def test_every_shadow_table_has_the_columns_of_its_table(nova_db: rawdb.Database) -> None:
@@ -286,7 +287,7 @@ async def test_bootstrap_adopts_a_database_nova_made(db: rawdb.Database) -> None
         )
         await tx.script(tables.sql)
     applied = await schema.bootstrap(db, "nova")
-    assert [m.version for m in applied] == [1, 2, 3, 4, 5, 6]
+    assert [m.version for m in applied] == [1, 2, 3, 4, 5, 6, 7]
     report = await schema.check(db, "nova")
     assert report.ok, report.problems
     count = Statement.portable("test.flavor_count", "SELECT count(*) AS n FROM instance_types")
@@ -309,6 +310,7 @@ def test_each_dialect_has_the_same_nova_versions() -> None:
             (4, "rawdb_instance_indexes"),
             (5, "rawdb_allocation_indexes"),
             (6, "rawdb_archive"),
+            (7, "rawdb_quota_fences"),
         ]
     )
 
@@ -318,7 +320,7 @@ def test_cli_bootstraps_and_checks_nova_on_sqlite(tmp_path: Path, capsys: pytest
     assert main(["schema", "bootstrap", "--service", "nova", "--url", url]) == 0
     applied = (
         "applied 0001_nova_tables, 0002_rawdb_quota, 0003_rawdb_quota_phantoms, 0004_rawdb_instance_indexes,"
-        " 0005_rawdb_allocation_indexes, 0006_rawdb_archive"
+        " 0005_rawdb_allocation_indexes, 0006_rawdb_archive, 0007_rawdb_quota_fences"
     )
     assert applied in capsys.readouterr().out
 

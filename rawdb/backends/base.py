@@ -85,6 +85,9 @@ class Backend(abc.ABC):
     dialect: str
     begin_writer: str
     begin_reader: str
+    # A node of a MariaDB Galera cluster (wsrep on): its row locks do not reach the other nodes,
+    # so a reservation also writes the rows it counted on (rawdb.quota.core._project_lock).
+    galera: bool = False
 
     @abc.abstractmethod
     async def acquire(self, mode: Mode, settings: Mapping[str, str] | None = None) -> Connection:

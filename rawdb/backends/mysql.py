@@ -429,6 +429,8 @@ class MysqlBackend(Backend):
         )
         try:
             conns = [await backend._writers.acquire() for _ in range(max(1, min(min_size, pool_size)))]
+            wsrep = await conns[0].fetch("SHOW VARIABLES LIKE 'wsrep_on'", [])
+            backend.galera = bool(wsrep) and str(wsrep[0]["Value"]).upper() == "ON"
             for conn in conns:
                 backend._writers.release(conn)
         except BaseException:

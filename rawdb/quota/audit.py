@@ -156,9 +156,13 @@ async def _sync_project(context: Context, service: Service, project_id: str, syn
     """Recount one project's rows under the engine's locks; write and return those out of sync."""
     request = _request(service, project_id, syncs)
     async with context.writer() as tx:
-        await core._project_lock(tx, request)
+        if tx.dialect == "postgresql":
+            await core._project_lock(tx, request)
         rows = await core._lock(tx, request)  # FOR UPDATE, in id order: the engine's lock order
         repaired = [row for row in await _actual(tx, project_id, rows, syncs) if not row["in_sync"]]
+        # Galera: a sync that repairs conflicts with the reservations that counted the old
+        # figures on other nodes; one that repairs nothing stays out of their way.
+        await core.fence(tx, request, {row["resource"] for row in repaired})
         now = utcnow()
         for row in repaired:  # id order, as locked
             await tx.execute(

@@ -56,6 +56,14 @@ one caller), so each statement stays its own round trip.  Why READ COMMITTED is 
 - Commit and rollback lock the live reservations first (``finish_lock``); a second caller
   finishing the same reservation waits, then reads it deleted and applies nothing: each
   reservation applies exactly once.
+
+**Galera** row locks stay on their node.  What two nodes' transactions both write conflicts
+in certification (1213 at the later one's commit, or the applier aborts the local one), so
+every guarantee above that rests on a written row holds across nodes, with a retry where one
+server would have waited: cinder's project rows, nova's per-user rows and project-level
+rows, the reservation rows a commit finishes.  Nova's project total is the exception: it is
+summed over other users' rows, which a reservation reads but does not write, so on Galera
+each reservation first writes a fence row per (project, resource) (``_project_lock``).
 """
 
 from __future__ import annotations
@@ -63,7 +71,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -191,10 +199,31 @@ def _state(request: Request, row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def _project_lock(tx: Context, request: Request) -> None:
-    """Nova on PostgreSQL: one slow path per project at a time (project_lock in sql/nova)."""
-    if request.service.per_user and tx.dialect == "postgresql":
+    """Nova: what makes a project's total, summed over its users' rows, safe to check.
+
+    PostgreSQL: one slow path per project at a time (project_lock in sql/nova).  Galera:
+    ``fence`` before anything is read.  Elsewhere the usage-row locks alone serialise the check.
+    """
+    if not request.service.per_user:
+        return
+    if tx.dialect == "postgresql":
         key = int.from_bytes(hashlib.blake2b(f"rawdb.quota:{request.project_id}".encode(), digest_size=8).digest())
         await tx.fetch(request.service.sql("project_lock"), key=key - 2**63)
+    else:
+        await fence(tx, request, request.deltas)
+
+
+async def fence(tx: Context, request: Request, resources: Iterable[str]) -> None:
+    """Galera, nova: write the project's fence row of each resource (fence in sql/nova/quota.mysql.sql).
+
+    Written before the usage rows are read, it makes a reservation committed on another node
+    either reach this node before the reads (they see it), or after the fence was written (its
+    applier aborts this transaction, which holds the fence row), or not at all before this one
+    committed (both wrote the fence row: certification refuses the later one, 1213).
+    """
+    names = sorted(resources)
+    if names and request.service.per_user and tx.db.backend.galera:
+        await tx.execute(request.service.sql("fence"), project_id=request.project_id, resources=json.dumps(names))
 
 
 async def _lock(tx: Context, request: Request) -> list[dict[str, Any]]:

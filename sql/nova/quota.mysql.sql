@@ -57,6 +57,17 @@ FROM quota_usages WHERE project_id = :project_id AND resource = ANY(:resources) 
 ORDER BY id
 FOR UPDATE
 
+-- name: fence (mysql only)
+-- Galera only: bump the project's fence row of each resource in :resources (a JSON array),
+-- creating it at the first reservation.  Every reservation of a resource in the project
+-- writes the same row, so two that ran on different nodes conflict in certification
+-- (schema 0007_rawdb_quota_fences).  Resource order: concurrent callers on one node queue.
+INSERT INTO rawdb_quota_fences (project_id, resource, generation)
+SELECT :project_id, x.resource, 1
+FROM JSON_TABLE(:resources, '$[*]' COLUMNS (resource VARCHAR(255) PATH '$')) AS x
+ORDER BY x.resource
+ON DUPLICATE KEY UPDATE generation = generation + 1
+
 -- name: usages_lock_limits (mysql only)
 -- usages_lock, then (once those locks are held) the limit rows of `limits`, in one round
 -- trip: kind 'usage' rows are locked usage rows; the others are limits by source (these

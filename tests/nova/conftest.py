@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import galera
 import pytest
 import servicedb
 from sqltools import OpenDb
@@ -38,6 +39,12 @@ def nova_pg_shared(pg_scratch: str | None) -> Iterator[str | None]:
 def nova_mysql_shared(mysql_server: str | None) -> Iterator[str | None]:
     """The URL of this worker's bootstrapped nova database on MariaDB."""
     yield from servicedb.mysql_shared(mysql_server, "nova")
+
+
+@pytest.fixture(scope="session")
+def nova_galera_shared(galera_cluster: galera.Cluster) -> Iterator[str | None]:
+    """The URL of this worker's bootstrapped nova database on its Galera cluster (made through node 1)."""
+    yield from servicedb.mysql_shared(galera_cluster.urls[0], "nova")
 
 
 @pytest.fixture

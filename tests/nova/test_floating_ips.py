@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from novatools import make_instance
-from sqltools import OpenDb, count_rows, execute, select
+from sqltools import GALERA_BACKENDS, OpenDb, count_rows, execute, node_urls, select
 
 import rawdb
 from rawdb import errors
@@ -393,12 +393,13 @@ async def test_floating_ip_allocate_address_in_a_rolled_back_transaction_leaves_
     assert await db.floating_ip_allocate_address(admin, "p2", "nova") == "172.24.4.1"
 
 
+@pytest.mark.parametrize("backend", GALERA_BACKENDS, indirect=True)  # Galera: connections through all nodes
 async def test_concurrent_floating_ip_allocations_get_distinct_addresses_until_the_pool_is_empty(
-    admin: rawdb.Context, nova_db: rawdb.Database, nova_url: str, open_db: OpenDb
+    admin: rawdb.Context, nova_db: rawdb.Database, nova_url: str, open_db: OpenDb, backend: str
 ) -> None:
     pool = await make_pool(admin, 16)
     await make_pool(admin, 4, pool="elsewhere", prefix="198.51.100.")
-    databases = [await open_db(nova_url) for _ in range(20)]
+    databases = [await open_db(u) for u in node_urls(nova_url, backend, 20)]
     callers = [rawdb.Context(d, project_id=f"p{i}", user_id=f"u{i}") for i, d in enumerate(databases)]
 
     results = await asyncio.gather(
@@ -847,12 +848,13 @@ async def test_floating_ip_allocate_address_round_trips_per_backend(
     assert [e.name for e in counter.events if e.name.startswith("nova.")] == EXHAUSTED[backend]
 
 
+@pytest.mark.parametrize("backend", GALERA_BACKENDS, indirect=True)
 async def test_concurrent_associations_of_one_floating_ip_let_one_win(
-    admin: rawdb.Context, nova_db: rawdb.Database, nova_url: str, open_db: OpenDb
+    admin: rawdb.Context, nova_db: rawdb.Database, nova_url: str, open_db: OpenDb, backend: str
 ) -> None:
     fixed_ids = [await add_fixed_ip(nova_db, f"10.0.0.{i}") for i in range(1, 7)]
     await db.floating_ip_create(admin, {"address": "172.24.4.1"})
-    callers = [rawdb.Context(await open_db(nova_url), is_admin=True) for _ in fixed_ids]
+    callers = [rawdb.Context(await open_db(u), is_admin=True) for u in node_urls(nova_url, backend, len(fixed_ids))]
 
     results = await asyncio.gather(
         *(
@@ -869,13 +871,14 @@ async def test_concurrent_associations_of_one_floating_ip_let_one_win(
     assert row["fixed_ip_id"] == winners[0]["id"] and row["host"] == f"h{fixed_ids.index(row['fixed_ip_id']) + 1}"
 
 
+@pytest.mark.parametrize("backend", GALERA_BACKENDS, indirect=True)
 async def test_concurrent_bulk_destroys_give_quota_usage_back_once(
-    admin: rawdb.Context, nova_db: rawdb.Database, nova_url: str, open_db: OpenDb
+    admin: rawdb.Context, nova_db: rawdb.Database, nova_url: str, open_db: OpenDb, backend: str
 ) -> None:
     addresses = await make_pool(admin, 3)
     await execute(nova_db, "UPDATE floating_ips SET project_id = 'p1'")
     await add_usage(nova_db, "p1", 10)
-    callers = [rawdb.Context(await open_db(nova_url), is_admin=True) for _ in range(6)]
+    callers = [rawdb.Context(await open_db(u), is_admin=True) for u in node_urls(nova_url, backend, 6)]
 
     await asyncio.gather(*(db.floating_ip_bulk_destroy(c, [{"address": a} for a in addresses]) for c in callers))
 

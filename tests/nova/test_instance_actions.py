@@ -15,6 +15,8 @@ from rawdb import errors
 from rawdb.nova import instance_actions as db
 from rawdb.observe import StatementCounter
 
+GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
+
 T0 = datetime(2016, 1, 1, 10, 0, 0)
 REQ = "req-11111111-2222-3333-4444-555555555555"
 ACTION_KEYS = {

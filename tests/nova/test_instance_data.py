@@ -19,6 +19,8 @@ import rawdb
 from rawdb import errors
 from rawdb.nova import instance_data as db
 
+GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
+
 CACHE_KEYS = {"created_at", "updated_at", "deleted_at", "deleted", "id", "network_info", "instance_uuid"}
 EXTRA_BASE_KEYS = {"created_at", "updated_at", "deleted_at", "deleted", "id", "instance_uuid"}
 EXTRA_DEFAULT = {"numa_topology", "pci_requests", "flavor", "vcpu_model", "migration_context"}

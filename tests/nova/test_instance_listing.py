@@ -16,6 +16,8 @@ import rawdb
 from rawdb import errors
 from rawdb.nova import api as db
 
+GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
+
 T0 = datetime(2020, 1, 1)
 
 

@@ -14,6 +14,8 @@ from rawdb import errors
 from rawdb.nova import api as db
 from rawdb.nova import settings
 
+GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
+
 P1 = "p1"
 
 

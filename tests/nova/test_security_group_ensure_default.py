@@ -8,12 +8,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqltools import OpenDb, count_rows, execute, select
+from sqltools import OpenDb, count_rows, execute, node_urls, select
 
 import rawdb
 from rawdb import errors
 from rawdb.nova import security_group_rules as rules_api
 from rawdb.nova import security_groups as db
+
+GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
 
 
 async def usage(database: rawdb.Database, project_id: str = "p1", user_id: str = "alice") -> list[dict[str, Any]]:
@@ -87,12 +89,12 @@ async def test_security_group_ensure_default_bumps_an_existing_usage_row(
 
 
 async def test_security_group_ensure_default_is_race_free_across_connections(
-    nova_db: rawdb.Database, nova_url: str, open_db: OpenDb
+    nova_db: rawdb.Database, nova_url: str, open_db: OpenDb, backend: str
 ) -> None:
     await rules_api.security_group_default_rule_create(
         rawdb.Context(nova_db, is_admin=True), {"protocol": "tcp", "from_port": 80, "to_port": 80, "cidr": "::/0"}
     )
-    databases = [await open_db(nova_url) for _ in range(8)]
+    databases = [await open_db(u) for u in node_urls(nova_url, backend, 8)]  # Galera: through all nodes
     callers = [rawdb.Context(d, project_id="race", user_id=f"user{i % 2}") for i, d in enumerate(databases)]
     groups = await asyncio.gather(*(db.security_group_ensure_default(c) for c in callers))
 

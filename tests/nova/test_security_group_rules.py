@@ -15,6 +15,8 @@ from rawdb import errors
 from rawdb.nova import security_group_rules as db
 from rawdb.nova import security_groups
 
+GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
+
 DEFAULT_RULE_KEYS = {
     "id",
     "protocol",

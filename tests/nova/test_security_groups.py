@@ -15,6 +15,8 @@ from rawdb import errors
 from rawdb.nova import security_group_rules as rules_api
 from rawdb.nova import security_groups as db
 
+GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
+
 # --- create -------------------------------------------------------------------------------
 
 
