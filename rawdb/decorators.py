@@ -86,7 +86,7 @@ def writer(fn: ApiFunc[P, R], /) -> ApiFunc[P, R]: ...
 def writer(
     *,
     retry: bool = False,
-    max_retries: int = 5,
+    max_retries: int | None = None,
     interval: float = 0.02,
     max_interval: float = 1.0,
     retry_on_disconnect: bool = False,
@@ -98,7 +98,7 @@ def writer(
     /,
     *,
     retry: bool = False,
-    max_retries: int = 5,
+    max_retries: int | None = None,
     interval: float = 0.02,
     max_interval: float = 1.0,
     retry_on_disconnect: bool = False,
