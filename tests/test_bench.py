@@ -102,6 +102,14 @@ def test_plan_selects_cases_and_sizes() -> None:
     assert plan("--cases", "glance").quota is False
 
 
+def test_plan_takes_the_scale_nodes_with_the_urls_node_first() -> None:
+    chosen = plan(
+        "--cases", "scale", "--url", "mysql://root@a/bench", "--nodes", "mysql://root@b/bench,mysql://root@c/bench"
+    )
+    assert chosen.nodes == ["mysql://root@a/bench", "mysql://root@b/bench", "mysql://root@c/bench"]
+    assert plan("--cases", "quota").nodes == []
+
+
 def test_plan_history_defaults_to_100000_and_20000_with_check_and_0_skips_it() -> None:
     assert (plan().history, plan("--check").history) == (HISTORY, CHECK_HISTORY) == (100_000, 20_000)
     assert plan("--history", "1_000_000").history == 1_000_000
@@ -123,6 +131,16 @@ def test_plan_history_defaults_to_100000_and_20000_with_check_and_0_skips_it() -
         (["--plot", "/nonexistent/dir/figures.svg"], "the directory /nonexistent/dir does not exist"),
         (["--plot", "figures.txt"], "must end in .png, .svg, .pdf"),
         (["--json", "/"], "that is a directory"),
+        (["--cases", "scale"], "the scale case needs --nodes"),
+        (["--cases", "scale", "--url", "sqlite:///x.sqlite", "--nodes", "sqlite:///y.sqlite"], "needs a server"),
+        (
+            ["--cases", "scale", "--url", "mysql://root@a:3306/bench", "--nodes", "mysql://root@b:3306/other"],
+            "is not mysql database bench on another node",
+        ),
+        (
+            ["--cases", "scale", "--url", "mysql://root@a:3306/bench", "--nodes", "postgresql://root@b/bench"],
+            "is not mysql database bench",
+        ),
     ],
 )
 def test_bad_arguments_are_refused_with_a_message(argv: list[str], message: str) -> None:

@@ -94,3 +94,23 @@ async def test_concurrent_increments_through_three_nodes_lose_none(url: str, ope
     await asyncio.gather(*(bump(rawdb.Context(dbs[n % 3])) for n in range(30)))
     assert [(await read(db))["n"] for db in dbs] == [30, 30, 30]
     assert sum(db.stats()["retries"] for db in dbs) > 0  # they did conflict, and were retried
+
+
+async def test_the_scale_scenario_measures_one_two_and_three_nodes_and_the_books_balance(
+    url: str, open_db: OpenDb
+) -> None:
+    from rawdb.bench.nova_seed import MIN_INSTANCES
+    from rawdb.bench.scale import scale_scenarios
+
+    nodes = galera.spread(url)
+    run = await scale_scenarios(
+        await open_db(nodes[0]), nodes[1:], instances=MIN_INSTANCES, callers=6, seconds=0.3, rounds=1, say=print
+    )
+    assert run.problems == []
+    names = [(f.scenario, f.unit, f.info["nodes"]) for f in run.figures]
+    assert names == [
+        (f"scale_{case}_{k}n", unit, k)
+        for k in (1, 2, 3)
+        for case, unit in (("listing", "calls/s"), ("quota", "pairs/s"))
+    ]
+    assert all(len(f.samples) == 1 and f.samples[0] > 0 for f in run.figures)

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 TARGETS = ("rawdb", "limit", "driver", "openstack")
 
-Unit = Literal["ms", "pairs/s", "allocs/s", "rows/s"]
+Unit = Literal["ms", "pairs/s", "allocs/s", "rows/s", "calls/s"]
 
 
 @dataclass(slots=True)
@@ -18,8 +18,8 @@ class Figure:
     """One target's figures for one scenario.
 
     ``samples`` are milliseconds per call for a latency (``unit='ms'``, lower is better) and
-    pairs (allocations, rows) per second per round for a throughput (``unit='pairs/s'``,
-    ``'allocs/s'``, ``'rows/s'``, higher is better).
+    pairs (allocations, rows, calls) per second per round for a throughput (``unit='pairs/s'``,
+    ``'allocs/s'``, ``'rows/s'``, ``'calls/s'``, higher is better).
     """
 
     scenario: str

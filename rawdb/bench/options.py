@@ -66,11 +66,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"nova 34 archives the --archive-instances sizes up to N (default {ARCHIVE_PEER_MAX}: it is slow)",
     )
     parser.add_argument(
+        "--nodes",
+        default=None,
+        metavar="URLS",
+        help=(
+            "comma-separated URLs of --url's database on the other nodes of a Galera cluster (or PostgreSQL "
+            "standbys): the scale case serves the instance listing and quota pairs from 1, 2, ... of them"
+        ),
+    )
+    parser.add_argument(
         "--cases",
         default="all",
         help=(
             "comma-separated case names, 'glance', 'nova', 'cinder', 'quota' or 'all' (default); "
-            "nova_archive (nova-manage's archive of soft-deleted rows) runs only when named"
+            "nova_archive (nova-manage's archive of soft-deleted rows) and scale (with --nodes) run only when named"
         ),
     )
     parser.add_argument(

@@ -75,6 +75,7 @@ NOVA = "nova"
 CINDER = "cinder"
 GROUPS = ("all", "glance", NOVA, CINDER, QUOTA)
 ARCHIVE = "nova_archive"  # run only when named: it loads and consumes a dataset of its own
+SCALE = "scale"  # run only when named, on the nodes --nodes gives
 PLOT_FORMATS = (".png", ".svg", ".pdf")
 
 
@@ -126,6 +127,7 @@ class Plan:
     volumes: list[int] = field(default_factory=list)  # cinder dataset sizes
     archive: list[int] = field(default_factory=list)  # nova_archive's sizes (soft-deleted instances); [] not run
     archive_peer_max: int = 0  # nova 34 archives the sizes up to this one
+    nodes: list[str] = field(default_factory=list)  # the scale scenario's nodes, --url's first; [] not run
 
 
 def _writable(option: str, value: str | None) -> Path | None:
@@ -182,6 +184,7 @@ def plan_of(args: argparse.Namespace) -> Plan:
     glance: list[GlanceCase] = []
     nova: list[NovaCase] = []
     archive: list[int] = []
+    nodes: list[str] = []
     quota = False
     for name in names:
         if name in ("all", "glance"):
@@ -193,6 +196,11 @@ def plan_of(args: argparse.Namespace) -> Plan:
         if name in ("all", QUOTA):
             quota = True
         if name in GROUPS:
+            continue
+        if name == SCALE:
+            if not args.nodes:
+                raise UsageError("the scale case needs --nodes: the URLs of the database on the cluster's other nodes")
+            nodes = [n.strip() for n in args.nodes.split(",") if n.strip()]
             continue
         if name == ARCHIVE:
             archive = _sizes(
@@ -211,7 +219,7 @@ def plan_of(args: argparse.Namespace) -> Plan:
             if NOVA_CASES_BY_NAME[name] not in nova:
                 nova.append(NOVA_CASES_BY_NAME[name])
         else:
-            known = ", ".join([*CASES_BY_NAME, *NOVA_CASES_BY_NAME, *CINDER_CASES, ARCHIVE, *GROUPS[1:], "all"])
+            known = ", ".join([*CASES_BY_NAME, *NOVA_CASES_BY_NAME, *CINDER_CASES, ARCHIVE, SCALE, *GROUPS[1:], "all"])
             raise UsageError(f"unknown case {name!r}; known: {known}")
     targets = [t.strip() for t in (args.targets or ",".join(TARGETS)).split(",") if t.strip()]
     unknown = [t for t in targets if t not in TARGETS]
@@ -225,8 +233,16 @@ def plan_of(args: argparse.Namespace) -> Plan:
     history = args.history if args.history is not None else (CHECK_HISTORY if check else HISTORY)
     if history < 0:
         raise UsageError(f"--history is a number of past reservations, 0 to skip quota_history (got {history})")
+    url = resolve_url(args.url)
+    if nodes:
+        from rawdb.bench.scale import check_nodes
+
+        try:
+            nodes = check_nodes(url, nodes)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     return Plan(
-        url=resolve_url(args.url),
+        url=url,
         sizes=sizes,
         glance=glance,
         quota=quota,
@@ -246,6 +262,7 @@ def plan_of(args: argparse.Namespace) -> Plan:
         volumes=volumes,
         archive=archive,
         archive_peer_max=args.archive_peer_max,
+        nodes=nodes,
     )
 
 
@@ -451,6 +468,23 @@ async def run(plan: Plan, quiet: bool = False) -> Report:
             report.figures += archived.figures
             report.problems += archived.problems
             report.context.setdefault("datasets", {}).update(archived.datasets)
+        if plan.nodes:
+            from rawdb.bench.scale import scale_scenarios
+
+            scaled = await scale_scenarios(
+                db,
+                plan.nodes,
+                instances=min(plan.instances),
+                callers=max(plan.callers),
+                seconds=plan.seconds,
+                rounds=plan.rounds,
+                say=say,
+                seed_progress=_seed_progress(say),
+            )
+            notes += scaled.notes
+            report.figures += scaled.figures
+            report.problems += scaled.problems
+            report.context.setdefault("datasets", {}).update(scaled.datasets)
         if plan.quota:
             from rawdb.bench.quota import quota_check, run_quota
 
@@ -511,7 +545,7 @@ def check(report: Report, budgets_file: Path) -> list[str]:
 def _fmt(value: float, unit: str) -> str:
     if value != value:  # NaN
         return "-"
-    if unit in ("pairs/s", "allocs/s", "rows/s"):
+    if unit in ("pairs/s", "allocs/s", "rows/s", "calls/s"):
         return f"{value:,.0f}"
     return f"{value:.3f}" if value < 10 else f"{value:.1f}"
 
@@ -553,7 +587,7 @@ def table(report: Report) -> str:
         lines.append(row)
     lines.append(
         "ms: median per call (lower is better); pairs/s: reserve+commit pairs per second, allocs/s: addresses"
-        " handed out per second (higher is better)."
+        " handed out per second, calls/s: calls per second (higher is better)."
     )
     lines.append(
         "rawdb/drv: rawdb's cost over replaying its own statements on the bare driver; rawdb/lim: over the "
