@@ -107,6 +107,9 @@ class Node:
             f"--port={self.port}",
             "--bind-address=127.0.0.1",
             f"--socket={self.home / 'mysqld.sock'}",
+            # Its own: a starting server deletes every #sql* file in its tmpdir, and those in
+            # /tmp belong to the machine's MariaDB (its temporary tables, in use).
+            f"--tmpdir={self.home / 'tmp'}",
             f"--pid-file={self.home / 'mysqld.pid'}",
             f"--log-error={self.home / 'error.log'}",
             "--binlog-format=ROW",
@@ -176,7 +179,7 @@ class Cluster:
         mysql = pwd.getpwnam("mysql")
         os.chmod(self.home, 0o755)
         for node in self.nodes:
-            for path in (node.home, node.home / "data"):
+            for path in (node.home, node.home / "data", node.home / "tmp"):
                 path.mkdir()
                 os.chown(path, mysql.pw_uid, mysql.pw_gid)
         first = self.nodes[0]
@@ -186,6 +189,7 @@ class Cluster:
                 "--no-defaults",
                 "--user=mysql",
                 f"--datadir={first.home / 'data'}",
+                f"--tmpdir={first.home / 'tmp'}",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
             ],

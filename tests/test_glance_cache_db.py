@@ -400,9 +400,12 @@ async def test_get_cached_images_returns_the_nodes_rows_by_image_id_with_utc_epo
 
     images = await cache_db.get_cached_images(ctx(glance_db), URL1)
 
+    # ids as the table gave them (on Galera they step by the cluster's size)
+    ids = {row["image_id"]: row["id"] for row in await select(glance_db, "SELECT id, image_id FROM cached_images")}
+    assert ids["img-a"] > ids["img-b"]
     assert images == [
         {
-            "id": 2,
+            "id": ids["img-a"],
             "image_id": "img-a",
             "last_accessed": T0_EPOCH,
             "last_modified": T1_EPOCH,
@@ -411,7 +414,7 @@ async def test_get_cached_images_returns_the_nodes_rows_by_image_id_with_utc_epo
             "checksum": None,
         },
         {
-            "id": 1,
+            "id": ids["img-b"],
             "image_id": "img-b",
             "last_accessed": T1_EPOCH,
             "last_modified": T0_EPOCH,

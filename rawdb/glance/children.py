@@ -103,12 +103,14 @@ async def image_property_delete(context: Context, prop_ref: str, image_ref: str)
     return property_dict(fields(row, PROPERTY_FIELDS), row["image_id"])
 
 
-@writer
+@writer(retry=True)
 async def image_set_property_atomic(context: Context, image_id: str, name: str, value: str) -> None:
     """Create a property (or revive a deleted one) only if no live one exists.
 
     Competing callers can use it as a lock: exactly one of them succeeds.  Unlike
-    glance's, it takes a context: rawdb has no global database to reach.
+    glance's, it takes a context: rawdb has no global database to reach.  On Galera the
+    loser through another node fails certification instead of waiting; run again, it finds
+    the winner's property and raises Duplicate, as on one server.
 
     :raises Duplicate: a live property of that name exists
     :raises Invalid: a bad image id, name or value
@@ -127,9 +129,9 @@ async def image_set_property_atomic(context: Context, image_id: str, name: str, 
         raise errors.Duplicate(f"Property {name} of image {image_id} is already set.")
 
 
-@writer
+@writer(retry=True)
 async def image_delete_property_atomic(context: Context, image_id: str, name: str, value: str) -> None:
-    """Hard-delete a live property only if it holds exactly ``value``.
+    """Hard-delete a live property only if it holds exactly ``value`` (run again after a Galera conflict).
 
     :raises NotFound: no live property with that name and value
     :raises Invalid: the image id, name or value is not a string UTF-8 can encode
