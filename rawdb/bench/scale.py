@@ -17,7 +17,8 @@ nodes, each node with a pool of its own, and each caller repeats the call for ``
   records the whole-scope retries the cluster's certification conflicts cost.
 
 Everything runs in this one process, so on a small machine the client's CPU bounds the
-figure as much as the nodes do; the figures say what the nodes add on the machine at hand.
+figure as much as the nodes do; each figure records the share of a core the process used
+(``client_cpu``: 1.0 is one core busy), which says whether the nodes or the client set the pace.
 """
 
 from __future__ import annotations
@@ -120,11 +121,15 @@ async def _listing(
         dbs = await _open([nova_urls(node)[0] for node in nodes[:k]], callers // k + 2, stack)
         calls = [rawdb_call(dbs[i % k], spec) for i in range(callers)]
         await _for(min(1.0, seconds), calls)  # warm the pools and the caches
+        cpu = wall = 0.0
         for _ in range(rounds):
-            started = time.perf_counter()
+            started, used = time.perf_counter(), time.process_time()
             done, failures = await _for(seconds, calls)
-            figure.samples.append(done / (time.perf_counter() - started))
+            elapsed = time.perf_counter() - started
+            cpu, wall = cpu + time.process_time() - used, wall + elapsed
+            figure.samples.append(done / elapsed)
             problems += [f"scale_listing_{k}n: {failure}" for failure in failures[:3]]
+    figure.info["client_cpu"] = round(cpu / wall, 2)
     return figure, problems
 
 
@@ -135,6 +140,7 @@ async def _quota(
     problems: list[str] = []
     engine = quota_engine()
     retries = 0
+    cpu = wall = 0.0
     async with contextlib.AsyncExitStack() as stack:
         dbs = await _open(nodes[:k], callers // k + 4, stack)
         checker = await stack.enter_async_context(rawdb.connect(nodes[0], server_settings={"wsrep_sync_wait": 1}))
@@ -143,7 +149,7 @@ async def _quota(
             before = sum(db.stats()["retries"] for db in dbs)
             tallies = [_Tally() for _ in range(callers)]
             deadline = time.perf_counter() + seconds
-            started = time.perf_counter()
+            started, used = time.perf_counter(), time.process_time()
             await asyncio.gather(
                 *(
                     _pairs_async(_RawdbCaller(engine, dbs[i % k]), SPREAD[i % len(SPREAD)], deadline, tallies[i])
@@ -151,6 +157,7 @@ async def _quota(
                 )
             )
             elapsed = time.perf_counter() - started
+            cpu, wall = cpu + time.process_time() - used, wall + elapsed
             total = _merge(tallies)
             figure.samples.append(total.pairs / elapsed)
             retries += sum(db.stats()["retries"] for db in dbs) - before
@@ -158,7 +165,7 @@ async def _quota(
                 problems.append(f"scale_quota_{k}n: {total.errors} failed pairs, the first {total.first_error}")
             if not _balanced(await _state(checker, TEST_PROJECTS), total.committed):
                 problems.append(f"scale_quota_{k}n: the books do not balance after the run")
-    figure.info["retries"] = retries
+    figure.info |= {"retries": retries, "client_cpu": round(cpu / wall, 2)}
     return figure, problems
 
 
