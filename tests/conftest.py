@@ -152,12 +152,19 @@ async def mysql_url(mysql_server: str | None) -> AsyncIterator[str]:
     """A MariaDB/MySQL URL of a scratch database of this test's own (utf8mb4, binary collation)."""
     if mysql_server is None:
         pytest.skip(_mysql_unavailable[0] if _mysql_unavailable else "MariaDB/MySQL is not available")
-    name = f"rawdb_t{next(_schemas)}_{uuid.uuid4().hex[:8]}"
-    await _mysql(mysql_server, f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin")
+    async with _mysql_scratch(mysql_server, "rawdb_t") as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def _mysql_scratch(server: str, prefix: str) -> AsyncIterator[str]:
+    """A scratch database (utf8mb4, binary collation) made through ``server``; its URL there."""
+    name = f"{prefix}{next(_schemas)}_{uuid.uuid4().hex[:8]}"
+    await _mysql(server, f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin")
     try:
-        yield _with_database(mysql_server, name)
+        yield _with_database(server, name)
     finally:
-        await _drop_mysql_database(mysql_server, name)
+        await _drop_mysql_database(server, name)
 
 
 async def _drop_mysql_database(admin: str, name: str) -> None:
@@ -209,13 +216,8 @@ async def galera_url(galera_cluster: galera.Cluster) -> AsyncIterator[str]:
     It is made through the node the test connects to: another node applies the replicated
     ``CREATE DATABASE`` a moment later than the one that ran it.
     """
-    node = galera_cluster.next_url()
-    name = f"rawdb_g{next(_schemas)}_{uuid.uuid4().hex[:8]}"
-    await _mysql(node, f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin")
-    try:
-        yield _with_database(node, name)
-    finally:
-        await _drop_mysql_database(node, name)
+    async with _mysql_scratch(galera_cluster.next_url(), "rawdb_g") as url:
+        yield url
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -261,10 +261,10 @@ async def test_sync_under_concurrent_reservations_leaves_the_books_balanced(
     assert sum(row["in_use"] for row in report if row["resource"] == first) == count
 
 
-@pytest.mark.parametrize("backend", BACKENDS, indirect=True)  # Galera: the next test
-async def test_sync_waits_for_a_commit_in_flight_and_counts_after_it(
+async def _drifted_with_a_reservation(
     url: str, backend: str, open_db: OpenDb, service: Service
-) -> None:
+) -> tuple[list[rawdb.Database], rawdb.Context, rawdb.Context, list[str]]:
+    """Two resources of u1 in p1, the first resource's usage drifted by 5, and a live reservation of u1's."""
     dbs = await concurrent_databases(url, backend, open_db, CALLERS)
     await schema.bootstrap(dbs[0], service.name)
     admin = rawdb.Context(dbs[0], is_admin=True)
@@ -275,6 +275,15 @@ async def test_sync_waits_for_a_commit_in_flight_and_counts_after_it(
     first = next(iter(service.deltas))
     await execute(dbs[0], "UPDATE quota_usages SET in_use = in_use + 5 WHERE resource = :r", r=first)
     reservations = await service.engine.reserve(ctx, **service.deltas)  # type: ignore[arg-type]
+    return dbs, admin, ctx, reservations
+
+
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)  # Galera: the next test
+async def test_sync_waits_for_a_commit_in_flight_and_counts_after_it(
+    url: str, backend: str, open_db: OpenDb, service: Service
+) -> None:
+    dbs, admin, ctx, reservations = await _drifted_with_a_reservation(url, backend, open_db, service)
+    first = next(iter(service.deltas))
 
     async with ctx.writer() as tx:  # a service creating its third resource, committing the reservation with it
         await tx.execute(service.new, id=str(uuid.uuid4()), p="p1", u="u1")
@@ -294,16 +303,8 @@ async def test_on_galera_a_sync_through_another_node_wins_over_a_commit_in_fligh
     url: str, backend: str, open_db: OpenDb, service: Service
 ) -> None:
     """Row locks do not reach other nodes: the sync does not wait, and the commit in flight loses."""
-    dbs = await concurrent_databases(url, backend, open_db, CALLERS)
-    await schema.bootstrap(dbs[0], service.name)
-    admin = rawdb.Context(dbs[0], is_admin=True)
-    await service.unlimited(admin, "p1")
-    ctx = rawdb.Context(dbs[0], project_id="p1", user_id="u1")
-    for _ in range(2):
-        await service.create(ctx)
+    dbs, admin, ctx, reservations = await _drifted_with_a_reservation(url, backend, open_db, service)
     first = next(iter(service.deltas))
-    await execute(dbs[0], "UPDATE quota_usages SET in_use = in_use + 5 WHERE resource = :r", r=first)
-    reservations = await service.engine.reserve(ctx, **service.deltas)  # type: ignore[arg-type]
     third = {"id": str(uuid.uuid4()), "p": "p1", "u": "u1"}
 
     with pytest.raises(errors.DBDeadlock):

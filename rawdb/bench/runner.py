@@ -373,6 +373,15 @@ def _peers(plan: Plan, say: Any) -> tuple[Any, Any, list[str]]:
     return glance_peer, cinder_peer, notes
 
 
+def _absorb(report: Report, notes: list[str], run: Any) -> None:
+    """A scenario group's run (nova, cinder, nova_archive, scale) into the report."""
+    notes += run.notes
+    report.figures += run.figures
+    report.results |= getattr(run, "results", {})
+    report.problems += run.problems
+    report.context.setdefault("datasets", {}).update(run.datasets)
+
+
 async def run(plan: Plan, quiet: bool = False) -> Report:
     from rawdb.bench.glance import run_glance
 
@@ -429,11 +438,7 @@ async def run(plan: Plan, quiet: bool = False) -> Report:
                 say=say,
                 seed_progress=_seed_progress(say),
             )
-            notes += nova.notes
-            report.figures += nova.figures
-            report.results |= nova.results
-            report.problems += nova.problems
-            report.context.setdefault("datasets", {}).update(nova.datasets)
+            _absorb(report, notes, nova)
         if plan.cinder:
             from rawdb.bench.cinder import cinder_scenarios
 
@@ -448,11 +453,7 @@ async def run(plan: Plan, quiet: bool = False) -> Report:
                 seconds=plan.seconds,
                 say=say,
             )
-            notes += cinder.notes
-            report.figures += cinder.figures
-            report.results |= cinder.results
-            report.problems += cinder.problems
-            report.context.setdefault("datasets", {}).update(cinder.datasets)
+            _absorb(report, notes, cinder)
         if plan.archive:
             from rawdb.bench.nova_archive import archive_scenarios
 
@@ -464,10 +465,7 @@ async def run(plan: Plan, quiet: bool = False) -> Report:
                 seed_progress=_seed_progress(say),
                 peer_max=plan.archive_peer_max,
             )
-            notes += archived.notes
-            report.figures += archived.figures
-            report.problems += archived.problems
-            report.context.setdefault("datasets", {}).update(archived.datasets)
+            _absorb(report, notes, archived)
         if plan.nodes:
             from rawdb.bench.scale import scale_scenarios
 
@@ -481,10 +479,7 @@ async def run(plan: Plan, quiet: bool = False) -> Report:
                 say=say,
                 seed_progress=_seed_progress(say),
             )
-            notes += scaled.notes
-            report.figures += scaled.figures
-            report.problems += scaled.problems
-            report.context.setdefault("datasets", {}).update(scaled.datasets)
+            _absorb(report, notes, scaled)
         if plan.quota:
             from rawdb.bench.quota import quota_check, run_quota
 
