@@ -114,3 +114,29 @@ async def test_the_scale_scenario_measures_one_two_and_three_nodes_and_the_books
         for case, unit in (("listing", "calls/s"), ("quota", "pairs/s"))
     ]
     assert all(len(f.samples) == 1 and f.samples[0] > 0 for f in run.figures)
+
+
+async def test_a_nova_reservation_fences_its_project_and_resources_on_galera_only(
+    url: str, mysql_url: str, open_db: OpenDb
+) -> None:
+    from rawdb import schema
+    from rawdb.nova import sync
+    from rawdb.quota import NOVA, QuotaEngine
+
+    engine = QuotaEngine(NOVA, sync.resources(), sync.DEFAULTS)
+    fences = stmt("SELECT project_id, resource, generation FROM rawdb_quota_fences ORDER BY resource")
+    written = []
+    for where in (url, mysql_url):
+        db = await open_db(where)
+        await schema.bootstrap(db, "nova")
+        for user in ("alice", "bob"):
+            await engine.reserve(rawdb.Context(db, project_id="p1", user_id=user), instances=1, cores=2)
+        async with db.reader() as rx:
+            written.append([dict(row) for row in await rx.fetch(fences)])
+    assert written == [
+        [
+            {"project_id": "p1", "resource": "cores", "generation": 2},
+            {"project_id": "p1", "resource": "instances", "generation": 2},
+        ],
+        [],  # one server: the usage rows' locks serialise the check
+    ]

@@ -86,7 +86,7 @@ class Backend(abc.ABC):
     begin_writer: str
     begin_reader: str
     # A node of a MariaDB Galera cluster (wsrep on): its row locks do not reach the other nodes,
-    # so a reservation also writes the rows it counted on (rawdb.quota.core._project_lock).
+    # so a nova reservation also writes a fence row for the totals it counted (rawdb.quota.core.fence).
     galera: bool = False
 
     @abc.abstractmethod

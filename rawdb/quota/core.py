@@ -63,7 +63,7 @@ every guarantee above that rests on a written row holds across nodes, with a ret
 server would have waited: cinder's project rows, nova's per-user rows and project-level
 rows, the reservation rows a commit finishes.  Nova's project total is the exception: it is
 summed over other users' rows, which a reservation reads but does not write, so on Galera
-each reservation first writes a fence row per (project, resource) (``_project_lock``).
+each reservation first writes a fence row per (project, resource) (``fence``).
 """
 
 from __future__ import annotations
