@@ -213,10 +213,11 @@ def galera_cluster() -> Iterator[galera.Cluster]:
 async def galera_url(galera_cluster: galera.Cluster) -> AsyncIterator[str]:
     """A scratch database on the Galera cluster, on the next node in turn.
 
-    It is made through the node the test connects to: another node applies the replicated
-    ``CREATE DATABASE`` a moment later than the one that ran it.
+    It is made through the node the test connects to, and is there on every node before the
+    test starts: another node applies the replicated ``CREATE DATABASE`` a moment later.
     """
     async with _mysql_scratch(galera_cluster.next_url(), "rawdb_g") as url:
+        galera_cluster.wait_replicated(url)
         yield url
 
 

@@ -228,6 +228,25 @@ class Cluster:
             time.sleep(0.25)
         raise RuntimeError(f"node {node.number} did not reach Synced: {node.log()}")
 
+    def wait_replicated(self, url: str, within: float = 30.0) -> None:
+        """Wait until every node holds ``url``'s database with as many tables as ``url``'s node.
+
+        A node applies a DDL statement another node ran (``CREATE DATABASE``, a bootstrap's
+        tables) a moment after that node returned.
+        """
+        parts = urlsplit(url)
+        database = parts.path.lstrip("/")
+        count = f"SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{database}'"
+        exists = f"SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{database}'"
+        origin = next(node for node in self.nodes if node.port == parts.port)
+        wanted = origin.query(count)
+        deadline = time.monotonic() + within
+        for node in self.nodes:
+            while (node.query(exists), node.query(count)) != ("1", wanted):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{database} did not reach node {node.number} in {within:.0f} s")
+                time.sleep(0.05)
+
     def stop(self) -> None:
         if self in _running:
             _running.remove(self)

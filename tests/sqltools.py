@@ -47,9 +47,10 @@ async def concurrent_databases(url: str, backend: str, open_db: OpenDb, count: i
     Galera, so the tasks write through every node.  The options differ by backend only in
     name: SQLite waits for its one writer through ``busy_timeout``, MariaDB for a row lock
     through ``lock_wait_timeout`` (its open refuses ``busy_timeout``); the limits are the same.
-    Galera's pools read causally (``wsrep_sync_wait``): a read through one node sees what
-    another node committed before it; and they retry more (``deadlock_retries``): a conflict
-    across nodes aborts a transaction where one server would have made it wait.
+    Galera's pools are causal (``wsrep_sync_wait`` 15: every kind of statement): a statement
+    through one node sees what another node committed before it, tables made there included.
+    They also retry more (``deadlock_retries``): a conflict across nodes aborts a transaction
+    where one server would have made it wait.
     """
     if backend == "postgresql":
         return [await open_db(url, pool_size=count + 2, acquire_timeout=60)]
@@ -64,7 +65,7 @@ async def concurrent_databases(url: str, backend: str, open_db: OpenDb, count: i
                 pool_size=count + 2,
                 acquire_timeout=60,
                 lock_wait_timeout=60,
-                server_settings={"wsrep_sync_wait": 1},
+                server_settings={"wsrep_sync_wait": 15},
                 deadlock_retries=20,
             )
             for node in galera.spread(url)

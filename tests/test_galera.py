@@ -29,8 +29,8 @@ NOTE = stmt("UPDATE counters SET note = :note WHERE id = 1")
 
 
 async def nodes(url: str, open_db: OpenDb, **options: Any) -> list[rawdb.Database]:
-    """The test's database through each node (reads causal), its counters table made with one row (n = 0)."""
-    dbs = [await open_db(u, server_settings={"wsrep_sync_wait": 1}, **options) for u in galera.spread(url)]
+    """The test's database through each node (causal: wsrep_sync_wait 15), with a counters table of one row, n = 0."""
+    dbs = [await open_db(u, server_settings={"wsrep_sync_wait": 15}, **options) for u in galera.spread(url)]
     async with dbs[0].writer() as tx:
         await tx.script(TABLE)
         await tx.execute(stmt("INSERT INTO counters (id, n) VALUES (1, 0)"))

@@ -16,6 +16,7 @@ import asyncpg
 import pgcluster
 import pgstandby
 import pytest
+from sqltools import OpenDb
 
 import rawdb
 from rawdb import errors, schema
@@ -212,3 +213,24 @@ async def test_a_stopped_standby_costs_at_most_the_statement_in_flight_and_is_us
         await asyncio.to_thread(pair.standby.start)
         assert await _until(lambda: _on_standby(db), within=30), "replica reads never returned to the standby"
         assert db.stats()["replicas"] == 1
+
+
+async def test_the_scale_scenario_serves_the_listing_from_the_primary_and_its_standby(
+    pair: pgstandby.Pair, open_db: OpenDb
+) -> None:
+    from rawdb.bench.nova_seed import MIN_INSTANCES
+    from rawdb.bench.scale import scale_scenarios
+
+    run = await scale_scenarios(
+        await open_db(pair.primary.url),
+        [pair.standby.url],
+        instances=MIN_INSTANCES,
+        callers=4,
+        seconds=0.3,
+        rounds=1,
+        say=print,
+    )
+    assert run.problems == []
+    assert [(f.scenario, f.info["nodes"]) for f in run.figures] == [("scale_listing_1n", 1), ("scale_listing_2n", 2)]
+    assert all(f.samples[0] > 0 for f in run.figures)
+    assert run.notes == ["scale: quota pairs are measured on Galera only (a standby takes no writes)"]

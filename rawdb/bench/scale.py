@@ -83,6 +83,31 @@ def check_nodes(url: str, nodes: Sequence[str]) -> list[str]:
     return ordered
 
 
+_INSTANCES = rawdb.Statement.portable(
+    "bench.scale.instances", "SELECT count(*) AS n FROM instances", "The nova dataset's instances on one node."
+)
+
+
+async def _replicated(nodes: Sequence[str], instances: int, within: float = 120.0) -> list[str]:
+    """Wait until every node holds the dataset's instances (a standby replays it a moment later)."""
+    missing = []
+    for node in nodes:
+        async with rawdb.connect(nova_urls(node)[0]) as db:
+            deadline = time.monotonic() + within
+            while True:
+                try:
+                    async with db.reader() as rx:
+                        if await rx.fetchval(_INSTANCES) == instances:
+                            break
+                except errors.RawdbError:
+                    pass  # its tables are not there yet
+                if time.monotonic() > deadline:
+                    missing.append(f"scale: {db.url_safe} did not receive the nova dataset in {within:.0f} s")
+                    break
+                await asyncio.sleep(0.1)
+    return missing
+
+
 async def _open(urls: Sequence[str], pool_size: int, stack: contextlib.AsyncExitStack) -> list[Database]:
     options: dict[str, Any] = {"pool_size": pool_size, "acquire_timeout": 120}
     if url_dialect(urls[0]) == "mysql":
@@ -204,6 +229,9 @@ async def scale_scenarios(
         await seed_quota(main_db)
     else:
         run.notes.append("scale: quota pairs are measured on Galera only (a standby takes no writes)")
+    run.problems += await _replicated(nodes[1:], dataset.counts["instances"])
+    if run.problems:
+        return run
     spec = call_spec(CASES_BY_NAME[LISTING], dataset)
     for k in range(1, len(nodes) + 1):
         say(f"scale: the instance listing through {k} node(s)")
