@@ -40,6 +40,13 @@ def _flag(value: Any) -> bool:
     return word in _TRUE
 
 
+def _count(value: Any) -> int:
+    """A count, 0 or more: a whole number, or its text (URL query values)."""
+    if isinstance(value, bool) or int(value) != float(value) or int(value) < 0:
+        raise ValueError("must be a whole number, 0 or more")
+    return int(value)
+
+
 def _seconds(value: Any) -> float:
     """A duration in seconds, 0 or more: a number, or its text (URL query values)."""
     if isinstance(value, bool):
@@ -63,7 +70,7 @@ _COMMON: dict[str, tuple[Any, Any]] = {
     "max_waiting": (int, None),
     "connect_retries": (int, 0),
     "connect_retry_interval": (float, 1.0),
-    "deadlock_retries": (int, 5),
+    "deadlock_retries": (_count, 5),
     "slow_statement_ms": (float, 500.0),
     "log_parameters": (lambda v: v if isinstance(v, bool) else str(v).lower() in _TRUE, False),
     "tracing": (_flag, False),

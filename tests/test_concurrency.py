@@ -178,6 +178,30 @@ async def test_retry_on_deadlock_inside_a_bound_writer_does_not_retry(db: rawdb.
     assert await counts(db) == {1: 0}
 
 
+async def test_retry_on_deadlock_retries_as_often_as_the_databases_deadlock_retries_says(
+    url: str, open_db: OpenDb
+) -> None:
+    calls = 0
+
+    @rawdb.writer(retry=True, interval=0.001)
+    async def always_deadlocks(context: rawdb.Context) -> None:
+        nonlocal calls
+        calls += 1
+        raise errors.DBDeadlock()
+
+    for retries, expected in ((None, 6), (2, 3), (0, 1)):
+        options = {} if retries is None else {"deadlock_retries": retries}
+        database = await open_db(url, **options)
+        calls = 0
+        with pytest.raises(errors.DBDeadlock):
+            await always_deadlocks(rawdb.Context(database))
+        assert calls == expected
+        assert database.stats()["retries"] == expected - 1
+    for bad in (-1, 1.5, "many", True):
+        with pytest.raises(errors.Invalid, match="deadlock_retries"):
+            await open_db(url, deadlock_retries=bad)
+
+
 async def test_retry_on_deadlock_unbound_retries_then_raises(db: rawdb.Database) -> None:
     ctx = await make_counters(db, 1)
     calls = 0
