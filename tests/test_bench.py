@@ -102,6 +102,18 @@ def test_plan_selects_cases_and_sizes() -> None:
     assert plan("--cases", "glance").quota is False
 
 
+def test_plan_through_pgbouncer_runs_rawdb_alone_and_keeps_the_datasets_in_databases_of_their_own() -> None:
+    from rawdb.bench.nova import nova_urls
+
+    bounced = "postgresql://root@127.0.0.1:6432/bench?pgbouncer=true"
+    assert plan("--url", bounced).targets == ["rawdb"]
+    assert nova_urls(bounced) == (
+        "postgresql://root@127.0.0.1:6432/bench_nova?pgbouncer=true",
+        "postgresql://root@127.0.0.1:6432/bench_nova34?pgbouncer=true",
+    )
+    assert nova_urls("postgresql://root@h/bench?search_path=s")[0] == "postgresql://root@h/bench?search_path=s_nova"
+
+
 def test_plan_takes_the_scale_nodes_with_the_urls_node_first() -> None:
     chosen = plan(
         "--cases", "scale", "--url", "mysql://root@a/bench", "--nodes", "mysql://root@b/bench,mysql://root@c/bench"
@@ -132,6 +144,7 @@ def test_plan_history_defaults_to_100000_and_20000_with_check_and_0_skips_it() -
         (["--plot", "figures.txt"], "must end in .png, .svg, .pdf"),
         (["--json", "/"], "that is a directory"),
         (["--cases", "scale"], "the scale case needs --nodes"),
+        (["--url", "postgresql://a/b?pgbouncer=true", "--targets", "rawdb,driver"], "the only target is rawdb"),
         (["--cases", "scale", "--url", "sqlite:///x.sqlite", "--nodes", "sqlite:///y.sqlite"], "needs a server"),
         (
             ["--cases", "scale", "--url", "mysql://root@a:3306/bench", "--nodes", "mysql://root@b:3306/other"],

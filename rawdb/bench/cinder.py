@@ -34,9 +34,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import rawdb
 from rawdb import errors
@@ -51,8 +49,9 @@ from rawdb.bench.cinder_seed import (
 from rawdb.bench.driver import Driver, Step, steps
 from rawdb.bench.measure import Figure, time_async, time_sync
 from rawdb.bench.nova import NovaRun, ensure_database
+from rawdb.bench.places import beside
 from rawdb.cinder import api
-from rawdb.database import Database, sqlite_path, url_dialect
+from rawdb.database import Database
 from rawdb.statement import Statement
 
 __all__ = [
@@ -75,42 +74,20 @@ PEER_CASES = ("c_volumes_by_project", "c_volume_get")  # the cases cinder 29 sti
 def cinder_url(url: str) -> str:
     """The URL of the cinder benchmark's database next to the one at ``url``.
 
-    PostgreSQL: the schema ``<search_path>_cinder`` (or ``rawdb_bench_cinder``) of the same
-    database; MySQL/MariaDB: the database ``<db>_cinder``; SQLite: the file
-    ``<name>.cinder<suffix>`` beside it.
+    ``places.beside(url, "cinder")``: PostgreSQL: the schema ``<search_path>_cinder`` (or
+    ``rawdb_bench_cinder``) of the same database, a database of its own through PgBouncer;
+    MySQL/MariaDB: the database ``<db>_cinder``; SQLite: the file ``<name>.cinder<suffix>``
+    beside it.
 
     :raises ValueError: a name that would not make an identifier, or an in-memory SQLite database
     """
-    return _next_to(url, "cinder")
+    return beside(url, "cinder")
 
 
 def cinder29_url(url: str) -> str:
     """The URL of cinder 29's database next to the one at ``url`` (``_cinder29`` / ``.cinder29``,
     named as ``cinder_url`` names rawdb's)."""
-    return _next_to(url, "cinder29")
-
-
-def _next_to(url: str, tail: str) -> str:
-    from rawdb.bench.nova import _name
-
-    dialect = url_dialect(url)
-    parts = urlsplit(url)
-    if dialect == "sqlite":
-        path = sqlite_path(url)
-        if path is None:
-            raise ValueError("the cinder scenarios need a SQLite file, not an in-memory database")
-        file = Path(path)
-        name = file.with_name(f"{file.stem}.{tail}{file.suffix or '.sqlite'}")
-        prefix = "sqlite:////" if file.is_absolute() else "sqlite:///"
-        return prefix + str(name).lstrip("/")
-    if dialect == "postgresql":
-        query = parse_qsl(parts.query, keep_blank_values=True)
-        current = next((v for k, v in query if k == "search_path"), "").split(",")[0].strip()
-        schema = _name(f"{current}_{tail}" if current else f"rawdb_bench_{tail}")
-        kept = [(k, v) for k, v in query if k != "search_path"]
-        return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode([*kept, ("search_path", schema)]), ""))
-    database = parts.path.lstrip("/") or "rawdb_bench"
-    return urlunsplit((parts.scheme, parts.netloc, "/" + _name(f"{database}_{tail}"), parts.query, ""))
+    return beside(url, "cinder29")
 
 
 # --- the latency cases ----------------------------------------------------------------------------

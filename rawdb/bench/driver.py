@@ -79,7 +79,7 @@ class Driver:
         if isinstance(db.backend, MysqlBackend):
             return await MysqlDriver.connect(db.backend, read_only=read_only)
         assert isinstance(db.backend, PostgresBackend)
-        return await PgDriver.connect(db.backend.dsn, read_only=read_only)
+        return await PgDriver.connect(db.backend.dsn, read_only=read_only, pgbouncer=db.options["pgbouncer"])
 
     async def replay(self, plan: Sequence[Step]) -> list[list[dict[str, Any]]]:
         raise NotImplementedError
@@ -93,14 +93,19 @@ class PgDriver(Driver):
 
     dialect = "postgresql"
 
-    def __init__(self, dsn: str, settings: dict[str, str], conn: asyncpg.Connection) -> None:
+    def __init__(self, dsn: str, settings: dict[str, str], conn: asyncpg.Connection, cache: int | None = None) -> None:
         self.dsn = dsn
         self.settings = settings
+        self.cache = cache  # asyncpg's statement cache size (0 through PgBouncer), None: its default
         self.conns: dict[tuple[tuple[str, str], ...], asyncpg.Connection] = {(): conn}
 
     @classmethod
-    async def connect(cls, dsn: str, *, read_only: bool) -> PgDriver:
-        # as rawdb's sessions: JIT off (PostgresBackend), read-only readers, generic plans for writers
+    async def connect(cls, dsn: str, *, read_only: bool, pgbouncer: bool = False) -> PgDriver:
+        """A connection as rawdb's sessions are: JIT off (PostgresBackend), read-only readers,
+        generic plans for writers; through PgBouncer, as rawdb's there: no startup settings
+        (PgBouncer refuses them) and no statement cache."""
+        if pgbouncer:
+            return cls(dsn, {}, await asyncpg.connect(dsn, statement_cache_size=0), cache=0)
         settings = {"jit": "off"}
         settings |= {"default_transaction_read_only": "on"} if read_only else {"plan_cache_mode": "force_generic_plan"}
         return cls(dsn, settings, await asyncpg.connect(dsn, server_settings=settings))
@@ -109,7 +114,8 @@ class PgDriver(Driver):
         conn = self.conns.get(session)
         if conn is None:
             settings = {**self.settings, **dict(session)}
-            conn = self.conns[session] = await asyncpg.connect(self.dsn, server_settings=settings)
+            options: dict[str, Any] = {} if self.cache is None else {"statement_cache_size": self.cache}
+            conn = self.conns[session] = await asyncpg.connect(self.dsn, server_settings=settings, **options)
         return conn
 
     async def replay(self, plan: Sequence[Step]) -> list[list[dict[str, Any]]]:

@@ -21,14 +21,11 @@ must be rawdb's instances, an update must move its instance, a create must add o
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 import uuid as uuidlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import rawdb
 from rawdb.bench.driver import Driver, Step, steps
@@ -47,73 +44,29 @@ from rawdb.bench.nova_cases import (
 )
 from rawdb.bench.nova_inventory import api_url, load_inventory
 from rawdb.bench.nova_seed import NovaDataset
-from rawdb.database import Database, sqlite_path, url_dialect
+from rawdb.bench.places import beside, ensure
+from rawdb.database import Database
 from rawdb.nova import api as instances
 
 __all__ = ["NovaRun", "ensure_database", "nova_scenarios", "nova_urls", "restore", "run_nova"]
-
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,50}$")
 
 
 def nova_urls(url: str) -> tuple[str, str]:
     """The URLs of rawdb's nova database and of nova 34's, next to the database at ``url``.
 
-    PostgreSQL: schemas of the same database, ``<search_path>_nova`` / ``_nova34`` (or
-    ``rawdb_bench_nova`` / ``rawdb_bench_nova34``); MySQL/MariaDB: databases ``<db>_nova`` /
+    ``places.beside(url, "nova")`` and ``(url, "nova34")``: on PostgreSQL the schemas
+    ``<search_path>_nova`` / ``_nova34`` (or ``rawdb_bench_nova`` / ``rawdb_bench_nova34``),
+    databases of their own through PgBouncer; MySQL/MariaDB: databases ``<db>_nova`` /
     ``<db>_nova34`` on the same server; SQLite: files ``<name>.nova<suffix>`` /
     ``<name>.nova34<suffix>`` beside it.
 
     :raises ValueError: a database or schema name that would not make an identifier, or an
         in-memory SQLite database
     """
-    dialect = url_dialect(url)
-    parts = urlsplit(url)
-    if dialect == "sqlite":
-        path = sqlite_path(url)
-        if path is None:
-            raise ValueError("the nova scenarios need a SQLite file, not an in-memory database")
-        file = Path(path)
-        names = [file.with_name(f"{file.stem}.{tail}{file.suffix or '.sqlite'}") for tail in ("nova", "nova34")]
-        prefix = "sqlite:////" if file.is_absolute() else "sqlite:///"
-        return prefix + str(names[0]).lstrip("/"), prefix + str(names[1]).lstrip("/")
-    if dialect == "postgresql":
-        query = parse_qsl(parts.query, keep_blank_values=True)
-        current = next((v for k, v in query if k == "search_path"), "").split(",")[0].strip()
-        base = f"{current}_" if current else "rawdb_bench_"
-        kept = [(k, v) for k, v in query if k != "search_path"]
-        urls = []
-        for tail in ("nova", "nova34"):
-            schema = _name(base + tail)
-            urls.append(
-                urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode([*kept, ("search_path", schema)]), ""))
-            )
-        return urls[0], urls[1]
-    database = parts.path.lstrip("/") or "rawdb_bench"
-    return tuple(  # type: ignore[return-value]
-        urlunsplit((parts.scheme, parts.netloc, "/" + _name(f"{database}_{tail}"), parts.query, ""))
-        for tail in ("nova", "nova34")
-    )
+    return beside(url, "nova"), beside(url, "nova34")
 
 
-def _name(name: str) -> str:
-    if not _IDENTIFIER.match(name):
-        raise ValueError(f"{name!r} cannot name the nova benchmark's database or schema; use plain names")
-    return name
-
-
-async def ensure_database(db: Database, url: str) -> None:
-    """Create the schema (PostgreSQL) or database (MySQL) ``url`` names, through ``db`` (same server)."""
-    dialect = url_dialect(url)
-    if dialect == "sqlite":
-        return
-    if dialect == "postgresql":
-        query = dict(parse_qsl(urlsplit(url).query))
-        sql = f"CREATE SCHEMA IF NOT EXISTS {_name(query['search_path'])}"
-    else:
-        name = _name(urlsplit(url).path.lstrip("/"))
-        sql = f"CREATE DATABASE IF NOT EXISTS {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"
-    async with db.context(is_admin=True).writer(autocommit=True) as tx:
-        await tx.script(sql, "the nova benchmark's database")
+ensure_database = ensure  # the schema or database a nova_urls URL names
 
 
 # --- keeping the dataset as it was ---------------------------------------------------------------

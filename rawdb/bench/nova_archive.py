@@ -34,7 +34,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import rawdb
 from rawdb import schema
@@ -42,7 +41,8 @@ from rawdb.bench.measure import Figure
 from rawdb.bench.nova import NovaRun, ensure_database, start_peer
 from rawdb.bench.nova_archive_seed import TABLES, counts, expected_shadow, live, load_archive
 from rawdb.bench.options import ARCHIVE_PEER_MAX
-from rawdb.database import Database, sqlite_path, url_dialect
+from rawdb.bench.places import beside
+from rawdb.database import Database, url_dialect
 from rawdb.observe import StatementEvent
 
 __all__ = [
@@ -74,50 +74,22 @@ BEGIN
         CREATE CAST (instances0locked_by AS shadow_instances0locked_by) WITH INOUT AS ASSIGNMENT;
     END IF;
 END $$"""
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,50}$")
 _TAILS = ("novaarc", "novaarc34")
 
 
 def archive_urls(url: str) -> tuple[str, str]:
     """The URLs of rawdb's and nova 34's archive databases next to the database at ``url``.
 
-    PostgreSQL: schemas ``<search_path>_novaarc`` / ``_novaarc34`` (or ``rawdb_bench_…``) of the
-    same database; MySQL/MariaDB: databases ``<db>_novaarc`` / ``<db>_novaarc34``; SQLite:
-    files ``<name>.novaarc<suffix>`` / ``<name>.novaarc34<suffix>`` beside it.
+    ``places.beside(url, "novaarc")`` and ``(url, "novaarc34")``: PostgreSQL: schemas
+    ``<search_path>_novaarc`` / ``_novaarc34`` (or ``rawdb_bench_…``) of the same database,
+    databases of their own through PgBouncer; MySQL/MariaDB: databases ``<db>_novaarc`` /
+    ``<db>_novaarc34``; SQLite: files ``<name>.novaarc<suffix>`` / ``<name>.novaarc34<suffix>``
+    beside it.
 
     :raises ValueError: a name that would not make an identifier, or an in-memory SQLite database
     """
-    dialect = url_dialect(url)
-    parts = urlsplit(url)
-    if dialect == "sqlite":
-        path = sqlite_path(url)
-        if path is None:
-            raise ValueError("the archive scenario needs a SQLite file, not an in-memory database")
-        file = Path(path)
-        prefix = "sqlite:////" if file.is_absolute() else "sqlite:///"
-        names = [file.with_name(f"{file.stem}.{tail}{file.suffix or '.sqlite'}") for tail in _TAILS]
-        return prefix + str(names[0]).lstrip("/"), prefix + str(names[1]).lstrip("/")
-    if dialect == "postgresql":
-        query = parse_qsl(parts.query, keep_blank_values=True)
-        current = next((v for k, v in query if k == "search_path"), "").split(",")[0].strip()
-        base = f"{current}_" if current else "rawdb_bench_"
-        kept = [(k, v) for k, v in query if k != "search_path"]
-        pg = [
-            urlunsplit(
-                (parts.scheme, parts.netloc, parts.path, urlencode([*kept, ("search_path", _name(base + t))]), "")
-            )
-            for t in _TAILS
-        ]
-        return pg[0], pg[1]
-    database = parts.path.lstrip("/") or "rawdb_bench"
-    mysql = [urlunsplit((parts.scheme, parts.netloc, "/" + _name(f"{database}_{t}"), parts.query, "")) for t in _TAILS]
-    return mysql[0], mysql[1]
-
-
-def _name(name: str) -> str:
-    if not _IDENTIFIER.match(name):
-        raise ValueError(f"{name!r} cannot name the archive benchmark's database or schema; use plain names")
-    return name
+    rawdb_url, peer_url = (beside(url, tail) for tail in _TAILS)
+    return rawdb_url, peer_url
 
 
 # --- measuring ------------------------------------------------------------------------------------

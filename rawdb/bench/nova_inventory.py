@@ -326,7 +326,7 @@ def api_url(peer_url: str) -> str:
         head, dot, tail = path.rpartition(".")
         renamed = f"{head}api.{tail}" if dot else f"{path}api"
         return peer_url[: len(peer_url) - len(path)] + renamed
-    if dialect == "postgresql":
+    if dialect == "postgresql" and "search_path" in dict(parse_qsl(parts.query)):
         query = [(k, f"{v}api" if k == "search_path" else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
         return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
     return urlunsplit((parts.scheme, parts.netloc, parts.path + "api", parts.query, ""))

@@ -64,6 +64,7 @@ from rawdb.bench.options import (
     VOLUMES,
     build_parser,
 )
+from rawdb.bench.places import through_pgbouncer
 from rawdb.bench.seed import MIN_IMAGES, seed_glance
 from rawdb.console import UsageError
 from rawdb.database import resolve_url
@@ -221,10 +222,16 @@ def plan_of(args: argparse.Namespace) -> Plan:
         else:
             known = ", ".join([*CASES_BY_NAME, *NOVA_CASES_BY_NAME, *CINDER_CASES, ARCHIVE, SCALE, *GROUPS[1:], "all"])
             raise UsageError(f"unknown case {name!r}; known: {known}")
-    targets = [t.strip() for t in (args.targets or ",".join(TARGETS)).split(",") if t.strip()]
+    url = resolve_url(args.url)
+    # Through PgBouncer only rawdb runs: the other targets open connections of their own kinds
+    # (the bare driver's with its startup settings, OpenStack's through SQLAlchemy) to the server.
+    bounced = through_pgbouncer(url)
+    targets = [t.strip() for t in (args.targets or ("rawdb" if bounced else ",".join(TARGETS))).split(",") if t.strip()]
     unknown = [t for t in targets if t not in TARGETS]
     if unknown or "rawdb" not in targets:
         raise UsageError(f"--targets is a subset of {','.join(TARGETS)} that includes rawdb")
+    if bounced and targets != ["rawdb"]:
+        raise UsageError("through PgBouncer (pgbouncer=true) the only target is rawdb: point the others at the server")
     rounds = args.rounds if args.rounds is not None else (1 if check else 3)
     calls = args.calls if args.calls is not None else (5 if check else 30)
     seconds = args.seconds if args.seconds is not None else (0.5 if check else 5.0)
@@ -233,7 +240,6 @@ def plan_of(args: argparse.Namespace) -> Plan:
     history = args.history if args.history is not None else (CHECK_HISTORY if check else HISTORY)
     if history < 0:
         raise UsageError(f"--history is a number of past reservations, 0 to skip quota_history (got {history})")
-    url = resolve_url(args.url)
     if nodes:
         from rawdb.bench.scale import check_nodes
 
