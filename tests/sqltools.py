@@ -73,11 +73,15 @@ async def concurrent_databases(url: str, backend: str, open_db: OpenDb, count: i
     return [await open_db(url, busy_timeout=60, acquire_timeout=60) for _ in range(8)]
 
 
-def node_urls(url: str, backend: str, count: int) -> list[str]:
-    """``count`` URLs of the test's database for separate connections: on Galera, through every node in turn."""
+async def node_databases(url: str, backend: str, open_db: OpenDb, count: int) -> list[rawdb.Database]:
+    """``count`` Databases of the test's database, for separate connections.
+
+    On Galera they connect through every node in turn, causal (``wsrep_sync_wait`` 15): a
+    statement through one node sees what was committed through another before it.
+    """
     if backend != "galera":
-        return [url] * count
+        return [await open_db(url) for _ in range(count)]
     import galera
 
     nodes = galera.spread(url)
-    return [nodes[i % len(nodes)] for i in range(count)]
+    return [await open_db(nodes[i % len(nodes)], server_settings={"wsrep_sync_wait": 15}) for i in range(count)]

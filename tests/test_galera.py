@@ -5,7 +5,7 @@ that write one row both run, and the later one to commit fails certification (12
 aborted by the applier of the earlier one.  rawdb reports either as DBDeadlock, and
 ``retry_on_deadlock`` / ``@writer(retry=True)`` re-run the whole scope.  The quota engine,
 nova's allocations and security groups are tested across nodes in their own modules
-(``GALERA = True``, or ``node_urls``).
+(``GALERA = True``, or ``node_databases``).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from glancetools import admin, loc, make_image, now, user
-from sqltools import count_rows, execute, node_urls, select
+from sqltools import count_rows, execute, node_databases, select
 
 import rawdb
 from rawdb import errors
@@ -138,7 +138,7 @@ async def test_image_set_property_atomic_creates_once_then_is_duplicate(glance_d
 async def test_image_set_property_atomic_lets_only_one_of_two_racing_setters_win(
     glance_db: rawdb.Database, url: str, open_db: OpenDb, backend: str
 ) -> None:
-    other_db = await open_db(node_urls(url, backend, 2)[1])  # Galera: through another node
+    other_db = (await node_databases(url, backend, open_db, 2))[1]  # Galera: through another node
     image = await make_image(glance_db)
 
     async def setter(db: rawdb.Database, name: str, value: str) -> str | errors.Duplicate:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from glancetools import admin, loc, make_image, now, user
-from sqltools import count_rows, node_urls, select
+from sqltools import count_rows, node_databases, select
 
 import rawdb
 from rawdb import errors
@@ -767,7 +767,7 @@ async def _update_from_queued(db: rawdb.Database, image_id: str) -> dict[str, An
 async def test_image_update_from_state_lets_exactly_one_of_two_concurrent_writers_win(
     glance_db: rawdb.Database, url: str, open_db: OpenDb, backend: str
 ) -> None:
-    other_db = await open_db(node_urls(url, backend, 2)[1])  # Galera: through another node
+    other_db = (await node_databases(url, backend, open_db, 2))[1]  # Galera: through another node
     for _ in range(3):
         image = await make_image(glance_db, status="queued")
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from novatools import make_instance
-from sqltools import GALERA_BACKENDS, OpenDb, count_rows, execute, node_urls, select
+from sqltools import GALERA_BACKENDS, OpenDb, count_rows, execute, node_databases, select
 
 import rawdb
 from rawdb import errors
@@ -211,7 +211,7 @@ async def test_associate_pool_from_many_connections_gives_distinct_addresses_the
     net = await make_network(nova_db, "10.4.0.0/28", 400)
     for i in range(16):
         await make_fixed_ip(nova_db, f"10.4.0.{i}", net)
-    databases = [await open_db(u) for u in node_urls(nova_url, backend, 10)]
+    databases = await node_databases(nova_url, backend, open_db, 10)
     callers = [rawdb.Context(databases[i % 10], is_admin=True) for i in range(20)]
     results = await asyncio.gather(
         *(db.fixed_ip_associate_pool(c, net, host=f"host{i}") for i, c in enumerate(callers)), return_exceptions=True

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from novatools import make_instance
-from sqltools import GALERA_BACKENDS, OpenDb, count_rows, execute, node_urls, select
+from sqltools import GALERA_BACKENDS, OpenDb, count_rows, execute, node_databases, select
 
 import rawdb
 from rawdb import errors
@@ -399,7 +399,7 @@ async def test_concurrent_floating_ip_allocations_get_distinct_addresses_until_t
 ) -> None:
     pool = await make_pool(admin, 16)
     await make_pool(admin, 4, pool="elsewhere", prefix="198.51.100.")
-    databases = [await open_db(u) for u in node_urls(nova_url, backend, 20)]
+    databases = await node_databases(nova_url, backend, open_db, 20)
     callers = [rawdb.Context(d, project_id=f"p{i}", user_id=f"u{i}") for i, d in enumerate(databases)]
 
     results = await asyncio.gather(
@@ -854,7 +854,9 @@ async def test_concurrent_associations_of_one_floating_ip_let_one_win(
 ) -> None:
     fixed_ids = [await add_fixed_ip(nova_db, f"10.0.0.{i}") for i in range(1, 7)]
     await db.floating_ip_create(admin, {"address": "172.24.4.1"})
-    callers = [rawdb.Context(await open_db(u), is_admin=True) for u in node_urls(nova_url, backend, len(fixed_ids))]
+    callers = [
+        rawdb.Context(d, is_admin=True) for d in await node_databases(nova_url, backend, open_db, len(fixed_ids))
+    ]
 
     results = await asyncio.gather(
         *(
@@ -878,7 +880,7 @@ async def test_concurrent_bulk_destroys_give_quota_usage_back_once(
     addresses = await make_pool(admin, 3)
     await execute(nova_db, "UPDATE floating_ips SET project_id = 'p1'")
     await add_usage(nova_db, "p1", 10)
-    callers = [rawdb.Context(await open_db(u), is_admin=True) for u in node_urls(nova_url, backend, 6)]
+    callers = [rawdb.Context(d, is_admin=True) for d in await node_databases(nova_url, backend, open_db, 6)]
 
     await asyncio.gather(*(db.floating_ip_bulk_destroy(c, [{"address": a} for a in addresses]) for c in callers))
 

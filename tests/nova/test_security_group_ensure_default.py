@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqltools import OpenDb, count_rows, execute, node_urls, select
+from sqltools import OpenDb, count_rows, execute, node_databases, select
 
 import rawdb
 from rawdb import errors
@@ -94,7 +94,7 @@ async def test_security_group_ensure_default_is_race_free_across_connections(
     await rules_api.security_group_default_rule_create(
         rawdb.Context(nova_db, is_admin=True), {"protocol": "tcp", "from_port": 80, "to_port": 80, "cidr": "::/0"}
     )
-    databases = [await open_db(u) for u in node_urls(nova_url, backend, 8)]  # Galera: through all nodes
+    databases = await node_databases(nova_url, backend, open_db, 8)  # Galera: through all nodes
     callers = [rawdb.Context(d, project_id="race", user_id=f"user{i % 2}") for i, d in enumerate(databases)]
     groups = await asyncio.gather(*(db.security_group_ensure_default(c) for c in callers))
 
