@@ -66,7 +66,10 @@ class ScratchCluster:
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} failed: {result.stdout}{result.stderr}")
 
+    settings: tuple[str, ...] = ()  # extra postgresql.conf settings, name=value
+
     def create(self) -> None:
+        gucs = [arg for setting in self.settings for arg in ("-o", setting)]
         self._run(
             "pg_createcluster",
             self.version,
@@ -74,6 +77,7 @@ class ScratchCluster:
             "-p",
             str(self.port),
             "--start-conf=manual",
+            *gucs,
             "--",
             "--auth-host=trust",
             "--auth-local=trust",

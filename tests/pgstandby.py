@@ -41,21 +41,6 @@ class Cluster(pgcluster.ScratchCluster):
         super().__init__()
         self.settings = settings
 
-    def create(self) -> None:
-        gucs = [arg for setting in self.settings for arg in ("-o", setting)]
-        self._run(
-            "pg_createcluster",
-            self.version,
-            self.name,
-            "-p",
-            str(self.port),
-            "--start-conf=manual",
-            *gucs,
-            "--",
-            "--auth-host=trust",
-            "--auth-local=trust",
-        )
-
     @property
     def data_directory(self) -> Path:
         return Path(f"/var/lib/postgresql/{self.version}/{self.name}")

@@ -24,7 +24,8 @@ from rawdb import schema
 from rawdb.conventions import table_columns
 
 
-async def _bootstrap(url: str, service: str) -> None:
+async def bootstrap(url: str, service: str) -> None:
+    """Bootstrap the service's schema in the database at ``url``."""
     database = await rawdb.connect(url)
     try:
         await schema.bootstrap(database, service)
@@ -52,7 +53,7 @@ async def _mysql(admin: str, sql: str) -> None:
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory, service: str) -> Path:
     """A SQLite file with the service's schema, to copy for each test."""
     path = tmp_path_factory.mktemp(service) / "template.sqlite"
-    asyncio.run(_bootstrap(f"sqlite:///{path}", service))
+    asyncio.run(bootstrap(f"sqlite:///{path}", service))
     return path
 
 
@@ -65,7 +66,7 @@ def pg_shared(pg_scratch: str | None, service: str) -> Iterator[str | None]:
     asyncio.run(_pg(pg_scratch, f"CREATE SCHEMA {name}"))
     try:
         url = f"{pg_scratch}{'&' if '?' in pg_scratch else '?'}search_path={name}"
-        asyncio.run(_bootstrap(url, service))
+        asyncio.run(bootstrap(url, service))
         yield url
     finally:
         asyncio.run(_pg(pg_scratch, f"DROP SCHEMA IF EXISTS {name} CASCADE"))
@@ -80,7 +81,7 @@ def mysql_shared(mysql_server: str | None, service: str) -> Iterator[str | None]
     asyncio.run(_mysql(mysql_server, f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"))
     try:
         url = f"{mysql_server.rstrip('/').rsplit('/', 1)[0]}/{name}"
-        asyncio.run(_bootstrap(url, service))
+        asyncio.run(bootstrap(url, service))
         yield url
     finally:
         asyncio.run(_mysql(mysql_server, f"DROP DATABASE IF EXISTS {name}"))

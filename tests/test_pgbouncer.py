@@ -21,11 +21,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import asyncpg
 import pgbouncer
 import pytest
+import servicedb
 import test_quota_concurrency as concurrency
 from sqltools import OpenDb
 
 import rawdb
-from rawdb import schema
 from rawdb.bench import runner
 from rawdb.cinder import api as cinder
 from rawdb.glance import images, tags
@@ -48,14 +48,6 @@ async def _admin(url: str, *sql: str) -> None:
             await conn.execute(statement)
     finally:
         await conn.close()
-
-
-async def _bootstrap(url: str, service: str) -> None:
-    database = await rawdb.connect(url)
-    try:
-        await schema.bootstrap(database, service)
-    finally:
-        await database.close()
 
 
 @dataclass
@@ -85,7 +77,7 @@ def bounced(pg_scratch: str | None) -> Iterator[Bounced]:
         direct = {service: _database(pg_scratch, name) for service, name in names.items()}
         through = {service: f"{bouncer.url(url)}?pgbouncer=true" for service, url in direct.items()}
         for service, url in through.items():
-            asyncio.run(_bootstrap(url, service))
+            asyncio.run(servicedb.bootstrap(url, service))
         single = f"{bouncer.url(_database(pg_scratch, 'rawdb_single'))}?pgbouncer=true"
         yield Bounced(bouncer, direct, through, single)
     finally:
