@@ -280,21 +280,32 @@ async def test_releasing_a_connection_twice_is_refused_and_changes_nothing() -> 
 
 
 async def test_an_anyio_cancel_scope_around_waiters_loses_no_connection() -> None:
+    """Waiters in anyio scopes: four cancelled while queued, the last cancelled as the connection reaches it."""
     t = Tracked(size=1, timeout=2)
     held = await t.pool.acquire()
+    scopes = [anyio.CancelScope() for _ in range(5)]
+    got: list[FakeConn] = []
 
-    async def wait_in_scope() -> None:
-        with anyio.move_on_after(0.02):
+    async def wait_in_scope(scope: anyio.CancelScope) -> None:
+        with scope:
             conn = await t.pool.acquire()
-            await asyncio.sleep(1)
-            t.pool.release(conn)
+            try:
+                got.append(conn)
+                await asyncio.sleep(1)
+            finally:
+                t.pool.release(conn)
 
-    waiters = [asyncio.create_task(wait_in_scope()) for _ in range(5)]
-    await asyncio.sleep(0.02)
-    t.pool.release(held)
-    await asyncio.gather(*waiters)
+    waiters = [asyncio.create_task(wait_in_scope(scope)) for scope in scopes]
     await settle()
-    assert (t.pool.in_use, t.pool.opened, t.pool.waiting) == (0, 1, 0)
+    assert t.pool.waiting == 5
+    for scope in scopes[:4]:
+        scope.cancel()
+    t.pool.release(held)  # skips the four cancelled waiters, reaches the fifth
+    scopes[4].cancel()
+    await asyncio.wait_for(asyncio.gather(*waiters), 0.5)
+    await settle()
+    assert got in ([], [held])
+    assert (t.pool.in_use, t.pool.opened, t.pool.waiting, t.pool.idle) == (0, 1, 0, 1)
 
 
 async def test_random_interleavings_of_acquire_release_cancel_timeout_and_breakage_keep_the_books() -> None:
