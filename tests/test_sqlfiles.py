@@ -76,6 +76,18 @@ def test_every_statement_exists_for_every_dialect_unless_marked_for_some() -> No
     # MySQL: a named lock outlives the transaction (released by name), and check's way back
     # from its scratch database
     expected |= {"rawdb.schema.bootstrap_unlock": ["mysql"], "rawdb.schema.current_database": ["mysql"]}
+    # Address claims of several callers sharing a transaction: PostgreSQL's one statement, the
+    # others' pick-then-set pair
+    expected |= {"nova.fixed_ips.pool_claim_many": ["postgresql"], "nova.floating_ips.allocate_many": ["postgresql"]}
+    expected |= {
+        name: ["mysql", "sqlite"]
+        for name in (
+            "nova.fixed_ips.pool_take",
+            "nova.fixed_ips.claim_many",
+            "nova.floating_ips.allocate_pick_many",
+            "nova.floating_ips.allocate_claim_many",
+        )
+    }
     assert marked == expected
 
 

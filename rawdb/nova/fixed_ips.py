@@ -17,6 +17,10 @@ Allocation (spec D.5) never hands one address to two callers and needs no retrie
   in order from the free-row index (schema 0005, which makes the locking read lock only the row it
   returns), then an UPDATE of that row.  ``NoMoreFixedIps`` when no free address is left (or
   every one left is being claimed by another caller at that moment, as SKIP LOCKED sees it).
+- Callers of ``fixed_ip_associate_pool`` through one Database that arrive while a claim of the
+  network runs share the next transaction (``rawdb.batches``): PostgreSQL claims for all of them
+  in one statement, MariaDB and SQLite pick the rows in one statement and set them in another,
+  and one COMMIT makes them all durable.  Each caller gets its own row or error.
 - ``fixed_ip_associate`` locks the address's row (waiting for a concurrent claimer) and sets
   the instance only if none has it: one caller wins, the others get ``FixedIpAlreadyInUse``.
 
@@ -35,6 +39,7 @@ from datetime import datetime
 from typing import Any
 
 from rawdb import errors
+from rawdb.batches import together
 from rawdb.checks import check_bool, check_datetime, lookup_id, lookup_text
 from rawdb.context import Context
 from rawdb.conventions import (
@@ -112,11 +117,63 @@ async def _mysql_pool_claim(context: Context, params: Mapping[str, Any]) -> Row 
     :returns: the claimed row, or None when every free address is taken or held by another
         claimer
     """
-    row = await context.fetchrow("nova.fixed_ips.pool_take", network_id=params["network_id"])
+    row = await context.fetchrow("nova.fixed_ips.pool_take", network_id=params["network_id"], count=1)
     if row is None:
         return None
     await context.execute("nova.fixed_ips.claim", id=row["id"], **params)
     return claimed(row, params)
+
+
+# What claim_many sets for each claim (its JSON has no times: one :now for all).
+_CLAIM_SETS = (
+    "allocated",
+    "set_instance_uuid",
+    "instance_uuid",
+    "set_host",
+    "host",
+    "set_virtual_interface_id",
+    "virtual_interface_id",
+)
+
+
+async def _pool_claims_many(context: Context, claims: list[dict[str, Any]]) -> list[Row | None]:
+    """Several claims of one network's pool (MySQL, SQLite): the oldest free rows no other
+    claimer holds, in one statement (locked on MySQL), then all of them set in another.
+
+    :returns: the claimed rows in order; None for each claim left over when every free address
+        is taken or held by another claimer
+    """
+    now = utcnow()
+    claims = [{**params, "now": now} for params in claims]
+    network_id = claims[0]["network_id"]
+    rows = await context.fetch("nova.fixed_ips.pool_take", network_id=network_id, count=len(claims))
+    if rows:
+        sets = [
+            {"id": row["id"], **{key: params[key] for key in _CLAIM_SETS}}
+            for row, params in zip(rows, claims, strict=False)
+        ]
+        await context.execute("nova.fixed_ips.claim_many", claims=json.dumps(sets), network_id=network_id, now=now)
+    results: list[Row | None] = [claimed(row, params) for row, params in zip(rows, claims, strict=False)]
+    return results + [None] * (len(claims) - len(rows))
+
+
+async def _pg_pool_claims_many(context: Context, claims: list[dict[str, Any]]) -> list[Row | None]:
+    """Several claims of one network's pool as PostgreSQL's one statement (pool_claim_many).
+
+    :returns: the claimed rows in order; None for each claim left over
+    """
+    sets = [{key: params[key] for key in _CLAIM_SETS} for params in claims]
+    rows = await context.fetch(
+        "nova.fixed_ips.pool_claim_many",
+        network_id=claims[0]["network_id"],
+        count=len(claims),
+        claims=json.dumps(sets),
+        now=utcnow(),
+    )
+    results: list[Row | None] = [None] * len(claims)
+    for row in rows:
+        results[row.pop("n") - 1] = row
+    return results
 
 
 # --- allocation ----------------------------------------------------------------------------
@@ -208,22 +265,24 @@ async def fixed_ip_associate_pool(
     if instance_uuid:
         check_uuid(instance_uuid)
     params = claim_params(column_id(network_id, "network_id"), instance_uuid, host_value(host), virtual_interface_id)
-    if context.transaction is None and context.dialect == "postgresql":
-        row = await _alone(context, _pool_claim, params, {})
-    else:
-        row = await _pool_claim(context, params, {})
+    key = ("nova.fixed_ips.pool_claim", params["network_id"])
+    row = await together(context, key, _pool_claims, params, autocommit=context.dialect == "postgresql")
     if row is None:
         raise errors.NoMoreFixedIps(net=network_id)
     return row
 
 
-@writer(retry=True)
-async def _pool_claim(context: Context, params: Mapping[str, Any], _: Mapping[str, Any]) -> Row | None:
-    """The pool claim: the row, or None when no address is free."""
+async def _pool_claims(context: Context, claims: list[dict[str, Any]]) -> list[Row | None]:
+    """Claims of one network's pool in a writer scope, in order: each the row, or None when no
+    address is free for it."""
+    if len(claims) > 1:
+        if context.dialect == "postgresql":
+            return await _pg_pool_claims_many(context, claims)
+        return await _pool_claims_many(context, claims)
     if context.dialect == "mysql":
-        return await _mysql_pool_claim(context, params)
-    found = await context.fetchrow("nova.fixed_ips.pool_claim", **params)
-    return None if found is None else dict(found)
+        return [await _mysql_pool_claim(context, claims[0])]
+    found = await context.fetchrow("nova.fixed_ips.pool_claim", **claims[0])
+    return [None if found is None else dict(found)]
 
 
 Claim = Callable[[Context, Mapping[str, Any], Mapping[str, Any]], Awaitable[Row | None]]

@@ -24,6 +24,10 @@ exactly when the pool has no free address.  PostgreSQL: one ``UPDATE … WHERE i
 only when every free row is held), without BEGIN/COMMIT outside a caller's transaction.  MariaDB:
 ``SELECT … FOR UPDATE SKIP LOCKED`` then ``UPDATE … WHERE id``; when every free row is held, a
 waiting ``UPDATE … LIMIT 1`` and a read-back.  SQLite (one writer at a time): one ``UPDATE … RETURNING``.
+Callers through one Database that arrive while an allocation of the pool runs share the next
+transaction (``rawdb.batches``): one statement for all of them on PostgreSQL, a pick and an
+UPDATE elsewhere, one COMMIT; those shared picks start past the rows the last ones took (next
+fit: on MariaDB the index entries of rows just taken linger until purged), then wrap around.
 
 Where rawdb departs from upstream:
 
@@ -44,11 +48,14 @@ Where rawdb departs from upstream:
 
 from __future__ import annotations
 
+import json
+import weakref
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rawdb import errors
+from rawdb.batches import together
 from rawdb.checks import lookup_text
 from rawdb.context import Context
 from rawdb.conventions import (
@@ -60,7 +67,7 @@ from rawdb.conventions import (
     read_deleted,
     require_context,
 )
-from rawdb.decorators import reader, retry_on_deadlock, writer
+from rawdb.decorators import reader, writer
 from rawdb.nova import _floating_ip_values as values_
 from rawdb.nova._instance_list import check_uuid
 from rawdb.timeutils import utcnow
@@ -124,28 +131,70 @@ async def floating_ip_allocate_address(
         "pool": values_.text_arg(pool, "pool"),
         "auto_assigned": check_bool(auto_assigned, "auto_assigned"),
     }
-    if context.transaction is None:
-        return await _allocate_alone(context, params)
-    return await _allocate(context, params)
-
-
-@retry_on_deadlock
-async def _allocate_alone(context: Context, params: dict[str, Any]) -> str:
-    # PostgreSQL's claim is one statement, atomic by itself: no BEGIN/COMMIT around it.
-    async with context.writer(autocommit=context.dialect == "postgresql") as tx:
-        return await _allocate(tx, params)
-
-
-@writer
-async def _allocate(context: Context, params: dict[str, Any]) -> str:
-    params = {**params, "now": utcnow()}
-    if context.dialect == "mysql":
-        address = await _allocate_mysql(context, params)
-    else:
-        address = await context.fetchval("nova.floating_ips.allocate", **params)
+    key = ("nova.floating_ips.allocate", params["pool"])
+    address = await together(context, key, _allocate, params, autocommit=context.dialect == "postgresql")
     if address is None:
         raise errors.NoMoreFloatingIps()
     return str(address)
+
+
+async def _allocate(context: Context, claims: list[dict[str, Any]]) -> list[Any]:
+    """Claims of one pool in a writer scope, in order: each the address, or None when the pool
+    has no free one left for it."""
+    now = utcnow()
+    if len(claims) == 1:
+        if context.dialect == "mysql":
+            return [await _allocate_mysql(context, {**claims[0], "now": now})]
+        return [await context.fetchval("nova.floating_ips.allocate", **claims[0], now=now)]
+    if context.dialect == "postgresql":  # one statement (the claims left over: each alone)
+        rows = await context.fetch(
+            "nova.floating_ips.allocate_many", pool=claims[0]["pool"], count=len(claims), claims=_sets(claims), now=now
+        )
+        addresses: list[Any] = [None] * len(claims)
+        for row in rows:
+            addresses[row["n"] - 1] = row["address"]
+        for n, params in enumerate(claims):
+            if addresses[n] is None:
+                addresses[n] = (await _allocate(context, [params]))[0]
+        return addresses
+    # Several (MySQL, SQLite): free rows picked in one statement (on MySQL locked, skipping the
+    # ones other allocations hold: an UPDATE cannot skip them) and taken in another; a claim
+    # left over goes the way of one alone.
+    rows = await _pick_next_fit(context, claims[0]["pool"], len(claims))
+    if rows:
+        claimed = _sets(claims, [row["id"] for row in rows])
+        await context.execute("nova.floating_ips.allocate_claim_many", claims=claimed, now=now)
+    addresses = [row["address"] for row in rows]
+    for params in claims[len(rows) :]:
+        addresses.extend(await _allocate(context, [params]))
+    return addresses
+
+
+# Where the last shared allocation of each (database, pool) stopped: the next starts past it.
+_NEXT_FIT: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDictionary()
+_NO_ID = 2**31 - 1  # above every INTEGER id
+
+
+async def _pick_next_fit(context: Context, pool: str, count: int) -> list[Row]:
+    """Up to ``count`` free rows of the pool (MySQL: locked), from past the last ones this
+    database's shared allocations took, then from the pool's start (next fit)."""
+    marks = _NEXT_FIT.setdefault(context.db, {})
+    after = marks.get(pool, 0)
+    rows = await context.fetch("nova.floating_ips.allocate_pick_many", pool=pool, after=after, upto=_NO_ID, count=count)
+    if len(rows) < count and after:
+        more = count - len(rows)
+        rows += await context.fetch("nova.floating_ips.allocate_pick_many", pool=pool, after=0, upto=after, count=more)
+    if rows:
+        marks[pool] = rows[-1]["id"]
+    return rows
+
+
+def _sets(claims: list[dict[str, Any]], ids: list[int] | None = None) -> str:
+    """What the claims set, as the JSON array the *_many statements read (with the rows' ids)."""
+    sets = [{"project_id": params["project_id"], "auto_assigned": params["auto_assigned"]} for params in claims]
+    if ids is not None:
+        sets = [{**claim, "id": id_} for claim, id_ in zip(sets, ids, strict=False)]
+    return json.dumps(sets)
 
 
 async def _allocate_mysql(context: Context, params: dict[str, Any]) -> Any:

@@ -1,6 +1,6 @@
 -- MySQL/MariaDB: no UPDATE ... RETURNING, and no subquery on the table an UPDATE changes: the pool
--- claim is a locking read of the oldest free row (pool_take, in the free-row index's order) and
--- an UPDATE of it (claim).
+-- claim is a locking read of the oldest free rows (pool_take, in the free-row index's order) and
+-- an UPDATE of them (claim, claim_many).
 
 -- name: fixed_ip_create
 -- Insert a fixed IP; allocated, leased and reserved default to false.
@@ -47,6 +47,41 @@ WHERE deleted = 0 AND (network_id = :network_id OR network_id IS NULL)
   AND reserved = FALSE AND instance_uuid IS NULL AND host IS NULL AND leased = FALSE
 ORDER BY updated_at, id
 LIMIT 1
+
+-- name: pool_take (mysql, sqlite only)
+-- The :count oldest free fixed IPs of the network (or of none yet), locked, skipping those other
+-- claimers hold; claim (one) or claim_many (several callers of one shared transaction) sets
+-- them.  MariaDB sorts NULL first by itself and reads the free rows in this order from
+-- ix_fixed_ips_free_updated_at_id, locking only the rows it returns.
+SELECT created_at, updated_at, deleted_at, id, address, network_id, allocated, leased, reserved,
+       virtual_interface_id, host, instance_uuid, deleted
+FROM fixed_ips
+WHERE deleted = 0 AND (network_id = :network_id OR network_id IS NULL)
+  AND reserved = FALSE AND instance_uuid IS NULL AND host IS NULL AND leased = FALSE
+ORDER BY updated_at, id
+LIMIT :count
+FOR UPDATE SKIP LOCKED
+
+-- name: claim_many (mysql, sqlite only)
+-- Set what each claim of a JSON array sets on the fixed IP of its id (pool_take locked
+-- them): claim for several callers in one statement.
+UPDATE fixed_ips f
+JOIN JSON_TABLE(:claims, '$[*]' COLUMNS (
+         id INTEGER PATH '$.id',
+         allocated BOOLEAN PATH '$.allocated',
+         set_instance_uuid BOOLEAN PATH '$.set_instance_uuid',
+         instance_uuid VARCHAR(36) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin PATH '$.instance_uuid',
+         set_host BOOLEAN PATH '$.set_host',
+         host VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin PATH '$.host',
+         set_virtual_interface_id BOOLEAN PATH '$.set_virtual_interface_id',
+         virtual_interface_id INTEGER PATH '$.virtual_interface_id')) c ON f.id = c.id
+SET f.allocated = c.allocated,
+    f.network_id = COALESCE(f.network_id, :network_id),
+    f.instance_uuid = CASE WHEN c.set_instance_uuid THEN c.instance_uuid ELSE f.instance_uuid END,
+    f.host = CASE WHEN c.set_host THEN c.host ELSE f.host END,
+    f.virtual_interface_id = CASE WHEN c.set_virtual_interface_id THEN c.virtual_interface_id
+                                  ELSE f.virtual_interface_id END,
+    f.updated_at = :now
 
 -- name: disassociate_all_by_timeout
 -- Release the host's unallocated fixed IPs not updated since :time: those of its instances on

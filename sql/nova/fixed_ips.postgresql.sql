@@ -54,3 +54,32 @@ FROM jsonb_to_recordset(CAST(:ips AS jsonb))
      AS x(address inet, network_id integer, allocated boolean, leased boolean, reserved boolean,
           virtual_interface_id integer, host varchar, instance_uuid varchar, created_at timestamp,
           updated_at timestamp)
+
+-- name: pool_claim_many (postgresql only)
+-- pool_claim for the claims of a JSON array in one statement: the :count oldest free fixed IPs
+-- of the network (or of none yet) that no other claimer holds, the k-th oldest set as the k-th
+-- claim says; each row comes back with the position n (from 1) of its claim.
+WITH picked AS (
+    SELECT c.id, row_number() OVER (ORDER BY c.updated_at NULLS FIRST, c.id) AS n
+    FROM (SELECT id, updated_at FROM fixed_ips
+          WHERE deleted = 0 AND (network_id = :network_id OR network_id IS NULL)
+            AND reserved = FALSE AND instance_uuid IS NULL AND host IS NULL AND leased = FALSE
+          ORDER BY updated_at NULLS FIRST, id
+          LIMIT :count
+          FOR UPDATE SKIP LOCKED) c
+)
+UPDATE fixed_ips f
+SET allocated = CAST(j.claim ->> 'allocated' AS boolean),
+    network_id = COALESCE(f.network_id, :network_id),
+    instance_uuid = CASE WHEN CAST(j.claim ->> 'set_instance_uuid' AS boolean) THEN j.claim ->> 'instance_uuid'
+                         ELSE f.instance_uuid END,
+    host = CASE WHEN CAST(j.claim ->> 'set_host' AS boolean) THEN j.claim ->> 'host' ELSE f.host END,
+    virtual_interface_id = CASE WHEN CAST(j.claim ->> 'set_virtual_interface_id' AS boolean)
+                                THEN CAST(j.claim ->> 'virtual_interface_id' AS integer)
+                                ELSE f.virtual_interface_id END,
+    updated_at = :now
+FROM picked p
+JOIN jsonb_array_elements(CAST(:claims AS jsonb)) WITH ORDINALITY AS j(claim, n) ON j.n = p.n
+WHERE f.id = p.id
+RETURNING p.n, f.created_at, f.updated_at, f.deleted_at, f.id, f.address, f.network_id, f.allocated, f.leased,
+          f.reserved, f.virtual_interface_id, f.host, f.instance_uuid, f.deleted

@@ -60,20 +60,6 @@ ORDER BY id
 LIMIT 1
 FOR UPDATE
 
--- name: pool_take
--- The oldest free fixed IP of the network (or of none yet), locked, skipping those other
--- claimers hold (MySQL, which has no UPDATE ... RETURNING: ``claim`` then sets it).  MariaDB
--- sorts NULL first by itself and reads the free rows in this order from
--- ix_fixed_ips_free_updated_at_id, locking only the row it returns.
-SELECT created_at, updated_at, deleted_at, id, address, network_id, allocated, leased, reserved,
-       virtual_interface_id, host, instance_uuid, deleted
-FROM fixed_ips
-WHERE deleted = 0 AND (network_id = :network_id OR network_id IS NULL)
-  AND reserved = FALSE AND instance_uuid IS NULL AND host IS NULL AND leased = FALSE
-ORDER BY updated_at, id
-LIMIT 1
-FOR UPDATE SKIP LOCKED
-
 -- name: claim
 -- Set what a claim sets on the fixed IP with :id (MySQL, which has no UPDATE ... RETURNING: the
 -- row was locked and checked first).

@@ -34,16 +34,6 @@ WHERE id = (SELECT c.id FROM fixed_ips c INDEXED BY ix_fixed_ips_free_updated_at
 RETURNING created_at, updated_at, deleted_at, id, address, network_id, allocated, leased, reserved,
           virtual_interface_id, host, instance_uuid, deleted
 
--- name: pool_take
--- The oldest free fixed IP (SQLite's writer holds the database: nothing to lock).
-SELECT created_at, updated_at, deleted_at, id, address, network_id, allocated, leased, reserved,
-       virtual_interface_id, host, instance_uuid, deleted
-FROM fixed_ips INDEXED BY ix_fixed_ips_free_updated_at_id
-WHERE deleted = 0 AND (network_id = :network_id OR network_id IS NULL)
-  AND reserved = FALSE AND instance_uuid IS NULL AND host IS NULL AND leased = FALSE
-ORDER BY updated_at, id
-LIMIT 1
-
 -- name: fixed_ip_bulk_create
 -- Insert the fixed IPs of a JSON array of objects (keys: the columns given; booleans default false).
 INSERT INTO fixed_ips (address, network_id, allocated, leased, reserved, virtual_interface_id, host, instance_uuid,
@@ -55,3 +45,32 @@ SELECT json_extract(j.value, '$.address'), json_extract(j.value, '$.network_id')
        json_extract(j.value, '$.created_at'), json_extract(j.value, '$.updated_at'), 0
 FROM json_each(:ips) AS j
 ORDER BY j.key
+
+-- name: pool_take (mysql, sqlite only)
+-- The :count oldest free fixed IPs of the network (or of none yet), as pool_claim picks them,
+-- for the claims of one shared transaction (SQLite's writer holds the database: nothing to
+-- lock); claim_many sets them.
+SELECT created_at, updated_at, deleted_at, id, address, network_id, allocated, leased, reserved,
+       virtual_interface_id, host, instance_uuid, deleted
+FROM fixed_ips INDEXED BY ix_fixed_ips_free_updated_at_id
+WHERE deleted = 0 AND (network_id = :network_id OR network_id IS NULL)
+  AND reserved = FALSE AND instance_uuid IS NULL AND host IS NULL AND leased = FALSE
+ORDER BY updated_at, id
+LIMIT :count
+
+-- name: claim_many (mysql, sqlite only)
+-- Set what each claim of a JSON array sets on the fixed IP of its id: pool_claim's SET for
+-- several callers in one statement.
+UPDATE fixed_ips
+SET allocated = json_extract(c.value, '$.allocated'),
+    network_id = COALESCE(fixed_ips.network_id, :network_id),
+    instance_uuid = CASE WHEN json_extract(c.value, '$.set_instance_uuid')
+                         THEN json_extract(c.value, '$.instance_uuid') ELSE fixed_ips.instance_uuid END,
+    host = CASE WHEN json_extract(c.value, '$.set_host') THEN json_extract(c.value, '$.host')
+                ELSE fixed_ips.host END,
+    virtual_interface_id = CASE WHEN json_extract(c.value, '$.set_virtual_interface_id')
+                                THEN json_extract(c.value, '$.virtual_interface_id')
+                                ELSE fixed_ips.virtual_interface_id END,
+    updated_at = :now
+FROM json_each(:claims) AS c
+WHERE fixed_ips.id = json_extract(c.value, '$.id')

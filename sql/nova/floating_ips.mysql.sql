@@ -12,6 +12,27 @@ WHERE pool = :pool AND deleted = 0 AND fixed_ip_id IS NULL AND project_id IS NUL
 LIMIT 1
 FOR UPDATE SKIP LOCKED
 
+-- name: allocate_pick_many (mysql, sqlite only)
+-- Lock up to :count free floating IPs of the pool with ids in (:after, :upto], in id order,
+-- skipping the ones concurrent allocations hold: allocate_pick for the callers of one shared
+-- transaction; allocate_claim_many takes them.  The caller starts past the rows it took last
+-- (next fit): the index entries of rows just taken linger until InnoDB purges them, and a scan
+-- from the pool's start would step over every one of them.
+SELECT id, address FROM floating_ips
+WHERE pool = :pool AND deleted = 0 AND fixed_ip_id IS NULL AND project_id IS NULL AND id > :after AND id <= :upto
+ORDER BY id
+LIMIT :count
+FOR UPDATE SKIP LOCKED
+
+-- name: allocate_claim_many (mysql, sqlite only)
+-- Give each project of a JSON array the floating IP of its id (allocate_pick_many locked them).
+UPDATE floating_ips f
+JOIN JSON_TABLE(:claims, '$[*]' COLUMNS (
+         id INTEGER PATH '$.id',
+         project_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin PATH '$.project_id',
+         auto_assigned BOOLEAN PATH '$.auto_assigned')) c ON f.id = c.id
+SET f.project_id = c.project_id, f.auto_assigned = c.auto_assigned, f.updated_at = :now
+
 -- name: allocate
 -- Give a project one free floating IP of the pool, waiting for the rows concurrent transactions
 -- hold (READ COMMITTED: a row another allocation took no longer matches once it commits, and

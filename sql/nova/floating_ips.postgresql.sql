@@ -21,6 +21,25 @@ WHERE id = coalesce((SELECT id FROM floating_ips
                      FOR UPDATE))
 RETURNING address
 
+-- name: allocate_many (postgresql only)
+-- allocate for the claims of a JSON array in one statement: :count free floating IPs of the pool
+-- that no concurrent allocation holds, the k-th given to the k-th claim's project; each address
+-- comes back with the position n (from 1) of its claim.
+WITH picked AS (
+    SELECT c.id, row_number() OVER (ORDER BY c.id) AS n
+    FROM (SELECT id FROM floating_ips
+          WHERE pool = :pool AND deleted = 0 AND fixed_ip_id IS NULL AND project_id IS NULL
+          LIMIT :count
+          FOR UPDATE SKIP LOCKED) c
+)
+UPDATE floating_ips f
+SET project_id = j.claim ->> 'project_id', auto_assigned = CAST(j.claim ->> 'auto_assigned' AS boolean),
+    updated_at = :now
+FROM picked p
+JOIN jsonb_array_elements(CAST(:claims AS jsonb)) WITH ORDINALITY AS j(claim, n) ON j.n = p.n
+WHERE f.id = p.id
+RETURNING p.n, f.address
+
 -- name: bulk_create
 -- Insert the floating IPs of a JSON array of objects (one per row, in order: ids follow it); the
 -- unique key refuses the whole statement when one address has a live row already.

@@ -224,6 +224,44 @@ async def test_associate_pool_from_many_connections_gives_distinct_addresses_the
     assert {h["address"]: h["host"] for h in hosts} == {r["address"]: r["host"] for r in claimed}
 
 
+async def test_associate_pool_callers_of_one_database_share_transactions_each_with_its_own_address_or_error(
+    nova_db: rawdb.Database, backend: str
+) -> None:
+    """20 callers through one Database: those arriving while a claim runs share the next
+    transaction (one statement for all of them on PostgreSQL, two elsewhere); one naming no
+    instance gets its own error and the others their addresses."""
+    net = await make_network(nova_db, "10.5.0.0/28", 500)
+    for i in range(16):
+        await make_fixed_ip(nova_db, f"10.5.0.{i}", net)
+    instances = [await make_instance(nova_db) for _ in range(4)]
+    nobody = str(uuidlib.uuid4())
+    admin = rawdb.Context(nova_db, is_admin=True)
+    wanted = [(nobody if i == 5 else instances[i % 4], f"host{i}") for i in range(20)]
+    counter = StatementCounter(keep=True)
+    with nova_db.hooked(counter):
+        results = await asyncio.gather(
+            *(db.fixed_ip_associate_pool(admin, net, instance_uuid=u, host=h) for u, h in wanted),
+            return_exceptions=True,
+        )
+    assert isinstance(results[5], errors.DBReferenceError)
+    claimed = {i: r for i, r in enumerate(results) if isinstance(r, dict)}
+    refused = [r for i, r in enumerate(results) if i != 5 and not isinstance(r, dict)]
+    assert len(claimed) == 16 and len(refused) == 3
+    assert all(isinstance(e, errors.NoMoreFixedIps) for e in refused)
+    assert sorted(r["address"] for r in claimed.values()) == sorted(f"10.5.0.{i}" for i in range(16))
+    for i, row in claimed.items():
+        assert (row["instance_uuid"], row["host"], row["network_id"]) == (*wanted[i], net)
+    stored = await select(nova_db, "SELECT address, instance_uuid, host FROM fixed_ips WHERE host IS NOT NULL")
+    assert {r["address"]: (r["instance_uuid"], r["host"]) for r in stored} == {
+        r["address"]: (r["instance_uuid"], r["host"]) for r in claimed.values()
+    }
+    shared = {e.name for e in counter.events if e.name.endswith("_many")}
+    if backend == "postgresql":  # one statement for all the callers of a transaction
+        assert shared == {"nova.fixed_ips.pool_claim_many"}
+    else:  # a (locking) read of the rows, then one UPDATE of them all
+        assert shared == {"nova.fixed_ips.claim_many"}
+
+
 async def test_an_allocation_is_one_round_trip_on_postgresql_one_statement_on_sqlite_three_on_mariadb(
     admin: rawdb.Context, nova_db: rawdb.Database, vlans: Vlans, backend: str
 ) -> None:

@@ -419,6 +419,57 @@ async def test_concurrent_floating_ip_allocations_get_distinct_addresses_until_t
     assert [r["project_id"] for r in others] == [None] * 4
 
 
+async def test_floating_ip_allocations_through_one_database_share_transactions_each_with_its_own_project(
+    admin: rawdb.Context, nova_db: rawdb.Database, backend: str
+) -> None:
+    """20 callers of several projects through one Database, 16 addresses: the callers arriving
+    while an allocation runs share the next transaction, each address going to its caller's project."""
+    pool = await make_pool(admin, 16)
+    callers = [(f"p{i % 5}", i % 3 == 0) for i in range(20)]
+    counter = StatementCounter(keep=True)
+    with nova_db.hooked(counter):
+        results = await asyncio.gather(
+            *(db.floating_ip_allocate_address(admin, p, "nova", auto_assigned=a) for p, a in callers),
+            return_exceptions=True,
+        )
+    given = {i: r for i, r in enumerate(results) if isinstance(r, str)}
+    failures = [r for r in results if not isinstance(r, str)]
+    assert sorted(given.values()) == sorted(pool)
+    assert len(failures) == 4 and all(isinstance(f, errors.NoMoreFloatingIps) for f in failures)
+    rows = {r["address"]: r for r in await floating_rows(nova_db)}
+    for i, address in given.items():
+        assert (rows[address]["project_id"], bool(rows[address]["auto_assigned"])) == callers[i]
+    shared = {e.name for e in counter.events if e.name.endswith("_many")}
+    if backend == "postgresql":
+        assert shared == {"nova.floating_ips.allocate_many"}
+    else:
+        assert shared == {"nova.floating_ips.allocate_pick_many", "nova.floating_ips.allocate_claim_many"}
+
+
+async def test_shared_allocations_find_addresses_given_back_behind_where_the_last_ones_stopped(
+    admin: rawdb.Context, nova_db: rawdb.Database
+) -> None:
+    """Shared allocations start past the rows they took last (next fit), then wrap around."""
+    pool = await make_pool(admin, 16)
+
+    async def allocate_many(count: int) -> list[str | BaseException]:
+        return await asyncio.gather(
+            *(db.floating_ip_allocate_address(admin, f"p{i}", "nova") for i in range(count)), return_exceptions=True
+        )
+
+    first = await allocate_many(12)
+    assert sorted(first) == sorted(pool[:12])  # type: ignore[type-var]
+    for address in (pool[1], pool[2], pool[5]):  # given back, behind where the last ones stopped
+        assert await db.floating_ip_deallocate(admin, address) == 1
+    second = await allocate_many(10)
+    given = [a for a in second if isinstance(a, str)]
+    failures = [e for e in second if not isinstance(e, str)]
+    assert sorted(given) == sorted([pool[1], pool[2], pool[5], *pool[12:]])
+    assert len(failures) == 3 and all(isinstance(e, errors.NoMoreFloatingIps) for e in failures)
+    rows = await floating_rows(nova_db)
+    assert all(r["project_id"] is not None for r in rows)
+
+
 async def test_floating_ip_allocate_address_waits_for_an_address_another_transaction_holds_but_gives_back(
     admin: rawdb.Context, nova_db: rawdb.Database, nova_url: str, open_db: OpenDb
 ) -> None:

@@ -1,0 +1,184 @@
+"""Calls sharing one writer scope (rawdb.batches.together), on every backend, with real scopes.
+
+A first caller's work waits on an event while others arrive, so what runs in which scope is
+decided by the test, not by timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from faulttools import INSERT, committed_ids, make_items
+
+import rawdb
+from rawdb import errors
+from rawdb.batches import together
+
+
+class Recorder:
+    """A work function that inserts one item per caller and answers ``id * 10``.
+
+    ``hold`` keeps the scope of a caller whose id is in it open until released;
+    ``pause`` keeps a shared scope open after its inserts until released.
+    """
+
+    def __init__(self) -> None:
+        self.scopes: list[tuple[Any, list[int]]] = []
+        self.hold = {1: asyncio.Event()}
+        self.pause: asyncio.Event | None = None
+        self.paused = asyncio.Event()
+        self.entered = asyncio.Event()  # a held caller's scope is open and inserted
+
+    async def __call__(self, tx: rawdb.Context, ids: list[int]) -> list[int]:
+        self.scopes.append((tx.transaction, list(ids)))
+        for item in ids:
+            await tx.execute(INSERT, id=item, name=f"item {item}")
+        for item in ids:
+            if item in self.hold:
+                self.entered.set()
+                await self.hold[item].wait()
+        if self.pause is not None and len(ids) > 1:
+            self.paused.set()
+            await self.pause.wait()
+        return [item * 10 for item in ids]
+
+    def batches(self) -> list[list[int]]:
+        return [ids for _, ids in self.scopes]
+
+
+async def settle() -> None:
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+async def start(ctx: rawdb.Context, work: Recorder, ids: range | list[int]) -> list[asyncio.Task[int]]:
+    """The callers of ``ids`` started in order; back once the first one's work holds its scope."""
+    tasks = [asyncio.create_task(together(ctx, "test.items", work, item)) for item in ids]
+    await asyncio.wait_for(work.entered.wait(), 10)
+    await settle()
+    return tasks
+
+
+async def test_callers_arriving_while_one_runs_share_one_scope_each_with_its_own_result(db: rawdb.Database) -> None:
+    ctx = await make_items(db)
+    work = Recorder()
+    first, *queued = await start(ctx, work, range(1, 7))
+    assert work.batches() == [[1]]  # the first runs at once, the others wait for it
+    work.hold[1].set()
+    assert await asyncio.gather(first, *queued) == [10, 20, 30, 40, 50, 60]
+    assert work.batches() == [[1], [2, 3, 4, 5, 6]]
+    assert work.scopes[0][0] is not work.scopes[1][0]
+    assert await committed_ids(db) == [1, 2, 3, 4, 5, 6]
+    assert db.stats()["in_use"] == 0
+
+
+async def test_a_caller_alone_runs_at_once_in_a_scope_of_its_own(db: rawdb.Database) -> None:
+    ctx = await make_items(db)
+    work = Recorder()
+    work.hold.clear()
+    assert await together(ctx, "test.items", work, 7) == 70
+    assert await together(ctx, "test.items", work, 8) == 80
+    assert work.batches() == [[7], [8]]
+    assert await committed_ids(db) == [7, 8]
+
+
+async def test_an_error_in_a_shared_scope_rolls_it_back_and_each_caller_gets_its_own_result(
+    db: rawdb.Database,
+) -> None:
+    ctx = await make_items(db)
+    async with ctx.writer() as tx:
+        await tx.execute(INSERT, id=4, name="there already")
+    work = Recorder()
+    first, *queued = await start(ctx, work, [1, 2, 3, 4, 5])
+    work.hold[1].set()
+    results = await asyncio.gather(first, *queued, return_exceptions=True)
+    assert results[:3] == [10, 20, 30] and results[4] == 50
+    assert isinstance(results[3], errors.DBDuplicateEntry)
+    assert work.batches() == [[1], [2, 3, 4, 5], [2], [3], [4], [5]]
+    assert await committed_ids(db) == [1, 2, 3, 4, 5]
+    async with ctx.reader() as rx:
+        names = await rx.fetch(rawdb.Statement.portable("test.items.name4", "SELECT name FROM items WHERE id = 4"))
+    assert names == [{"name": "there already"}]
+
+
+async def test_a_caller_cancelled_while_it_waits_is_never_run(db: rawdb.Database) -> None:
+    ctx = await make_items(db)
+    work = Recorder()
+    first, two, three, four = await start(ctx, work, [1, 2, 3, 4])
+    three.cancel()
+    await settle()
+    work.hold[1].set()
+    assert await asyncio.gather(first, two, four) == [10, 20, 40]
+    with pytest.raises(asyncio.CancelledError):
+        await three
+    assert work.batches() == [[1], [2, 4]]
+    assert await committed_ids(db) == [1, 2, 4]
+
+
+async def test_a_caller_cancelled_while_its_shared_scope_runs_is_rolled_back_and_the_others_go_again(
+    db: rawdb.Database,
+) -> None:
+    ctx = await make_items(db)
+    work = Recorder()
+    work.pause = asyncio.Event()
+    first, two, three, four = await start(ctx, work, [1, 2, 3, 4])
+    work.hold[1].set()
+    assert await first == 10
+    await asyncio.wait_for(work.paused.wait(), 10)  # [2, 3, 4] inserted, not committed
+    three.cancel()
+    await settle()
+    work.pause.set()
+    assert await asyncio.gather(two, four) == [20, 40]
+    with pytest.raises(asyncio.CancelledError):
+        await three
+    assert work.batches() == [[1], [2, 3, 4], [2, 4]]
+    assert await committed_ids(db) == [1, 2, 4]
+    assert db.stats()["in_use"] == 0
+
+
+async def test_the_first_caller_cancelled_leaves_the_waiting_ones_served(db: rawdb.Database) -> None:
+    ctx = await make_items(db)
+    work = Recorder()
+    first, *queued = await start(ctx, work, [1, 2, 3])
+    first.cancel()
+    assert await asyncio.wait_for(asyncio.gather(*queued), 10) == [20, 30]
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert work.batches() == [[1], [2, 3]]
+    assert await committed_ids(db) == [2, 3]  # the first one's scope rolled back
+
+
+async def test_inside_a_callers_writer_the_work_joins_that_transaction_and_a_reader_is_refused(
+    db: rawdb.Database,
+) -> None:
+    ctx = await make_items(db)
+    work = Recorder()
+    work.hold.clear()
+    with pytest.raises(RuntimeError):
+        async with ctx.writer() as tx:
+            assert await together(tx, "test.items", work, 5) == 50
+            assert work.scopes[0][0] is tx.transaction
+            raise RuntimeError("the caller's transaction rolls back, and the work with it")
+    assert await committed_ids(db) == []
+    async with ctx.reader() as rx:
+        with pytest.raises(errors.ScopeError):
+            await together(rx, "test.items", work, 6)
+    assert work.batches() == [[5]]
+
+
+async def test_keys_do_not_share_scopes(db: rawdb.Database) -> None:
+    ctx = await make_items(db)
+    work = Recorder()
+    first = asyncio.create_task(together(ctx, "test.items", work, 1))
+    await asyncio.wait_for(work.entered.wait(), 10)
+    other = Recorder()
+    other.hold.clear()
+    # another key runs at once, beside the first key's open scope (SQLite: after it, one writer)
+    second = asyncio.create_task(together(ctx, "test.other", other, 2))
+    await settle()
+    work.hold[1].set()
+    assert await asyncio.gather(first, second) == [10, 20]
+    assert (work.batches(), other.batches()) == ([[1]], [[2]])
+    assert await committed_ids(db) == [1, 2]
