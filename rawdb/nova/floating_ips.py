@@ -25,9 +25,10 @@ only when every free row is held), without BEGIN/COMMIT outside a caller's trans
 ``SELECT … FOR UPDATE SKIP LOCKED`` then ``UPDATE … WHERE id``; when every free row is held, a
 waiting ``UPDATE … LIMIT 1`` and a read-back.  SQLite (one writer at a time): one ``UPDATE … RETURNING``.
 Callers through one Database that arrive while an allocation of the pool runs share the next
-transaction (``rawdb.batches``): one statement for all of them on PostgreSQL, a pick and an
-UPDATE elsewhere, one COMMIT; those shared picks start past the rows the last ones took (next
-fit: on MariaDB the index entries of rows just taken linger until purged), then wrap around.
+transaction (``rawdb.batches``): one statement for all of them on PostgreSQL and SQLite, a
+locking pick and an UPDATE on MariaDB, one COMMIT.  MariaDB's shared picks start past the rows
+the last ones took, then wrap around (next fit: its plan walks the pool in id order, and from the
+pool's start it would step over every address already taken).
 
 Where rawdb departs from upstream:
 
@@ -146,20 +147,16 @@ async def _allocate(context: Context, claims: list[dict[str, Any]]) -> list[Any]
         if context.dialect == "mysql":
             return [await _allocate_mysql(context, {**claims[0], "now": now})]
         return [await context.fetchval("nova.floating_ips.allocate", **claims[0], now=now)]
-    if context.dialect == "postgresql":  # one statement (the claims left over: each alone)
+    if context.dialect != "mysql":  # one statement; the claims left over go the way of one alone
         rows = await context.fetch(
             "nova.floating_ips.allocate_many", pool=claims[0]["pool"], count=len(claims), claims=_sets(claims), now=now
         )
-        addresses: list[Any] = [None] * len(claims)
-        for row in rows:
-            addresses[row["n"] - 1] = row["address"]
-        for n, params in enumerate(claims):
-            if addresses[n] is None:
-                addresses[n] = (await _allocate(context, [params]))[0]
+        addresses = [row["address"] for row in sorted(rows, key=lambda row: row["id"])]
+        for params in claims[len(rows) :]:
+            addresses.extend(await _allocate(context, [params]))
         return addresses
-    # Several (MySQL, SQLite): free rows picked in one statement (on MySQL locked, skipping the
-    # ones other allocations hold: an UPDATE cannot skip them) and taken in another; a claim
-    # left over goes the way of one alone.
+    # MySQL: free rows locked in one statement, skipping the ones other allocations hold (an
+    # UPDATE cannot skip them), and taken in another; a claim left over goes the way of one alone.
     rows = await _pick_next_fit(context, claims[0]["pool"], len(claims))
     if rows:
         claimed = _sets(claims, [row["id"] for row in rows])

