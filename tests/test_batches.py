@@ -7,6 +7,7 @@ decided by the test, not by timing.
 from __future__ import annotations
 
 import asyncio
+import random
 from typing import Any
 
 import pytest
@@ -182,3 +183,44 @@ async def test_keys_do_not_share_scopes(db: rawdb.Database) -> None:
     assert await asyncio.gather(first, second) == [10, 20]
     assert (work.batches(), other.batches()) == ([[1]], [[2]])
     assert await committed_ids(db) == [1, 2]
+
+
+async def test_many_callers_with_errors_and_random_cancellations_keep_the_books(db: rawdb.Database) -> None:
+    """120 callers, some of them duplicates, a third cancelled at random moments: nobody waits for
+    ever, each caller's answer matches what was committed, and no connection is left out."""
+    rng = random.Random(20261207)
+    ctx = await make_items(db)
+    taken = set(range(0, 120, 11))
+    async with ctx.writer() as tx:
+        for item in taken:
+            await tx.execute(INSERT, id=item, name="there already")
+
+    sizes: list[int] = []
+
+    async def work(tx: rawdb.Context, ids: list[int]) -> list[int]:
+        sizes.append(len(ids))
+        for item in ids:
+            await tx.execute(INSERT, id=item, name=f"item {item}")
+            await asyncio.sleep(rng.random() / 1000)
+        return [item * 10 for item in ids]
+
+    tasks = {item: asyncio.create_task(together(ctx, "test.items", work, item)) for item in range(120)}
+    doomed = rng.sample(sorted(tasks), 40)
+    for item in doomed:
+        await asyncio.sleep(rng.random() / 500)
+        tasks[item].cancel()
+    _, pending = await asyncio.wait(tasks.values(), timeout=60)
+    assert not pending
+    committed = set(await committed_ids(db))
+    assert max(sizes) > 1 and any(task.cancelled() for task in tasks.values())
+    for item, task in tasks.items():
+        if task.cancelled():
+            assert item in doomed  # committed or not: a cancellation may come during its COMMIT
+        elif isinstance(task.exception(), errors.DBDuplicateEntry):
+            assert item in taken
+        else:
+            assert task.result() == item * 10 and item in committed and item not in taken
+    answered = {item for item, task in tasks.items() if not task.cancelled() and task.exception() is None}
+    assert committed - taken <= answered | set(doomed)
+    assert db.stats()["in_use"] == 0
+    assert await together(ctx, "test.items", work, 500) == 5000  # the lane is free again
