@@ -76,9 +76,11 @@ def test_every_statement_exists_for_every_dialect_unless_marked_for_some() -> No
     # MySQL: a named lock outlives the transaction (released by name), and check's way back
     # from its scratch database
     expected |= {"rawdb.schema.bootstrap_unlock": ["mysql"], "rawdb.schema.current_database": ["mysql"]}
-    # Address claims of several callers sharing a transaction: PostgreSQL's one statement, the
-    # others' pick-then-set pair
+    # Address and target claims of several callers sharing a transaction: one statement where
+    # the backend can, else a (locking) pick and one UPDATE
     expected |= {
+        "cinder.iscsi.allocate_many": ["postgresql", "sqlite"],
+        "cinder.iscsi.allocate_claim_many": ["mysql"],
         "nova.fixed_ips.pool_claim_many": ["postgresql"],
         "nova.fixed_ips.pool_take": ["mysql", "sqlite"],
         "nova.fixed_ips.claim_many": ["mysql", "sqlite"],

@@ -24,6 +24,11 @@ backend sends for one allocation:
 - SQLite: ``BEGIN IMMEDIATE`` (one writer at a time), ``UPDATE … WHERE id = (SELECT id …
   ORDER BY target_num, id LIMIT 1) RETURNING target_num``, ``COMMIT``.
 
+Callers through one Database that arrive while an allocation for the host runs share the next
+transaction (``rawdb.batches``): ``allocate_many`` takes the lowest free targets for all of them in
+one statement on PostgreSQL and SQLite; MariaDB locks them in one ``allocate_pick`` and gives them
+out in one ``allocate_claim_many``; one COMMIT.  Each caller gets its own number or error.
+
 Where rawdb departs from Folsom:
 
 - ``iscsi_target_create_safe`` needs ``target_num`` and ``host`` (a NULL in the unique key
@@ -35,15 +40,17 @@ Where rawdb departs from Folsom:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from rawdb import errors
+from rawdb.batches import together
 from rawdb.checks import lookup_text
 from rawdb.cinder._volume_values import ID_LENGTH
 from rawdb.context import Context
 from rawdb.conventions import coerce_values, insert_values, read_deleted, require_admin_context
-from rawdb.decorators import reader, retry_on_deadlock, writer
+from rawdb.decorators import reader, writer
 from rawdb.timeutils import utcnow
 
 Row = dict[str, Any]
@@ -115,37 +122,44 @@ async def volume_allocate_iscsi_target(context: Context, volume_id: str, host: s
         raise errors.NoMoreTargets()
     params = {"volume_id": volume, "host": where}
     try:
-        if context.transaction is None:
-            return await _allocate_alone(context, params)
-        return await _allocate(context, params)
+        key = ("cinder.iscsi.allocate", where)
+        number = await together(context, key, _allocate, params, autocommit=context.dialect == "postgresql")
     except errors.DBReferenceError as exc:
         raise errors.VolumeNotFound(volume_id=volume_id) from exc
-
-
-@retry_on_deadlock
-async def _allocate_alone(context: Context, params: dict[str, Any]) -> int:
-    # PostgreSQL's claim is one statement, atomic by itself: no BEGIN/COMMIT around it.
-    async with context.writer(autocommit=context.dialect == "postgresql") as tx:
-        return await _allocate(tx, params)
-
-
-@writer
-async def _allocate(context: Context, params: dict[str, Any]) -> int:
-    params = {**params, "now": utcnow()}
-    if context.dialect == "mysql":
-        number = await _allocate_mysql(context, params)
-    else:
-        number = await context.fetchval("cinder.iscsi.allocate", **params)
     if number is None:
         raise errors.NoMoreTargets()
     return int(number)
+
+
+async def _allocate(context: Context, claims: list[dict[str, Any]]) -> list[Any]:
+    """Allocations of one host's targets in a writer scope, in order: each the target's number,
+    or None when the host has no free target left for it."""
+    now = utcnow()
+    if len(claims) == 1:
+        if context.dialect == "mysql":
+            return [await _allocate_mysql(context, {**claims[0], "now": now})]
+        return [await context.fetchval("cinder.iscsi.allocate", **claims[0], now=now)]
+    host, count = claims[0]["host"], len(claims)
+    if context.dialect != "mysql":  # one statement
+        volumes = json.dumps([params["volume_id"] for params in claims])
+        rows = await context.fetch("cinder.iscsi.allocate_many", host=host, count=count, volumes=volumes, now=now)
+        numbers = [row["target_num"] for row in sorted(rows, key=lambda row: (row["target_num"], row["id"]))]
+    else:  # locked skipping the ones other allocations hold (an UPDATE cannot skip them), then taken
+        rows = await context.fetch("cinder.iscsi.allocate_pick", host=host, count=count)
+        if rows:
+            sets = [{"id": row["id"], "volume_id": p["volume_id"]} for row, p in zip(rows, claims, strict=False)]
+            await context.execute("cinder.iscsi.allocate_claim_many", claims=json.dumps(sets), now=now)
+        numbers = [row["target_num"] for row in rows]
+    for params in claims[len(numbers) :]:  # left over: the way of one alone
+        numbers.extend(await _allocate(context, [params]))
+    return numbers
 
 
 async def _allocate_mysql(context: Context, params: dict[str, Any]) -> Any:
     # An UPDATE cannot skip the rows other allocations hold: lock a free one, skipping them, then
     # take it; only when every free row is held, wait for them (allocate).
     claim = {k: v for k, v in params.items() if k != "host"}
-    row = await context.fetchrow("cinder.iscsi.allocate_pick", host=params["host"])
+    row = await context.fetchrow("cinder.iscsi.allocate_pick", host=params["host"], count=1)
     if row is not None:
         await context.execute("cinder.iscsi.allocate_claim", id=row["id"], **claim)
         return row["target_num"]

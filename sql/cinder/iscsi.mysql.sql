@@ -17,13 +17,23 @@ FROM iscsi_targets
 WHERE id = coalesce(:id, LAST_INSERT_ID())
 
 -- name: allocate_pick
--- Lock the host's free live target with the lowest number that no concurrent allocation holds;
--- none when no free target is unheld.  allocate_claim takes it.
+-- Lock the host's :count free live targets with the lowest numbers that no concurrent
+-- allocation holds; none when no free target is unheld.  allocate_claim (one) or
+-- allocate_claim_many (the volumes of one shared transaction) takes them.
 SELECT id, target_num FROM iscsi_targets
 WHERE host = :host AND NOT deleted AND volume_id IS NULL
 ORDER BY target_num, id
-LIMIT 1
+LIMIT :count
 FOR UPDATE SKIP LOCKED
+
+-- name: allocate_claim_many (mysql only)
+-- Give each volume of a JSON array of {id, volume_id} the target of its id (allocate_pick
+-- locked them).
+UPDATE iscsi_targets t
+JOIN JSON_TABLE(:claims, '$[*]' COLUMNS (
+         id INTEGER PATH '$.id',
+         volume_id VARCHAR(36) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin PATH '$.volume_id')) c ON t.id = c.id
+SET t.volume_id = c.volume_id, t.updated_at = :now
 
 -- name: allocate
 -- Give a volume the host's free live target with the lowest number, waiting for the rows

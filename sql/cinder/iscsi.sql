@@ -29,13 +29,31 @@ WHERE id = (SELECT id FROM iscsi_targets
             LIMIT 1)
 RETURNING target_num
 
+-- name: allocate_many (postgresql, sqlite only)
+-- allocate for the volumes of a JSON array in one statement: the host's :count free live
+-- targets with the lowest numbers, the k-th lowest to the k-th volume; the targets come back as
+-- (id, target_num), whose order is the volumes'.
+WITH picked AS (
+    SELECT id, row_number() OVER (ORDER BY target_num, id) AS n
+    FROM (SELECT id, target_num FROM iscsi_targets
+          WHERE host = :host AND NOT deleted AND volume_id IS NULL
+          ORDER BY target_num, id
+          LIMIT :count)
+)
+UPDATE iscsi_targets
+SET volume_id = v.value, updated_at = :now
+FROM picked AS p
+JOIN json_each(:volumes) AS v ON v.key = p.n - 1
+WHERE iscsi_targets.id = p.id
+RETURNING id, target_num
+
 -- name: allocate_pick
--- The host's free live target with the lowest number (MySQL's allocation locks it, then
--- allocate_claim takes it).
+-- The host's :count free live targets with the lowest numbers (MySQL's allocation locks them,
+-- then allocate_claim or allocate_claim_many takes them).
 SELECT id, target_num FROM iscsi_targets
 WHERE host = :host AND NOT deleted AND volume_id IS NULL
 ORDER BY target_num, id
-LIMIT 1
+LIMIT :count
 
 -- name: allocate_claim
 -- Give a volume the free target allocate_pick locked.

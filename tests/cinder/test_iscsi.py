@@ -13,6 +13,7 @@ import rawdb
 from rawdb import errors
 from rawdb.cinder import iscsi as db
 from rawdb.cinder import volumes
+from rawdb.observe import StatementCounter
 
 T0 = datetime(2012, 9, 27, 10, 0, 0, 123456)
 
@@ -236,6 +237,32 @@ async def test_concurrent_volumes_get_different_targets(
     for volume_id, result in zip(ids, results, strict=True):
         if isinstance(result, int):
             assert await db.volume_get_iscsi_target_num(admin, volume_id) == result
+
+
+async def test_allocations_through_one_database_share_transactions_each_with_its_own_target_or_error(
+    cinder_db: rawdb.Database, backend: str
+) -> None:
+    """14 callers through one Database on 10 targets, one naming no volume: those arriving while
+    an allocation runs share the next transaction; the lowest numbers go out in arrival order."""
+    admin = rawdb.Context(cinder_db, is_admin=True)
+    await provision(admin, "h1", 10)
+    ids = [await volume(admin) for _ in range(13)]
+    ids.insert(4, "no-such-volume")
+    counter = StatementCounter(keep=True)
+    with cinder_db.hooked(counter):
+        results = await asyncio.gather(
+            *(db.volume_allocate_iscsi_target(admin, v, "h1") for v in ids), return_exceptions=True
+        )
+    assert isinstance(results[4], errors.VolumeNotFound)
+    numbers = [r for r in results if isinstance(r, int)]
+    assert numbers == list(range(1, 11))  # arrival order, lowest first
+    assert [type(r) for r in results[-3:]] == [errors.NoMoreTargets] * 3
+    for volume_id, result in zip(ids, results, strict=True):
+        if isinstance(result, int):
+            assert await db.volume_get_iscsi_target_num(admin, volume_id) == result
+    shared = {e.name for e in counter.events if e.name.endswith("_many")}
+    expected = "cinder.iscsi.allocate_claim_many" if backend == "mysql" else "cinder.iscsi.allocate_many"
+    assert shared == {expected}
 
 
 async def test_concurrent_allocations_inside_transactions_get_different_targets(
