@@ -251,6 +251,7 @@ async def test_associate_pool_callers_of_one_database_share_transactions_each_wi
     assert sorted(r["address"] for r in claimed.values()) == sorted(f"10.5.0.{i}" for i in range(16))
     for i, row in claimed.items():
         assert (row["instance_uuid"], row["host"], row["network_id"]) == (*wanted[i], net)
+        assert row == await db.fixed_ip_get(admin, row["id"])  # each as stored, whichever way it was claimed
     stored = await select(nova_db, "SELECT address, instance_uuid, host FROM fixed_ips WHERE host IS NOT NULL")
     assert {r["address"]: (r["instance_uuid"], r["host"]) for r in stored} == {
         r["address"]: (r["instance_uuid"], r["host"]) for r in claimed.values()

@@ -439,6 +439,8 @@ async def test_floating_ip_allocations_through_one_database_share_transactions_e
     rows = {r["address"]: r for r in await floating_rows(nova_db)}
     for i, address in given.items():
         assert (rows[address]["project_id"], bool(rows[address]["auto_assigned"])) == callers[i]
+        stored = await db.floating_ip_get_by_address(admin, address)
+        assert (stored["project_id"], stored["auto_assigned"]) == callers[i]
     shared = {e.name for e in counter.events if e.name.endswith("_many")}
     if backend == "mysql":  # a locking read that skips, then one UPDATE
         assert shared == {"nova.floating_ips.allocate_pick_many", "nova.floating_ips.allocate_claim_many"}
