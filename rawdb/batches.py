@@ -82,7 +82,7 @@ async def together(context: Context, key: Hashable, work: Work[A, R], arg: A, *,
     """``work(tx, [arg])``'s one result, in a writer scope shared with concurrent callers of ``key``."""
     if context.transaction is not None:
         return (await _joined(context, work, [arg]))[0]
-    lane = _lanes.setdefault(context.db, {}).setdefault(key, _Lane())
+    lane = _lane(context.db, key)
     if not lane.busy:
         lane.busy = True
         try:
@@ -92,6 +92,17 @@ async def together(context: Context, key: Hashable, work: Work[A, R], arg: A, *,
     call: _Call[A, R] = _Call(context, arg)
     lane.waiting.append(call)
     return await call.result  # cancelled while waiting: the future is cancelled, and skipped
+
+
+def _lane(db: Database, key: Hashable) -> _Lane:
+    """The lane of ``key`` on ``db``, made on first use (nothing allocated on the way after that)."""
+    lanes = _lanes.get(db)
+    if lanes is None:
+        lanes = _lanes[db] = {}
+    lane = lanes.get(key)
+    if lane is None:
+        lane = lanes[key] = _Lane()
+    return lane
 
 
 def _hand_on(lane: _Lane, work: Work[Any, Any], autocommit: bool) -> None:

@@ -147,22 +147,19 @@ async def _allocate(context: Context, claims: list[dict[str, Any]]) -> list[Any]
         if context.dialect == "mysql":
             return [await _allocate_mysql(context, {**claims[0], "now": now})]
         return [await context.fetchval("nova.floating_ips.allocate", **claims[0], now=now)]
-    if context.dialect != "mysql":  # one statement; the claims left over go the way of one alone
+    pool, count = claims[0]["pool"], len(claims)
+    if context.dialect != "mysql":  # one statement
         rows = await context.fetch(
-            "nova.floating_ips.allocate_many", pool=claims[0]["pool"], count=len(claims), claims=_sets(claims), now=now
+            "nova.floating_ips.allocate_many", pool=pool, count=count, claims=_sets(claims), now=now
         )
-        addresses = [row["address"] for row in sorted(rows, key=lambda row: row["id"])]
-        for params in claims[len(rows) :]:
-            addresses.extend(await _allocate(context, [params]))
-        return addresses
-    # MySQL: free rows locked in one statement, skipping the ones other allocations hold (an
-    # UPDATE cannot skip them), and taken in another; a claim left over goes the way of one alone.
-    rows = await _pick_next_fit(context, claims[0]["pool"], len(claims))
-    if rows:
-        claimed = _sets(claims, [row["id"] for row in rows])
-        await context.execute("nova.floating_ips.allocate_claim_many", claims=claimed, now=now)
+        rows.sort(key=lambda row: row["id"])
+    else:  # locked skipping the ones other allocations hold (an UPDATE cannot skip them), then taken
+        rows = await _pick_next_fit(context, pool, count)
+        if rows:
+            claimed = _sets(claims, [row["id"] for row in rows])
+            await context.execute("nova.floating_ips.allocate_claim_many", claims=claimed, now=now)
     addresses = [row["address"] for row in rows]
-    for params in claims[len(rows) :]:
+    for params in claims[len(rows) :]:  # left over: the way of one alone
         addresses.extend(await _allocate(context, [params]))
     return addresses
 
