@@ -83,6 +83,7 @@ def test_every_statement_exists_for_every_dialect_unless_marked_for_some() -> No
         "cinder.iscsi.allocate_claim_many": ["mysql"],
         "nova.fixed_ips.pool_claim_many": ["postgresql"],
         "nova.fixed_ips.pool_take": ["mysql", "sqlite"],
+        "nova.fixed_ips.pool_pick": ["mysql"],
         "nova.fixed_ips.claim_many": ["mysql", "sqlite"],
         "nova.floating_ips.allocate_many": ["postgresql", "sqlite"],
         "nova.floating_ips.allocate_pick_many": ["mysql"],

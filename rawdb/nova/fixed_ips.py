@@ -13,10 +13,12 @@ Allocation (spec D.5) never hands one address to two callers and needs no retrie
 - ``fixed_ip_associate_pool`` claims the oldest free address (never-updated ones first, then
   ``updated_at``, then id).  PostgreSQL: one ``UPDATE ... WHERE id = (SELECT ... FOR UPDATE
   SKIP LOCKED LIMIT 1) RETURNING``; SQLite: the same without a lock clause, under its single
-  writer; MariaDB: ``SELECT ... ORDER BY updated_at, id LIMIT 1 FOR UPDATE SKIP LOCKED``, read
-  in order from the free-row index (schema 0005, which makes the locking read lock only the row it
-  returns), then an UPDATE of that row.  ``NoMoreFixedIps`` when no free address is left (or
-  every one left is being claimed by another caller at that moment, as SKIP LOCKED sees it).
+  writer; MariaDB: the oldest free rows by a plain read of the free-row index (schema 0005),
+  locked by id with ``FOR UPDATE SKIP LOCKED`` and checked again in the same statement
+  (``pool_pick``), then an UPDATE of them; a claim left without a row there (another claimer
+  held or took it) gets one from a locking read of the index in order (``pool_take``).
+  ``NoMoreFixedIps`` when no free address is left (or every one left is being claimed by
+  another caller at that moment, as SKIP LOCKED sees it).
 - Callers of ``fixed_ip_associate_pool`` through one Database that arrive while a claim of the
   network runs share the next transaction (``rawdb.batches``): PostgreSQL claims for all of them
   in one statement, MariaDB and SQLite pick the rows in one statement and set them in another,
@@ -111,19 +113,6 @@ async def _get_by_address(context: Context, address: Any) -> Row:
     return dict(row)
 
 
-async def _mysql_pool_claim(context: Context, params: Mapping[str, Any]) -> Row | None:
-    """Claim a free fixed IP on MySQL: the oldest one no other claimer holds, locked, then set.
-
-    :returns: the claimed row, or None when every free address is taken or held by another
-        claimer
-    """
-    row = await context.fetchrow("nova.fixed_ips.pool_take", network_id=params["network_id"], count=1)
-    if row is None:
-        return None
-    await context.execute("nova.fixed_ips.claim", id=row["id"], **params)
-    return claimed(row, params)
-
-
 # What claim_many sets for each claim (its JSON has no times: one :now for all).
 _CLAIM_SETS = (
     "allocated",
@@ -136,9 +125,10 @@ _CLAIM_SETS = (
 )
 
 
-async def _pool_claims_many(context: Context, claims: list[dict[str, Any]]) -> list[Row | None]:
-    """Several claims of one network's pool (MySQL, SQLite): the oldest free rows no other
-    claimer holds, in one statement (locked on MySQL), then all of them set in another.
+async def _mysql_pool_claims(context: Context, claims: list[dict[str, Any]]) -> list[Row | None]:
+    """Claims of one network's pool on MySQL: the oldest free rows found by a plain read and
+    locked by id (pool_pick), then set; the claims another claimer left without a row (it held
+    or took one of them first) go to the locking walk of the index (pool_take).
 
     :returns: the claimed rows in order; None for each claim left over when every free address
         is taken or held by another claimer
@@ -146,15 +136,40 @@ async def _pool_claims_many(context: Context, claims: list[dict[str, Any]]) -> l
     now = utcnow()
     claims = [{**params, "now": now} for params in claims]
     network_id = claims[0]["network_id"]
-    rows = await context.fetch("nova.fixed_ips.pool_take", network_id=network_id, count=len(claims))
-    if rows:
+    rows = await context.fetch("nova.fixed_ips.pool_pick", network_id=network_id, count=len(claims))
+    results = await _set_claimed(context, rows, claims)
+    if len(results) < len(claims):
+        rows = await context.fetch("nova.fixed_ips.pool_take", network_id=network_id, count=len(claims) - len(results))
+        results += await _set_claimed(context, rows, claims[len(results) :])
+    return results + [None] * (len(claims) - len(results))
+
+
+async def _sqlite_pool_claims(context: Context, claims: list[dict[str, Any]]) -> list[Row | None]:
+    """Several claims of one network's pool on SQLite (under its one writer): the oldest free
+    rows in one statement, then all of them set in another.
+
+    :returns: the claimed rows in order; None for each claim left over when no address is free
+    """
+    now = utcnow()
+    claims = [{**params, "now": now} for params in claims]
+    rows = await context.fetch("nova.fixed_ips.pool_take", network_id=claims[0]["network_id"], count=len(claims))
+    results = await _set_claimed(context, rows, claims)
+    return results + [None] * (len(claims) - len(results))
+
+
+async def _set_claimed(context: Context, rows: Sequence[Row], claims: list[dict[str, Any]]) -> list[Row | None]:
+    """Set the claims (one :now) on the free rows taken for them, in order (a claim each, as far
+    as the rows go); the rows as set."""
+    if len(rows) == 1:
+        await context.execute("nova.fixed_ips.claim", id=rows[0]["id"], **claims[0])
+    elif rows:
         sets = [
             {"id": row["id"], **{key: params[key] for key in _CLAIM_SETS}}
             for row, params in zip(rows, claims, strict=False)
         ]
+        now, network_id = claims[0]["now"], claims[0]["network_id"]
         await context.execute("nova.fixed_ips.claim_many", claims=json.dumps(sets), network_id=network_id, now=now)
-    results: list[Row | None] = [claimed(row, params) for row, params in zip(rows, claims, strict=False)]
-    return results + [None] * (len(claims) - len(rows))
+    return [claimed(row, params) for row, params in zip(rows, claims, strict=False)]
 
 
 async def _pg_pool_claims_many(context: Context, claims: list[dict[str, Any]]) -> list[Row | None]:
@@ -275,12 +290,12 @@ async def fixed_ip_associate_pool(
 async def _pool_claims(context: Context, claims: list[dict[str, Any]]) -> list[Row | None]:
     """Claims of one network's pool in a writer scope, in order: each the row, or None when no
     address is free for it."""
+    if context.dialect == "mysql":
+        return await _mysql_pool_claims(context, claims)
     if len(claims) > 1:
         if context.dialect == "postgresql":
             return await _pg_pool_claims_many(context, claims)
-        return await _pool_claims_many(context, claims)
-    if context.dialect == "mysql":
-        return [await _mysql_pool_claim(context, claims[0])]
+        return await _sqlite_pool_claims(context, claims)
     found = await context.fetchrow("nova.fixed_ips.pool_claim", **claims[0])
     return [None if found is None else dict(found)]
 

@@ -1,6 +1,6 @@
 -- MySQL/MariaDB: no UPDATE ... RETURNING, and no subquery on the table an UPDATE changes: the pool
--- claim is a locking read of the oldest free rows (pool_take, in the free-row index's order) and
--- an UPDATE of them (claim, claim_many).
+-- claim picks the oldest free rows and locks them (pool_pick, then pool_take for any claim left
+-- over) and sets them (claim, claim_many).
 
 -- name: fixed_ip_create
 -- Insert a fixed IP; allocated, leased and reserved default to false.
@@ -48,11 +48,35 @@ WHERE deleted = 0 AND (network_id = :network_id OR network_id IS NULL)
 ORDER BY updated_at, id
 LIMIT 1
 
+-- name: pool_pick (mysql only)
+-- The :count oldest free fixed IPs of the network (or of none yet), oldest first, locked: found by
+-- a plain read of ix_fixed_ips_free_updated_at_id, then locked by id skipping those another
+-- claimer holds, and checked again (a locking read sees the latest version: those taken since
+-- the plain read drop out).  Fewer rows than :count when another claimer holds or took some of
+-- them: pool_take finds the rest.  A locking walk of the index (pool_take) costs more than the
+-- two reads (8 rows: 1.2 against 0.5 ms): it locks its way over the entries each recent claim
+-- left behind until InnoDB purges them.  The index is named so that the optimizer weighs no other
+-- (0.03 of the 0.45 ms).
+SELECT f.created_at, f.updated_at, f.deleted_at, f.id, f.address, f.network_id, f.allocated, f.leased, f.reserved,
+       f.virtual_interface_id, f.host, f.instance_uuid, f.deleted
+FROM (SELECT id
+      FROM fixed_ips FORCE INDEX (ix_fixed_ips_free_updated_at_id)
+      WHERE deleted = 0 AND (network_id = :network_id OR network_id IS NULL)
+        AND reserved = FALSE AND instance_uuid IS NULL AND host IS NULL AND leased = FALSE
+      ORDER BY updated_at, id
+      LIMIT :count) AS oldest
+JOIN fixed_ips f ON f.id = oldest.id
+WHERE f.deleted = 0 AND (f.network_id = :network_id OR f.network_id IS NULL)
+  AND f.reserved = FALSE AND f.instance_uuid IS NULL AND f.host IS NULL AND f.leased = FALSE
+ORDER BY f.updated_at, f.id
+FOR UPDATE SKIP LOCKED
+
 -- name: pool_take (mysql, sqlite only)
 -- The :count oldest free fixed IPs of the network (or of none yet), locked, skipping those other
 -- claimers hold; claim (one) or claim_many (several callers of one shared transaction) sets
--- them.  MariaDB sorts NULL first by itself and reads the free rows in this order from
--- ix_fixed_ips_free_updated_at_id, locking only the rows it returns.
+-- them (on MySQL for the claims pool_pick left over).  MariaDB sorts NULL first by itself and
+-- reads the free rows in this order from ix_fixed_ips_free_updated_at_id, locking only the rows
+-- it returns.
 SELECT created_at, updated_at, deleted_at, id, address, network_id, allocated, leased, reserved,
        virtual_interface_id, host, instance_uuid, deleted
 FROM fixed_ips

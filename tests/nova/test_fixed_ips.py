@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from novatools import make_instance
-from sqltools import GALERA_BACKENDS, OpenDb, count_rows, execute, node_databases, select
+from sqltools import GALERA_BACKENDS, OpenDb, count_rows, execute, node_databases, select, stmt
 
 import rawdb
 from rawdb import errors
@@ -224,6 +224,32 @@ async def test_associate_pool_from_many_connections_gives_distinct_addresses_the
     assert {h["address"]: h["host"] for h in hosts} == {r["address"]: r["host"] for r in claimed}
 
 
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"], indirect=True)  # SQLite: one writer at a time
+async def test_associate_pool_passes_over_a_row_another_claimer_holds_and_keeps_oldest_first(
+    admin: rawdb.Context, nova_db: rawdb.Database, nova_url: str, open_db: OpenDb, vlans: Vlans, backend: str
+) -> None:
+    """The oldest free row held by another transaction: claims take the next ones at once
+    (MariaDB: its quick pick finds the held row, drops it and the locking walk takes the next);
+    once the holder lets go without claiming it, it is the next one handed out."""
+    other = await open_db(nova_url)
+    holder = rawdb.Context(other, is_admin=True)
+    oldest = vlans.free1[0]
+    async with holder.writer() as tx:
+        held = await tx.fetch(stmt(f"SELECT id FROM fixed_ips WHERE address = '{oldest}' FOR UPDATE"))
+        assert len(held) == 1
+        counter = StatementCounter(keep=True)
+        with nova_db.hooked(counter):
+            first = await asyncio.wait_for(db.fixed_ip_associate_pool(admin, vlans.net1, host="c1"), 10)
+            second = await asyncio.wait_for(db.fixed_ip_associate_pool(admin, vlans.net1, host="c2"), 10)
+        assert (first["address"], second["address"]) == (vlans.free1[1], vlans.free1[2])
+        if backend == "mysql":
+            names = [e.name.removeprefix("nova.fixed_ips.") for e in counter.events if e.name.startswith("nova.")]
+            assert names == ["pool_pick", "pool_take", "claim"] * 2
+    third = await db.fixed_ip_associate_pool(admin, vlans.net1, host="c3")
+    assert third["address"] == oldest
+    assert (await fixed_row(nova_db, oldest))["host"] == "c3"
+
+
 async def test_associate_pool_callers_of_one_database_share_transactions_each_with_its_own_address_or_error(
     nova_db: rawdb.Database, backend: str
 ) -> None:
@@ -271,7 +297,7 @@ async def test_an_allocation_is_one_round_trip_on_postgresql_one_statement_on_sq
     with nova_db.hooked(counter):
         await db.fixed_ip_associate_pool(admin, vlans.net1, instance_uuid=instance)
     names = [e.name for e in counter.events if e.name.startswith("nova.")]
-    expected = ["pool_take", "claim"] if backend == "mysql" else ["pool_claim"]
+    expected = ["pool_pick", "claim"] if backend == "mysql" else ["pool_claim"]
     assert names == [f"nova.fixed_ips.{name}" for name in expected]
     assert counter.total == (1 if backend == "postgresql" else len(expected) + 2)  # + BEGIN, COMMIT
     counter = StatementCounter(keep=True)
