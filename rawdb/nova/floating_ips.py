@@ -21,12 +21,13 @@ Lookups see rows as ``context.read_deleted`` says, listings only live ones.
 Allocation (spec D.5) never hands one address to two callers, and raises ``NoMoreFloatingIps``
 exactly when the pool has no free address.  PostgreSQL: one ``UPDATE … WHERE id = coalesce((SELECT
 … FOR UPDATE SKIP LOCKED), (SELECT … FOR UPDATE)) RETURNING address`` (the waiting subquery runs
-only when every free row is held), without BEGIN/COMMIT outside a caller's transaction.  MariaDB:
-``SELECT … FOR UPDATE SKIP LOCKED`` then ``UPDATE … WHERE id``; when every free row is held, a
-waiting ``UPDATE … LIMIT 1`` and a read-back.  SQLite (one writer at a time): one ``UPDATE … RETURNING``.
-Callers through one Database that arrive while an allocation of the pool runs share the next
-transaction (``rawdb.batches``): one statement for all of them on PostgreSQL and SQLite, a
-locking pick and an UPDATE on MariaDB, one COMMIT.  MariaDB's shared picks start past the rows
+only when every free row is held).  SQLite (one writer at a time): one ``UPDATE … RETURNING``.
+Both run it without BEGIN/COMMIT outside a caller's transaction: one statement is atomic alone.
+MariaDB: ``SELECT … FOR UPDATE SKIP LOCKED`` then ``UPDATE … WHERE id``; when every free row is
+held, a waiting ``UPDATE … LIMIT 1`` and a read-back.  Callers through one Database that arrive
+while an allocation of the pool runs share the next transaction (``rawdb.batches``): one
+statement for all of them on PostgreSQL and SQLite (committed by itself), a locking pick and an
+UPDATE on MariaDB with one COMMIT.  MariaDB's shared picks start past the rows
 the last ones took, then wrap around (next fit: its plan walks the pool in id order, and from the
 pool's start it would step over every address already taken).
 
@@ -133,7 +134,7 @@ async def floating_ip_allocate_address(
         "auto_assigned": check_bool(auto_assigned, "auto_assigned"),
     }
     key = ("nova.floating_ips.allocate", params["pool"])
-    address = await together(context, key, _allocate, params, autocommit=context.dialect == "postgresql")
+    address = await together(context, key, _allocate, params, autocommit=context.dialect != "mysql")
     if address is None:
         raise errors.NoMoreFloatingIps()
     return str(address)
@@ -159,7 +160,9 @@ async def _allocate(context: Context, claims: list[dict[str, Any]]) -> list[Any]
             claimed = _sets(claims, [row["id"] for row in rows])
             await context.execute("nova.floating_ips.allocate_claim_many", claims=claimed, now=now)
     addresses = [row["address"] for row in rows]
-    for params in claims[len(rows) :]:  # left over: the way of one alone
+    if context.dialect == "sqlite":  # it saw every free row (the one writer): none left for the rest
+        return addresses + [None] * (count - len(rows))
+    for params in claims[len(rows) :]:  # left over (others held rows): the way of one alone
         addresses.extend(await _allocate(context, [params]))
     return addresses
 
