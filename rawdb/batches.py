@@ -16,6 +16,11 @@ returns their results in the order of ``args``: one statement for all of them wh
   its own result.
 - When any ``work`` of a shared scope raises, the scope rolls back and each of its callers runs
   again alone, in a scope of its own: a caller gets its own error, never another's.
+- ``work`` given several callers may answer ``ALONE`` for some of them (an allocation that
+  found nothing free it may take without waiting): once the shared scope has committed, each
+  of those runs again alone, in a scope of its own.  Nothing that can fail runs after the shared
+  work, so a failure never reruns a caller whose work is committed (in an autocommit scope the
+  work's first statement commits by itself).
 - A caller cancelled while it waits leaves the queue.  One cancelled while its shared scope runs
   makes the scope roll back before its COMMIT, and the others run again without it (a
   cancellation during the COMMIT itself is as for a call alone: its work may be committed).
@@ -42,13 +47,25 @@ from rawdb.context import Context
 from rawdb.database import Database
 from rawdb.decorators import retry_on_deadlock, writer
 
-__all__ = ["BATCH", "together"]
+__all__ = ["ALONE", "BATCH", "together"]
 
 A = TypeVar("A")
 R = TypeVar("R")
 Work = Callable[[Context, list[A]], Awaitable[list[R]]]
 
 BATCH = 64  # callers served by one shared scope at most
+
+
+class _Alone:
+    """The type of ``ALONE``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ALONE"
+
+
+ALONE: Any = _Alone()  # work's answer for a caller to be served again in a scope of its own
 
 
 class _Withdrawn(Exception):
@@ -81,17 +98,24 @@ _drains: set[asyncio.Task[None]] = set()  # the running drain tasks, kept from t
 async def together(context: Context, key: Hashable, work: Work[A, R], arg: A, *, autocommit: bool = False) -> R:
     """``work(tx, [arg])``'s one result, in a writer scope shared with concurrent callers of ``key``."""
     if context.transaction is not None:
-        return (await _joined(context, work, [arg]))[0]
+        return _only(work, await _joined(context, work, [arg]))
     lane = _lane(context.db, key)
     if not lane.busy:
         lane.busy = True
         try:
-            return (await _alone(context, work, [arg], autocommit))[0]
+            return _only(work, await _alone(context, work, [arg], autocommit))
         finally:
             _hand_on(lane, work, autocommit)
     call: _Call[A, R] = _Call(context, arg)
     lane.waiting.append(call)
     return await call.result  # cancelled while waiting: the future is cancelled, and skipped
+
+
+def _only(work: Work[A, R], results: list[R]) -> R:
+    """The result of a caller alone (never ALONE: asking again would never end)."""
+    if results[0] is ALONE:
+        raise RuntimeError(f"{work!r} answered ALONE for a caller alone")
+    return results[0]
 
 
 def _lane(db: Database, key: Hashable) -> _Lane:
@@ -155,9 +179,18 @@ async def _serve(calls: list[_Call[Any, Any]], work: Work[Any, Any], autocommit:
             elif not calls[0].result.done():
                 calls[0].result.set_exception(exc)
             return
+        again = []
         for call, result in zip(calls, results, strict=True):
-            if not call.result.done():
+            if call.result.done():
+                continue
+            if result is not ALONE:
                 call.result.set_result(result)
+            elif len(calls) > 1:
+                again.append(call)
+            else:
+                call.result.set_exception(RuntimeError(f"{work!r} answered ALONE for a caller alone"))
+        for call in again:
+            await _serve([call], work, autocommit)
         return
 
 

@@ -15,7 +15,7 @@ from faulttools import INSERT, committed_ids, make_items
 
 import rawdb
 from rawdb import errors
-from rawdb.batches import together
+from rawdb.batches import ALONE, together
 
 
 class Recorder:
@@ -102,6 +102,46 @@ async def test_an_error_in_a_shared_scope_rolls_it_back_and_each_caller_gets_its
     async with ctx.reader() as rx:
         names = await rx.fetch(rawdb.Statement.portable("test.items.name4", "SELECT name FROM items WHERE id = 4"))
     assert names == [{"name": "there already"}]
+
+
+class Deferring(Recorder):
+    """A Recorder whose shared scopes answer ALONE for the odd ids (inserting nothing for them)."""
+
+    async def __call__(self, tx: rawdb.Context, ids: list[int]) -> list[int]:
+        if len(ids) == 1:
+            return await super().__call__(tx, ids)
+        done = await super().__call__(tx, [item for item in ids if item % 2 == 0])
+        answers = iter(done)
+        return [ALONE if item % 2 else next(answers) for item in ids]
+
+
+async def test_callers_a_shared_scope_answers_alone_for_run_after_it_committed_each_in_a_scope_of_its_own(
+    db: rawdb.Database,
+) -> None:
+    """Their reruns come after the shared COMMIT: one failing there (a duplicate) fails alone and
+    leaves the committed work of the others as it is."""
+    ctx = await make_items(db)
+    async with ctx.writer() as tx:
+        await tx.execute(INSERT, id=5, name="there already")
+    work = Deferring()
+    first, *queued = await start(ctx, work, [1, 2, 3, 4, 5, 6])
+    work.hold[1].set()
+    results = await asyncio.gather(first, *queued, return_exceptions=True)
+    assert results[:4] == [10, 20, 30, 40] and results[5] == 60
+    assert isinstance(results[4], errors.DBDuplicateEntry)
+    assert work.batches() == [[1], [2, 4, 6], [3], [5]]
+    assert len({id(scope) for scope, _ in work.scopes}) == 4
+    assert await committed_ids(db) == [1, 2, 3, 4, 5, 6]
+
+
+async def test_alone_answered_for_a_caller_alone_is_an_error_not_a_loop(db: rawdb.Database) -> None:
+    ctx = await make_items(db)
+
+    async def lost(tx: rawdb.Context, ids: list[int]) -> list[Any]:
+        return [ALONE for _ in ids]
+
+    with pytest.raises(RuntimeError, match="ALONE"):
+        await asyncio.wait_for(together(ctx, "test.items", lost, 1), 10)
 
 
 async def test_a_caller_cancelled_while_it_waits_is_never_run(db: rawdb.Database) -> None:

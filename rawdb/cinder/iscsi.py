@@ -45,7 +45,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rawdb import errors
-from rawdb.batches import together
+from rawdb.batches import ALONE, together
 from rawdb.checks import lookup_text
 from rawdb.cinder._volume_values import ID_LENGTH
 from rawdb.context import Context
@@ -150,9 +150,7 @@ async def _allocate(context: Context, claims: list[dict[str, Any]]) -> list[Any]
             sets = [{"id": row["id"], "volume_id": p["volume_id"]} for row, p in zip(rows, claims, strict=False)]
             await context.execute("cinder.iscsi.allocate_claim_many", claims=json.dumps(sets), now=now)
         numbers = [row["target_num"] for row in rows]
-    for params in claims[len(numbers) :]:  # left over: the way of one alone
-        numbers.extend(await _allocate(context, [params]))
-    return numbers
+    return numbers + [ALONE] * (count - len(numbers))  # left over: the way of one alone, after
 
 
 async def _allocate_mysql(context: Context, params: dict[str, Any]) -> Any:

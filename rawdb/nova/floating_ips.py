@@ -57,7 +57,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rawdb import errors
-from rawdb.batches import together
+from rawdb.batches import ALONE, together
 from rawdb.checks import lookup_text
 from rawdb.context import Context
 from rawdb.conventions import (
@@ -159,12 +159,10 @@ async def _allocate(context: Context, claims: list[dict[str, Any]]) -> list[Any]
         if rows:
             claimed = _sets(claims, [row["id"] for row in rows])
             await context.execute("nova.floating_ips.allocate_claim_many", claims=claimed, now=now)
-    addresses = [row["address"] for row in rows]
-    if context.dialect == "sqlite":  # it saw every free row (the one writer): none left for the rest
-        return addresses + [None] * (count - len(rows))
-    for params in claims[len(rows) :]:  # left over (others held rows): the way of one alone
-        addresses.extend(await _allocate(context, [params]))
-    return addresses
+    # Left over: on SQLite the statement saw every free row (one writer), so none is left for
+    # them; elsewhere other allocations may hold some, and the way of one alone waits for them.
+    left = None if context.dialect == "sqlite" else ALONE
+    return [row["address"] for row in rows] + [left] * (count - len(rows))
 
 
 # Where the last shared allocation of each (database, pool) stopped: the next starts past it.
