@@ -2,12 +2,16 @@
 -- and no SKIP LOCKED in an UPDATE: allocate_pick locks a free address, skipping the ones
 -- concurrent allocations hold, and allocate_claim takes it; allocate (waiting) is the fallback when
 -- every free address is held.  JSON arrays are read with JSON_TABLE (string columns in the
--- schema's binary collation); the lookups that decide a write lock what they read.
+-- schema's binary collation); the lookups that decide a write lock what they read.  The free
+-- rows are read through nova's (pool, deleted, fixed_ip_id, project_id) index, named: left to
+-- itself MariaDB reads the fixed_ip_id index's NULL entries instead, every address of the pool
+-- taken but not associated included (30,000 taken: 30,001 rows and 20 ms for a pick of one,
+-- against one row and 0.04 ms).
 
 -- name: allocate_pick
 -- Lock one free floating IP of the pool (live, no project, no fixed IP), skipping the ones
 -- concurrent allocations hold; none when no free one is unheld.  allocate_claim takes it.
-SELECT id, address FROM floating_ips
+SELECT id, address FROM floating_ips FORCE INDEX (floating_ips_pool_deleted_fixed_ip_id_project_id_idx)
 WHERE pool = :pool AND deleted = 0 AND fixed_ip_id IS NULL AND project_id IS NULL
 LIMIT 1
 FOR UPDATE SKIP LOCKED
@@ -16,12 +20,19 @@ FOR UPDATE SKIP LOCKED
 -- Lock up to :count free floating IPs of the pool with ids in (:after, :upto], in id order,
 -- skipping the ones concurrent allocations hold: allocate_pick for the callers of one shared
 -- transaction; allocate_claim_many takes them.  The caller starts past the rows it took last
--- (next fit): the scan runs in id order, and from the pool's start it would step over every
--- address taken already (a pick of 8 with 3,200 taken: 4.1 ms from the start, 0.9 ms past them).
-SELECT id, address FROM floating_ips
-WHERE pool = :pool AND deleted = 0 AND fixed_ip_id IS NULL AND project_id IS NULL AND id > :after AND id <= :upto
-ORDER BY id
-LIMIT :count
+-- (next fit): the index's entries of the rows taken lately stay behind until InnoDB purges them.
+-- The free rows are found by a plain read, then locked by id, skipping those another allocation
+-- holds, and checked again (a locking read sees the latest version: those taken since drop out):
+-- a locking walk of the index costs more, as it locks its way over those entries.
+SELECT f.id, f.address
+FROM (SELECT id FROM floating_ips FORCE INDEX (floating_ips_pool_deleted_fixed_ip_id_project_id_idx)
+      WHERE pool = :pool AND deleted = 0 AND fixed_ip_id IS NULL AND project_id IS NULL
+        AND id > :after AND id <= :upto
+      ORDER BY id
+      LIMIT :count) AS free
+JOIN floating_ips f ON f.id = free.id
+WHERE f.pool = :pool AND f.deleted = 0 AND f.fixed_ip_id IS NULL AND f.project_id IS NULL
+ORDER BY f.id
 FOR UPDATE SKIP LOCKED
 
 -- name: allocate_claim_many (mysql only)
@@ -38,7 +49,7 @@ SET f.project_id = c.project_id, f.auto_assigned = c.auto_assigned, f.updated_at
 -- hold (READ COMMITTED: a row another allocation took no longer matches once it commits, and
 -- the scan goes on); LAST_INSERT_ID() names the row for allocate_read_back.  Run only when
 -- allocate_pick found every free row held: an UPDATE cannot skip them.
-UPDATE floating_ips
+UPDATE floating_ips FORCE INDEX (floating_ips_pool_deleted_fixed_ip_id_project_id_idx)
 SET project_id = :project_id, auto_assigned = :auto_assigned, updated_at = :now, id = LAST_INSERT_ID(id)
 WHERE pool = :pool AND deleted = 0 AND fixed_ip_id IS NULL AND project_id IS NULL
 LIMIT 1
