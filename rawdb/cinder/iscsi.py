@@ -27,7 +27,9 @@ backend sends for one allocation:
 Callers through one Database that arrive while an allocation for the host runs share the next
 transaction (``rawdb.batches``): ``allocate_many`` takes the lowest free targets for all of them in
 one statement on PostgreSQL and SQLite; MariaDB locks them in one ``allocate_pick`` and gives them
-out in one ``allocate_claim_many``; one COMMIT.  Each caller gets its own number or error.
+out in one ``allocate_claim_many``; one COMMIT.  Each caller gets its own number or error; one
+whose target the shared statement could not find (others held the rest) is served alone after
+that COMMIT, so its failure never undoes or repeats the others' committed allocations.
 
 Where rawdb departs from Folsom:
 

@@ -26,10 +26,11 @@ Both run it without BEGIN/COMMIT outside a caller's transaction: one statement i
 MariaDB: ``SELECT … FOR UPDATE SKIP LOCKED`` then ``UPDATE … WHERE id``; when every free row is
 held, a waiting ``UPDATE … LIMIT 1`` and a read-back.  Callers through one Database that arrive
 while an allocation of the pool runs share the next transaction (``rawdb.batches``): one
-statement for all of them on PostgreSQL and SQLite (committed by itself), a locking pick and an
-UPDATE on MariaDB with one COMMIT.  MariaDB's shared picks start past the rows
-the last ones took, then wrap around (next fit: its plan walks the pool in id order, and from the
-pool's start it would step over every address already taken).
+statement for all of them on PostgreSQL and SQLite (committed by itself), a pick and an UPDATE
+on MariaDB with one COMMIT; claims a shared statement could not serve (rows other transactions
+held) run alone after it.  MariaDB's shared pick finds free rows by a plain read and locks them
+by id, skipping held ones; it starts past the rows the last one took, then wraps around (next
+fit: the index entries of rows taken lately stay behind until InnoDB purges them).
 
 Where rawdb departs from upstream:
 
