@@ -30,7 +30,7 @@ FROM (SELECT id FROM floating_ips FORCE INDEX (floating_ips_pool_deleted_fixed_i
         AND id > :after AND id <= :upto
       ORDER BY id
       LIMIT :count) AS free
-JOIN floating_ips f ON f.id = free.id
+JOIN floating_ips f FORCE INDEX (PRIMARY) ON f.id = free.id
 WHERE f.pool = :pool AND f.deleted = 0 AND f.fixed_ip_id IS NULL AND f.project_id IS NULL
 ORDER BY f.id
 FOR UPDATE SKIP LOCKED
