@@ -165,12 +165,15 @@ async def _drain(lane: _Lane, work: Work[Any, Any], autocommit: bool) -> None:
 
 
 async def _serve(calls: list[_Call[Any, Any]], work: Work[Any, Any], autocommit: bool) -> None:
-    """One shared scope for ``calls``; on an error, each of them alone."""
-    while calls:
+    """One shared scope for ``calls``; on an error, each of them alone.  A call cancelled
+    before its scope starts is left out (nothing is done for a caller gone)."""
+    while True:
+        calls = [call for call in calls if not call.result.done()]
+        if not calls:
+            return
         try:
             results = await _shared(calls[0].context, calls, work, autocommit)
         except _Withdrawn:
-            calls = [call for call in calls if not call.result.done()]
             continue
         except Exception as exc:
             if len(calls) > 1:

@@ -134,6 +134,25 @@ async def test_callers_a_shared_scope_answers_alone_for_run_after_it_committed_e
     assert await committed_ids(db) == [1, 2, 3, 4, 5, 6]
 
 
+async def test_a_caller_cancelled_before_its_rerun_alone_is_not_run(db: rawdb.Database) -> None:
+    ctx = await make_items(db)
+    work = Deferring()
+    work.hold[3] = asyncio.Event()
+    first, two, three, four, five = await start(ctx, work, [1, 2, 3, 4, 5])
+    work.entered.clear()
+    work.hold[1].set()
+    await asyncio.wait_for(work.entered.wait(), 10)  # the shared scope committed 2 and 4; 3's own is held
+    assert work.batches() == [[1], [2, 4], [3]]
+    five.cancel()
+    await settle()
+    work.hold[3].set()
+    assert await asyncio.gather(first, two, three, four) == [10, 20, 30, 40]
+    with pytest.raises(asyncio.CancelledError):
+        await five
+    assert work.batches() == [[1], [2, 4], [3]]
+    assert await committed_ids(db) == [1, 2, 3, 4]
+
+
 async def test_alone_answered_for_a_caller_alone_is_an_error_not_a_loop(db: rawdb.Database) -> None:
     ctx = await make_items(db)
 
