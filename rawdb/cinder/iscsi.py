@@ -152,7 +152,7 @@ async def _allocate(context: Context, claims: list[dict[str, Any]]) -> list[Any]
             sets = [{"id": row["id"], "volume_id": p["volume_id"]} for row, p in zip(rows, claims, strict=False)]
             await context.execute("cinder.iscsi.allocate_claim_many", claims=json.dumps(sets), now=now)
         numbers = [row["target_num"] for row in rows]
-    return numbers + [ALONE] * (count - len(numbers))  # left over: the way of one alone, after
+    return numbers + [ALONE] * (count - len(numbers))  # left over: each alone, after the COMMIT
 
 
 async def _allocate_mysql(context: Context, params: dict[str, Any]) -> Any:
