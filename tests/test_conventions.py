@@ -3,6 +3,7 @@ project_only, the authorization helpers, soft delete, rows from values dicts, re
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -326,3 +327,20 @@ def test_retry_on_deadlock_under_writer_is_refused_when_decorating() -> None:
     @rawdb.writer
     async def placed(context: rawdb.Context) -> None:  # above @writer: fine
         pass
+
+
+def test_collection_deferred_pauses_the_collector_for_its_block_and_restores_it() -> None:
+    assert gc.isenabled()
+    with conventions.collection_deferred():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ZeroDivisionError), conventions.collection_deferred():
+        1 / 0  # noqa: B018
+    assert gc.isenabled()
+    gc.disable()  # an application that runs without the collector keeps it off
+    try:
+        with conventions.collection_deferred():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -47,7 +47,7 @@ from rawdb.conventions.deleted import (
     read_deleted_sql,
     soft_delete_sql,
 )
-from rawdb.conventions.rows import Column, coerce, coerce_values, insert_values, table_columns
+from rawdb.conventions.rows import Column, coerce, coerce_values, collection_deferred, insert_values, table_columns
 
 __all__ = [
     "BIGINT_MAX",
@@ -66,6 +66,7 @@ __all__ = [
     "check_require_context",
     "coerce",
     "coerce_values",
+    "collection_deferred",
     "insert_values",
     "is_admin_context",
     "is_user_context",

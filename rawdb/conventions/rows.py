@@ -18,12 +18,14 @@ an update sets ``updated_at`` to now unless given (spec B.4).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import ipaddress
 import math
 import re
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -212,3 +214,28 @@ async def insert_values(
         bound["now"] = now
     bound.update(fixed)
     return await context.fetch(stmt, **bound)
+
+
+# --- building result rows ------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def collection_deferred() -> Iterator[None]:
+    """Defer the cyclic garbage collector while a block builds many result rows.
+
+    A page of nested dicts (1,000 instances with their children) allocates tens of thousands
+    of containers, none of them in a reference cycle.  Every 700 allocations start a collection
+    that traverses the young ones, moving the page built so far into older generations, which
+    the next collections traverse again: about 15 ms of a 100 ms page.  Deferred, one collection
+    runs after the block instead of dozens inside it, and frees the same.  The collector is the
+    process's, so the block must not await (other tasks would run without it); a collector
+    already disabled stays so.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -22,7 +22,7 @@ from pypika.terms import Criterion, Term, Tuple
 
 from rawdb import errors
 from rawdb.context import Context
-from rawdb.conventions import Flavour, read_deleted, read_deleted_criterion, table_columns
+from rawdb.conventions import Flavour, collection_deferred, read_deleted, read_deleted_criterion, table_columns
 from rawdb.nova._instance_filters import Plan, PlanBuilder
 from rawdb.nova._instance_rows import Joins, children_sql, instance_dict
 from rawdb.queries import (
@@ -397,8 +397,9 @@ async def read(
     if joins.by_read_deleted:
         bound["read_deleted"] = read_deleted(context)
     compiled = statement(name, shape)
-    rows = await context.fetch(compiled, **_used(compiled, context.dialect, bound))
-    return [instance_dict(row, joins) for row in rows]
+    rows = await context.fetch_records(compiled, **_used(compiled, context.dialect, bound))
+    with collection_deferred():
+        return [instance_dict(row, joins) for row in rows]
 
 
 def _used(statement: Any, dialect: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -12,9 +12,11 @@ columns in schema order, ``name`` (``settings.instance_name``), then the childre
     pci_devices                 [pci_devices rows] when joined, else []
 
 The children are aggregated in the statement that reads the instances (after its LIMIT,
-so nothing multiplies rows): PostgreSQL sends arrays of records with native types, SQLite
-and MySQL JSON arrays, whose times arrive as text and are parsed here.  Which children a
-statement carries is its shape (``Joins``); what is not joined comes back empty.
+so nothing multiplies rows): PostgreSQL sends records with native types (arrays of them; the
+info cache as its one record; each group with its rules as a last field; metadata as two text
+arrays, keys and values), SQLite and MySQL JSON arrays, whose times arrive as text and are
+parsed here.  Which children a statement carries is its shape (``Joins``); what is not joined
+comes back empty.
 """
 
 from __future__ import annotations
@@ -65,6 +67,11 @@ class _Child:
         getter = operator.itemgetter(*(self.fields.index(key) for key in self.keys))
         return getter if len(self.keys) > 1 else lambda item: (getter(item),)
 
+    @functools.cached_property
+    def travels_in_key_order(self) -> bool:
+        """Whether ``fields`` is ``keys`` (``id`` first already): tuples need no reordering."""
+        return self.fields == self.keys
+
 
 def _table_child(table: str, alias: str, where: str, addresses: Iterable[str] = ()) -> _Child:
     columns = table_columns("nova")[table]
@@ -96,6 +103,9 @@ CHILDREN: dict[str, _Child] = {
     "extra": _table_child("instance_extra", "e", "e.instance_uuid = page.uuid"),
     "pci_devices": _table_child("pci_devices", "d", "d.instance_uuid = page.uuid AND {live}"),
 }
+_RULES_OF_GROUP = "security_group_rules r WHERE r.parent_group_id = g.id AND r.deleted = 0"
+# children with at most one row per instance (a unique key): PostgreSQL sends the row itself
+_ONE_ROW = frozenset({"info_cache"})
 _ALIAS = {"info_cache": "c", "security_groups": "g", "rules": "r", "tags": "t", "extra": "e", "pci_devices": "d"}
 _META_TABLE = {"metadata": "instance_metadata", "system_metadata": "instance_system_metadata"}
 
@@ -175,21 +185,35 @@ def child_sql(dialect: str, name: str, joins: Joins) -> str:
         alias = "m"
         if dialect == "postgresql":
             # keys and values as two text arrays: asyncpg decodes them at a third of the client
-            # CPU of as many (id, key, value) records (a page of 1,000 instances carries 25,000)
-            pairs = "ARRAY[array_agg(m.key ORDER BY m.id), array_agg(m.value ORDER BY m.id)]"
-            return f"(SELECT {pairs} FROM {source}) AS {name}"
+            # CPU of as many (id, key, value) records (a page of 1,000 instances carries 25,000),
+            # and with two lists an instance where [key, value] pairs would make 25 for the
+            # collector to track; the rows are sorted once (an ordered aggregate sorts per call),
+            # and the aggregates over the sorted subquery see its order (no join at their level)
+            ordered = f"SELECT m.key, m.value FROM {source} ORDER BY m.id"
+            return f"(SELECT ARRAY[array_agg(s.key), array_agg(s.value)] FROM ({ordered}) s) AS {name}"
     else:
         alias = _ALIAS[name]
         live = "(CASE :read_deleted WHEN 'no' THEN d.deleted = 0 WHEN 'only' THEN d.deleted <> 0 ELSE TRUE END)"
         source = child.source.replace("{live}", live if joins.by_read_deleted else "d.deleted = 0")
     fields = ", ".join(_field_sql(dialect, alias, child, field) for field in child.fields)
+    if dialect == "postgresql":
+        if name in _ONE_ROW:
+            return f"(SELECT ROW({fields}) FROM {source}) AS {name}"
+        if name == "security_groups":
+            # each group carries its rules as a last field: one probe of the instance's groups
+            rules = CHILDREN["rules"]
+            rule_fields = ", ".join(_field_sql(dialect, "r", rules, field) for field in rules.fields)
+            fields += ", " + _AGGREGATE[dialect].format(fields=rule_fields, source=_RULES_OF_GROUP, order="r.id")
     order = f"{alias}.{child.fields[0]}"
     return _AGGREGATE[dialect].format(fields=fields, source=source, order=order) + f" AS {name}"
 
 
 def children_sql(dialect: str, joins: Joins) -> str:
     """The aggregate subqueries of every joined child, comma-separated (may be empty)."""
-    return ", ".join(child_sql(dialect, name, joins) for name in joins.names())
+    names = joins.names()
+    if dialect == "postgresql" and "rules" in names:
+        names.remove("rules")  # nested in the groups
+    return ", ".join(child_sql(dialect, name, joins) for name in names)
 
 
 # --- decoding ------------------------------------------------------------------------------
@@ -217,11 +241,23 @@ def _time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value)
 
 
+def _row(value: Any, child: _Child) -> Row | None:
+    """The one row of a child with at most one: a record (PostgreSQL), or a JSON array of it."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        rows = _rows(value, child)
+        return rows[0] if rows else None
+    return dict(zip(child.keys, child.in_key_order(value), strict=True))
+
+
 def _rows(value: Any, child: _Child) -> list[Row]:
     if not value:
         return []
     keys, in_key_order = child.keys, child.in_key_order
     if not isinstance(value, str):  # records typed by the driver (PostgreSQL)
+        if child.travels_in_key_order:
+            return [dict(zip(keys, item, strict=True)) for item in value]
         return [dict(zip(keys, in_key_order(item), strict=True)) for item in value]
     rows = []
     for item in _items(value):  # JSON: times as text
@@ -244,18 +280,28 @@ def _pairs(value: Any) -> list[Row]:
     return [{"key": key, "value": item} for key, item in zip(keys, values, strict=True)]
 
 
+def _groups(value: Any) -> list[Row]:
+    """Security groups with their rules nested as a last field (PostgreSQL's records)."""
+    groups, rules = CHILDREN["security_groups"], CHILDREN["rules"]
+    keys, in_key_order = groups.keys, groups.in_key_order
+    rows = []
+    for item in value or ():
+        group = dict(zip(keys, in_key_order(item), strict=True))  # the rules (last) left out
+        group["rules"] = _rows(item[-1], rules)
+        rows.append(group)
+    return rows
+
+
 def instance_dict(row: Mapping[str, Any], joins: Joins) -> Row:
     """An instance dict from a row carrying the instance's columns and the joined aggregates."""
     instance = {column: row[column] for column in INSTANCE_COLUMNS}
     instance["name"] = instance_name(instance)
     for name in ("metadata", "system_metadata"):
         instance[name] = _pairs(row[name]) if getattr(joins, name) else []
-    if joins.info_cache:
-        caches = _rows(row["info_cache"], CHILDREN["info_cache"])
-        instance["info_cache"] = caches[0] if caches else None
-    else:
-        instance["info_cache"] = None
-    if joins.security_groups:
+    instance["info_cache"] = _row(row["info_cache"], CHILDREN["info_cache"]) if joins.info_cache else None
+    if joins.security_groups and "rules" not in row:
+        instance["security_groups"] = _groups(row["security_groups"])
+    elif joins.security_groups:
         groups = _rows(row["security_groups"], CHILDREN["security_groups"])
         rules = _rows(row["rules"], CHILDREN["rules"])
         for group in groups:

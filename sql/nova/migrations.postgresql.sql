@@ -5,9 +5,11 @@
 -- The live instances with these uuids, each with its live system metadata (nova's Migration.instance
 -- joins live instances only).
 SELECT i.*,
-       (SELECT ARRAY[array_agg(m.key ORDER BY m.id), array_agg(m.value ORDER BY m.id)]
-        FROM instance_system_metadata m
-        WHERE m.instance_uuid = i.uuid AND m.deleted = 0) AS system_metadata
+       (SELECT ARRAY[array_agg(s.key), array_agg(s.value)]
+        FROM (SELECT m.key, m.value
+              FROM instance_system_metadata m
+              WHERE m.instance_uuid = i.uuid AND m.deleted = 0
+              ORDER BY m.id) s) AS system_metadata
 FROM instances i
 WHERE i.uuid = ANY(:uuids) AND i.deleted = 0
 ORDER BY i.id
