@@ -15,7 +15,7 @@ from typing import Any
 
 from rawdb import errors
 from rawdb.context import Context
-from rawdb.conventions import check_bool
+from rawdb.conventions import check_bool, collection_deferred
 from rawdb.decorators import reader, retry_on_deadlock, writer
 from rawdb.glance import _listing as listing
 from rawdb.glance._plan import PagePlan, plan_page
@@ -221,7 +221,8 @@ async def image_get_all(
         return []
     async with context.reader(settings=plan.plan_settings) as tx:
         rows = await _page(tx, plan)
-    return [_to_dict(context, row, v1_mode, tags=return_tag) for row in rows]
+    with collection_deferred():
+        return [_to_dict(context, row, v1_mode, tags=return_tag) for row in rows]
 
 
 async def _page(tx: Context, plan: PagePlan) -> list[Row]:
