@@ -24,7 +24,7 @@ from rawdb import errors
 from rawdb.context import Context
 from rawdb.conventions import Flavour, collection_deferred, read_deleted, read_deleted_criterion, table_columns
 from rawdb.nova._instance_filters import Plan, PlanBuilder
-from rawdb.nova._instance_rows import Joins, children_sql, instance_dict
+from rawdb.nova._instance_rows import Joins, children_join, children_sql, instance_dict
 from rawdb.queries import (
     AnyOf,
     Never,
@@ -316,6 +316,7 @@ def _with_children(inner: Compiled, shape: Shape, dialect: str) -> Compiled:
     children = children_sql(dialect, shape.joins)
     limited = f" LIMIT {int(shape.limit)}" if shape.limit is not None else ""
     text = f"SELECT page.*{', ' if children else ''}{children} FROM ({inner.sql}{limited}) AS page"
+    text += children_join(dialect, shape.joins)
     if shape.sort:
         text += f" ORDER BY {_outer_order(shape, dialect)}"
     return convert(text, dialect, after=inner)  # type: ignore[arg-type]

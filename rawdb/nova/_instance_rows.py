@@ -12,11 +12,12 @@ columns in schema order, ``name`` (``settings.instance_name``), then the childre
     pci_devices                 [pci_devices rows] when joined, else []
 
 The children are aggregated in the statement that reads the instances (after its LIMIT,
-so nothing multiplies rows): PostgreSQL sends records with native types (arrays of them; the
-info cache as its one record; each group with its rules as a last field; metadata as two text
-arrays, keys and values), SQLite and MySQL JSON arrays, whose times arrive as text and are
-parsed here.  Which children a statement carries is its shape (``Joins``); what is not joined
-comes back empty.
+so nothing multiplies rows): PostgreSQL sends records with native types (arrays of them; each
+group with its rules as a last field; metadata as two text arrays, keys and values), SQLite and
+MySQL JSON arrays, whose times arrive as text and are parsed here.  The info cache, unique by
+instance, is one record on PostgreSQL, and elsewhere joined to the page as columns of its
+own.  Which children a statement carries is its shape (``Joins``); what is not joined comes
+back empty.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ _META = "{table} m WHERE m.instance_uuid = page.uuid AND {live}"
 CHILDREN: dict[str, _Child] = {
     "metadata": _Child(("id", "key", "value"), "", frozenset()),
     "system_metadata": _Child(("id", "key", "value"), "", frozenset()),
-    "info_cache": _table_child("instance_info_caches", "c", "c.instance_uuid = page.uuid"),
+    "info_cache": _Child(_columns("instance_info_caches"), "", frozenset()),  # child_sql has its own
     "security_groups": _Child(
         _columns("security_groups"),
         "security_group_instance_association a JOIN security_groups g ON g.id = a.security_group_id "
@@ -104,9 +105,9 @@ CHILDREN: dict[str, _Child] = {
     "pci_devices": _table_child("pci_devices", "d", "d.instance_uuid = page.uuid AND {live}"),
 }
 _RULES_OF_GROUP = "security_group_rules r WHERE r.parent_group_id = g.id AND r.deleted = 0"
-# children with at most one row per instance (a unique key): PostgreSQL sends the row itself
-_ONE_ROW = frozenset({"info_cache"})
-_ALIAS = {"info_cache": "c", "security_groups": "g", "rules": "r", "tags": "t", "extra": "e", "pci_devices": "d"}
+_CACHE = "info_cache_row"  # the info cache's alias, joined to the page (unique by instance_uuid)
+_CACHE_COLUMNS = tuple((column, f"info_cache_{column}") for column in CHILDREN["info_cache"].keys)
+_ALIAS = {"security_groups": "g", "rules": "r", "tags": "t", "extra": "e", "pci_devices": "d"}
 _META_TABLE = {"metadata": "instance_metadata", "system_metadata": "instance_system_metadata"}
 
 _AGGREGATE = {
@@ -173,8 +174,18 @@ def _field_sql(dialect: str, alias: str, child: _Child, field: str) -> str:
 
 
 def child_sql(dialect: str, name: str, joins: Joins) -> str:
-    """The aggregate subquery carrying child ``name`` of each ``page`` row, AS ``name``."""
+    """The aggregate subquery carrying child ``name`` of each ``page`` row, AS ``name``.
+
+    The info cache (one row per instance at most) is one record on PostgreSQL, and columns of
+    its own elsewhere, joined by ``children_join``: its ``network_info`` is kilobytes of JSON
+    text, which a JSON aggregate would escape and the client parse back.
+    """
     child = CHILDREN[name]
+    if name == "info_cache":
+        if dialect == "postgresql":
+            fields = ", ".join(f"c.{column}" for column in child.keys)
+            return f"(SELECT ROW({fields}) FROM instance_info_caches c WHERE c.instance_uuid = page.uuid) AS {name}"
+        return ", ".join(f"{_CACHE}.{column} AS {label}" for column, label in _CACHE_COLUMNS)
     if name in _META_TABLE:
         live = "(CASE :read_deleted WHEN 'no' THEN m.deleted = 0 WHEN 'only' THEN m.deleted <> 0 ELSE TRUE END)"
         if not joins.by_read_deleted:
@@ -197,8 +208,6 @@ def child_sql(dialect: str, name: str, joins: Joins) -> str:
         source = child.source.replace("{live}", live if joins.by_read_deleted else "d.deleted = 0")
     fields = ", ".join(_field_sql(dialect, alias, child, field) for field in child.fields)
     if dialect == "postgresql":
-        if name in _ONE_ROW:
-            return f"(SELECT ROW({fields}) FROM {source}) AS {name}"
         if name == "security_groups":
             # each group carries its rules as a last field: one probe of the instance's groups
             rules = CHILDREN["rules"]
@@ -209,11 +218,18 @@ def child_sql(dialect: str, name: str, joins: Joins) -> str:
 
 
 def children_sql(dialect: str, joins: Joins) -> str:
-    """The aggregate subqueries of every joined child, comma-separated (may be empty)."""
+    """The select-list items of every joined child, comma-separated (may be empty)."""
     names = joins.names()
     if dialect == "postgresql" and "rules" in names:
         names.remove("rules")  # nested in the groups
     return ", ".join(child_sql(dialect, name, joins) for name in names)
+
+
+def children_join(dialect: str, joins: Joins) -> str:
+    """What follows ``FROM ... AS page`` for the children: the info cache's join, or nothing."""
+    if not joins.info_cache or dialect == "postgresql":
+        return ""
+    return f" LEFT JOIN instance_info_caches {_CACHE} ON {_CACHE}.instance_uuid = page.uuid"
 
 
 # --- decoding ------------------------------------------------------------------------------
@@ -230,25 +246,23 @@ def _items(value: Any) -> list[Any]:
             items = _scan_json(value, 0)[0]
         except (StopIteration, ValueError) as exc:
             raise errors.DBDataError(detail=f"malformed JSON from the database: {value[:80]!r}") from exc
-        items.sort(key=lambda item: (item[0] is not None, item[0]))
+        items.sort(key=_FIRST)  # ids (or tags): never NULL
         return list(items)
     return list(value)
 
 
-def _time(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(value)
+_FIRST = operator.itemgetter(0)
+_from_text = datetime.fromisoformat
 
 
-def _row(value: Any, child: _Child) -> Row | None:
-    """The one row of a child with at most one: a record (PostgreSQL), or a JSON array of it."""
-    if value is None:
+def _info_cache(row: Mapping[str, Any]) -> Row | None:
+    """The info cache from its joined columns, or from its record (PostgreSQL)."""
+    if "info_cache" in row:
+        record = row["info_cache"]
+        return None if record is None else dict(zip(CHILDREN["info_cache"].keys, record, strict=True))
+    if row["info_cache_id"] is None:
         return None
-    if isinstance(value, str):
-        rows = _rows(value, child)
-        return rows[0] if rows else None
-    return dict(zip(child.keys, child.in_key_order(value), strict=True))
+    return {column: row[label] for column, label in _CACHE_COLUMNS}
 
 
 def _rows(value: Any, child: _Child) -> list[Row]:
@@ -260,10 +274,13 @@ def _rows(value: Any, child: _Child) -> list[Row]:
             return [dict(zip(keys, item, strict=True)) for item in value]
         return [dict(zip(keys, in_key_order(item), strict=True)) for item in value]
     rows = []
+    times = child.times
     for item in _items(value):  # JSON: times as text
         row = dict(zip(keys, in_key_order(item), strict=True))
-        for field in child.times:
-            row[field] = _time(row[field])
+        for field in times:
+            text = row[field]
+            if text is not None:
+                row[field] = _from_text(text)
         rows.append(row)
     return rows
 
@@ -298,7 +315,7 @@ def instance_dict(row: Mapping[str, Any], joins: Joins) -> Row:
     instance["name"] = instance_name(instance)
     for name in ("metadata", "system_metadata"):
         instance[name] = _pairs(row[name]) if getattr(joins, name) else []
-    instance["info_cache"] = _row(row["info_cache"], CHILDREN["info_cache"]) if joins.info_cache else None
+    instance["info_cache"] = _info_cache(row) if joins.info_cache else None
     if joins.security_groups and "rules" not in row:
         instance["security_groups"] = _groups(row["security_groups"])
     elif joins.security_groups:
