@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from novatools import make_instance
+from novatools import make_group, make_instance, make_rule
 from sqltools import execute
 
 import rawdb
@@ -229,6 +229,36 @@ async def test_children_of_a_listed_page(alice: rawdb.Context, nova_db: rawdb.Da
     assert default["system_metadata"] == [{"key": "s", "value": "2"}]
     assert [g["name"] for g in default["security_groups"]] == ["default"] and default["tags"] == []
     assert default == await db.instance_get_by_uuid(alice, inst["uuid"])
+
+
+async def test_every_child_comes_whole_and_in_order_from_a_page_and_a_get(alice: rawdb.Context) -> None:
+    # each backend carries the children its own way (arrays, records, JSON columns, a join):
+    # order, NULL values and empty children must come back the same
+    inst = await db.instance_create(
+        alice, {"project_id": "p1", "metadata": {"z": "1", "a": None, "m": "3"}, "system_metadata": {"s": ""}}
+    )
+    await db.instance_info_cache_update(alice, inst["uuid"], {"network_info": '[{"id": "port-1"}]'})
+    web, empty = await make_group(alice, "web"), await make_group(alice, "empty")
+    rules = [await make_rule(alice, web["id"], from_port=port, to_port=port) for port in (443, 22)]
+    for group in (empty, web):
+        await db.instance_add_security_group(alice, inst["uuid"], group["id"])
+    bare = await db.instance_create(alice, {"project_id": "p1"})
+
+    page = await db.instance_get_all_by_filters_sort(
+        alice, {"uuid": [inst["uuid"], bare["uuid"]]}, sort_keys=["id"], sort_dirs=["asc"]
+    )
+    got = page[0]
+    assert got["metadata"] == [{"key": "z", "value": "1"}, {"key": "a", "value": None}, {"key": "m", "value": "3"}]
+    assert got["system_metadata"] == [{"key": "s", "value": ""}]
+    assert got["info_cache"]["network_info"] == '[{"id": "port-1"}]' and got["info_cache"]["deleted"] == 0
+    assert isinstance(got["info_cache"]["created_at"], datetime)
+    groups = [(g["name"], [r["id"] for r in g["rules"]]) for g in got["security_groups"]]
+    assert groups == [("web", [rules[0]["id"], rules[1]["id"]]), ("empty", [])]
+    rule = got["security_groups"][0]["rules"][0]
+    assert (rule["from_port"], rule["protocol"], rule["parent_group_id"]) == (443, "tcp", web["id"])
+    assert isinstance(rule["created_at"], datetime) and rule["deleted_at"] is None
+    assert page[1]["metadata"] == [] and page[1]["system_metadata"] == [] and page[1]["security_groups"] == []
+    assert got == await db.instance_get_by_uuid(alice, inst["uuid"])
 
 
 async def test_listing_many_projects_concurrently_returns_each_its_own(nova_db: rawdb.Database) -> None:
