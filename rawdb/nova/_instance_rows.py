@@ -84,7 +84,7 @@ _META = "{table} m WHERE m.instance_uuid = page.uuid AND {live}"
 CHILDREN: dict[str, _Child] = {
     "metadata": _Child(("id", "key", "value"), "", frozenset()),
     "system_metadata": _Child(("id", "key", "value"), "", frozenset()),
-    "info_cache": _Child(_columns("instance_info_caches"), "", frozenset()),  # child_sql has its own
+    "info_cache": _table_child("instance_info_caches", "c", "c.instance_uuid = page.uuid"),
     "security_groups": _Child(
         _columns("security_groups"),
         "security_group_instance_association a JOIN security_groups g ON g.id = a.security_group_id "
@@ -184,7 +184,7 @@ def child_sql(dialect: str, name: str, joins: Joins) -> str:
     if name == "info_cache":
         if dialect == "postgresql":
             fields = ", ".join(f"c.{column}" for column in child.keys)
-            return f"(SELECT ROW({fields}) FROM instance_info_caches c WHERE c.instance_uuid = page.uuid) AS {name}"
+            return f"(SELECT ROW({fields}) FROM {child.source}) AS {name}"
         return ", ".join(f"{_CACHE}.{column} AS {label}" for column, label in _CACHE_COLUMNS)
     if name in _META_TABLE:
         live = "(CASE :read_deleted WHEN 'no' THEN m.deleted = 0 WHEN 'only' THEN m.deleted <> 0 ELSE TRUE END)"
@@ -231,6 +231,26 @@ def children_sql(dialect: str, joins: Joins) -> str:
     return ", ".join(child_sql(dialect, name, joins) for name in names)
 
 
+def children_returned(joins: Joins) -> str:
+    """SQLite: the children as items of an ``UPDATE instances ... RETURNING`` (spec D.2).
+
+    RETURNING can neither join nor name an alias of the updated table, and SQLite scans a child
+    table whose subquery correlates to the returned row's ``uuid``: the subqueries look children
+    up by the UPDATE's own ``:uuid`` (other correlations name ``instances``), and the info cache
+    travels as a JSON array of its one row.
+    """
+    items = []
+    for name in joins.names():
+        if name == "info_cache":
+            child = CHILDREN[name]
+            fields = ", ".join(f"c.{field}" for field in child.fields)
+            items.append(f"(SELECT json_array({fields}) FROM {child.source}) AS {name}")
+        else:
+            items.append(child_sql("sqlite", name, joins))
+    correlated = ", ".join(items)  # every correlation is written page.<column>
+    return correlated.replace("page.uuid", ":uuid").replace("page.", "instances.")
+
+
 def children_join(dialect: str, joins: Joins) -> str:
     """What follows ``FROM ... AS page`` for the children: the info cache's join, or nothing."""
     if not joins.info_cache or dialect == "postgresql":
@@ -266,10 +286,14 @@ _from_text = datetime.fromisoformat
 
 
 def _info_cache(row: Mapping[str, Any]) -> Row | None:
-    """The info cache from its joined columns, or from its record (PostgreSQL)."""
+    """The info cache from its joined columns, its record (PostgreSQL) or its JSON (``children_returned``)."""
     if "info_cache" in row:
-        record = row["info_cache"]
-        return None if record is None else dict(zip(CHILDREN["info_cache"].keys, record, strict=True))
+        value, child = row["info_cache"], CHILDREN["info_cache"]
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return _json_rows([_json(value)], child)[0]
+        return dict(zip(child.keys, value, strict=True))
     if row["info_cache_id"] is None:
         return None
     return {column: row[label] for column, label in _CACHE_COLUMNS}
@@ -283,9 +307,14 @@ def _rows(value: Any, child: _Child) -> list[Row]:
         if child.travels_in_key_order:
             return [dict(zip(keys, item, strict=True)) for item in value]
         return [dict(zip(keys, in_key_order(item), strict=True)) for item in value]
+    return _json_rows(_items(value), child)
+
+
+def _json_rows(items: Iterable[Sequence[Any]], child: _Child) -> list[Row]:
+    """Rows from parsed JSON arrays, their times parsed from text."""
+    keys, in_key_order, times = child.keys, child.in_key_order, child.times
     rows = []
-    times = child.times
-    for item in _items(value):  # JSON: times as text
+    for item in items:
         row = dict(zip(keys, in_key_order(item), strict=True))
         for field in times:
             text = row[field]

@@ -22,7 +22,7 @@ from rawdb import errors
 from rawdb.context import Context
 from rawdb.conventions import coerce, coerce_values, table_columns
 from rawdb.nova._instance_list import Fixed
-from rawdb.nova._instance_rows import Joins, children_join, children_sql, instance_dict
+from rawdb.nova._instance_rows import Joins, children_join, children_returned, children_sql, instance_dict
 from rawdb.queries import AnyOf, Param, Query, Raw
 from rawdb.queries.compiler import compile_query
 from rawdb.statement import DIALECTS, Statement, convert
@@ -333,28 +333,38 @@ def _update_statement(columns: tuple[str, ...], expected: tuple[tuple[str, int, 
     )
 
 
+RETURNING = frozenset({"postgresql", "sqlite"})  # the dialects whose UPDATE returns the instance
+
+
 @functools.lru_cache(maxsize=512)
 def _update_returning_statement(
     columns: tuple[str, ...], expected: tuple[tuple[str, int, bool], ...], user: bool
 ) -> Statement:
-    """PostgreSQL: the compare-and-swap and the updated instance with its children, in one statement."""
-    update = compile_query(_update_query(columns, expected, user), "postgresql")
+    """PostgreSQL and SQLite: the compare-and-swap and the updated instance with its children, in
+    one statement (MariaDB 10.11 has no UPDATE ... RETURNING)."""
+    query = _update_query(columns, expected, user)
+    update = compile_query(query, "postgresql")
     children = children_sql("postgresql", JOINS)
     text = f"WITH page AS ({update.sql} RETURNING instances.*) SELECT page.*, {children} FROM page"
     text += children_join("postgresql", JOINS)
+    lite = compile_query(query, "sqlite")
+    lite_text = f"{lite.sql} RETURNING *, {children_returned(JOINS)}"
     return Statement(
         "nova.instances.instance_update",
         "Compare-and-swap an instance's columns and read it back.",
         "dynamic SQL",
-        {"postgresql": convert(text, "postgresql", after=update)},
+        {
+            "postgresql": convert(text, "postgresql", after=update),
+            "sqlite": convert(lite_text, "sqlite", after=lite),
+        },
     )
 
 
 async def compare_and_swap(context: Context, uuid: str, update: Update, user: bool) -> tuple[bool, Row | None]:
     """The one UPDATE that sets the columns if every expected field holds.
 
-    :returns: whether it matched, and on PostgreSQL, when no metadata set follows, the updated
-        instance (``JOINS``) read in the same statement
+    :returns: whether it matched, and on PostgreSQL and SQLite, when no metadata set follows,
+        the updated instance (``JOINS``) read in the same statement
     """
     shape = tuple(
         (name, sum(item is not None for item in items), None in items) for name, items in update.expected.items()
@@ -367,7 +377,7 @@ async def compare_and_swap(context: Context, uuid: str, update: Update, user: bo
         present = [item for item in items if item is not None]
         if present:
             params[f"x_{name}"] = present
-    if context.dialect == "postgresql" and update.metadata is None and update.system_metadata is None:
+    if context.dialect in RETURNING and update.metadata is None and update.system_metadata is None:
         rows = await context.fetch(_update_returning_statement(tuple(update.values), shape, user), **params)
         return bool(rows), (instance_dict(rows[0], JOINS) if rows else None)
     return await context.execute(_update_statement(tuple(update.values), shape, user), **params) == 1, None

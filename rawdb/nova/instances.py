@@ -227,7 +227,7 @@ async def instance_update(
     :raises InstanceExists: the new hostname is taken in the configured scope
     :raises Invalid: a value a column cannot hold; nothing was written
     """
-    if context.transaction is None and context.dialect == "postgresql":
+    if context.transaction is None and context.dialect in write.RETURNING:
         listing.check_uuid(instance_uuid)
         update = write.prepare_update(values, expected)
         if update.metadata is None and update.system_metadata is None and "hostname" not in update.values:
@@ -237,14 +237,14 @@ async def instance_update(
 
 @retry_on_deadlock
 async def _update_alone(context: Context, instance_uuid: str, update: write.Update) -> Row:
-    """PostgreSQL, no metadata or hostname to check: the UPDATE ... RETURNING alone, no BEGIN/COMMIT.
+    """No metadata or hostname to check: the UPDATE ... RETURNING alone, no BEGIN/COMMIT.
 
     One statement is atomic by itself; a conflict's explanation is read after it.
     """
     async with context.writer(autocommit=True) as tx:
         _, user = listing.scope(tx)
         _, row = await write.compare_and_swap(tx, instance_uuid, update, user)
-        if row is not None:  # on PostgreSQL a match always returns its row
+        if row is not None:  # with RETURNING a match always returns its row
             return row
         original = await listing.get_one(tx, "uuid", instance_uuid, _GETTER_JOINS)
         if original is None:

@@ -563,14 +563,19 @@ def test_process_sort_params_errors() -> None:
     assert db.process_sort_params(["a"], None, default_dir="desc") == (["a", "created_at", "id"], ["desc"] * 3)
 
 
-async def test_a_compare_and_swap_update_is_one_statement_on_postgresql(
+async def test_a_compare_and_swap_update_is_one_statement_where_update_returns_rows(
     alice: rawdb.Context, nova_db: rawdb.Database
 ) -> None:
-    inst = await create(alice, task_state="a")
+    inst = await create(alice, task_state="a", metadata={"k": "v"})
+    await db.instance_info_cache_update(alice, inst["uuid"], {"network_info": "[]"})
+    before = await db.instance_get_by_uuid(alice, inst["uuid"])
     counter = rawdb.StatementCounter(keep=True)
     with nova_db.hooked(counter):
         new = await db.instance_update(alice, inst["uuid"], {"task_state": "b", "expected_task_state": "a"})
     assert new["task_state"] == "b" and new["info_cache"] is not None
-    # PostgreSQL returns the instance from the UPDATE, which needs no BEGIN and COMMIT around it;
-    # the others read it back in a transaction
-    assert counter.total == (1 if nova_db.dialect == "postgresql" else 4), [e.name for e in counter.events]
+    # PostgreSQL and SQLite return the instance from the UPDATE, which needs no BEGIN and COMMIT
+    # around it; MariaDB reads it back in a transaction
+    assert counter.total == (4 if nova_db.dialect == "mysql" else 1), [e.name for e in counter.events]
+    # the same instance dict as a get returns, children and times included
+    assert new == await db.instance_get_by_uuid(alice, inst["uuid"])
+    assert {**new, "task_state": "a", "updated_at": before["updated_at"]} == before
