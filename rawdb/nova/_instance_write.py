@@ -22,7 +22,7 @@ from rawdb import errors
 from rawdb.context import Context
 from rawdb.conventions import coerce, coerce_values, table_columns
 from rawdb.nova._instance_list import Fixed
-from rawdb.nova._instance_rows import Joins, children_join, children_returned, children_sql, instance_dict
+from rawdb.nova._instance_rows import Joins, children_returned, children_sql, instance_dict
 from rawdb.queries import AnyOf, Param, Query, Raw
 from rawdb.queries.compiler import compile_query
 from rawdb.statement import DIALECTS, Statement, convert
@@ -346,7 +346,6 @@ def _update_returning_statement(
     update = compile_query(query, "postgresql")
     children = children_sql("postgresql", JOINS)
     text = f"WITH page AS ({update.sql} RETURNING instances.*) SELECT page.*, {children} FROM page"
-    text += children_join("postgresql", JOINS)
     lite = compile_query(query, "sqlite")
     lite_text = f"{lite.sql} RETURNING *, {children_returned(JOINS)}"
     return Statement(
