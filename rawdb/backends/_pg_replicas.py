@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rawdb import errors
@@ -35,10 +36,12 @@ LAG_SQL = (
 class Replica:
     """A replica's pool and what is known of it: down (being retried), its last measured lag."""
 
-    __slots__ = ("lag", "lag_at", "pool", "retrying")
+    __slots__ = ("lag", "lag_at", "pool", "retrying", "sessions", "target")
 
-    def __init__(self, pool: Pool[Any]) -> None:
+    def __init__(self, pool: Pool[Any], target: str) -> None:
         self.pool = pool
+        self.target = target  # what its connections are opened to
+        self.sessions: dict[Any, Pool[Any]] = {}  # pools of sessions with a reader's settings, by settings
         self.retrying: asyncio.Task[None] | None = None  # set while it is down
         self.lag: float | None = None
         self.lag_at = -LAG_TTL  # monotonic time of the last measurement
@@ -52,13 +55,17 @@ class ReplicaSet:
         self.replicas: list[Replica] = []
         self._next = 0
 
-    def add(self, pool: Pool[Any]) -> Replica:
-        replica = Replica(pool)
+    def add(self, pool: Pool[Any], target: str = "") -> Replica:
+        replica = Replica(pool, target)
         self.replicas.append(replica)
         return replica
 
-    async def acquire(self) -> Connection | None:
-        """A connection to the next replica that is up and close enough, or None."""
+    async def acquire(self, sessions: Callable[[Replica], Pool[Any]] | None = None) -> Connection | None:
+        """A connection to the next replica that is up and close enough, or None.
+
+        ``sessions``: the pool of the replica to take it from, when not the replica's own (a
+        reader whose settings its sessions carry).
+        """
         count = len(self.replicas)
         for _ in range(count):
             replica = self.replicas[self._next % count]
@@ -73,22 +80,23 @@ class ReplicaSet:
                 else:
                     measure = True
                     replica.lag_at = time.monotonic()  # callers meanwhile go by the last figure
+            pool = replica.pool if sessions is None else sessions(replica)
             try:
-                conn: Connection = await replica.pool.acquire()
+                conn: Connection = await pool.acquire()
             except errors.DBConnectionError as exc:
                 self.down(replica, exc)
                 continue
-            if measure and not await self._measure(replica, conn):
+            if measure and not await self._measure(replica, pool, conn):
                 continue
             return conn
         return None
 
-    async def _measure(self, replica: Replica, conn: Connection) -> bool:
+    async def _measure(self, replica: Replica, pool: Pool[Any], conn: Connection) -> bool:
         """Measure the lag on ``conn``; keep it (True) if the replica is close enough, else release it."""
         try:
             rows = await conn.fetch(LAG_SQL, [])
         except BaseException as exc:
-            replica.pool.release(conn, broken=conn.broken)
+            pool.release(conn, broken=conn.broken)
             if not isinstance(exc, Exception):
                 raise
             replica.lag = None
@@ -98,7 +106,7 @@ class ReplicaSet:
         replica.lag = rows[0]["lag"]
         if self._close_enough(replica):
             return True
-        replica.pool.release(conn)
+        pool.release(conn)
         return False
 
     def _close_enough(self, replica: Replica) -> bool:

@@ -14,7 +14,7 @@ import asyncpg
 from asyncpg.exceptions import _base as asyncpg_base
 
 from rawdb import errors
-from rawdb.backends._pg_replicas import ReplicaSet
+from rawdb.backends._pg_replicas import Replica, ReplicaSet
 from rawdb.backends.base import Backend, Connection, Mode, Row, parse_key_detail
 from rawdb.backends.pool import Pool
 
@@ -349,7 +349,7 @@ class PostgresBackend(Backend):
             await _warm(primary, min(min_size, pool_size))
             for replica in replicas:
                 pool = pool_for(replica, read_only=True)
-                known = backend._replica_set.add(pool)
+                known = backend._replica_set.add(pool, replica)
                 try:
                     await _warm(pool, min(min_size, pool_size))
                 except errors.DBConnectionError as exc:
@@ -360,6 +360,11 @@ class PostgresBackend(Backend):
         return backend
 
     async def acquire(self, mode: Mode, settings: Mapping[str, str] | None = None) -> Connection:
+        if mode == "replica" and self._replicas:
+            sessions = self._replica_sessions(settings) if settings and not self._pgbouncer else None
+            conn = await self._replica_set.acquire(sessions)
+            if conn is not None:
+                return conn
         if settings and mode != "writer" and not self._pgbouncer:
             # A reader that needs settings (the listing's force_custom_plan) gets a session
             # that has them, from a pool of its own: one statement, no BEGIN/SET LOCAL/ROLLBACK.
@@ -370,18 +375,28 @@ class PostgresBackend(Backend):
                 assert self._pool_for is not None
                 pool = self._session_pools[key] = self._pool_for(self._dsn, True, dict(settings))
             return await pool.acquire()
-        if mode == "replica" and self._replicas:
-            conn = await self._replica_set.acquire()
-            if conn is not None:
-                return conn
         return await (self._primary if mode == "writer" else self._readers).acquire()
+
+    def _replica_sessions(self, settings: Mapping[str, str]) -> Callable[[Replica], Pool[PgConnection]]:
+        """A replica's pool of sessions with ``settings``, made the first time a reader asks."""
+        key = tuple(sorted(settings.items()))
+
+        def sessions(replica: Replica) -> Pool[PgConnection]:
+            pool = replica.sessions.get(key)
+            if pool is None:
+                assert self._pool_for is not None
+                pool = replica.sessions[key] = self._pool_for(replica.target, True, dict(settings))
+            return pool
+
+        return sessions
 
     def release(self, conn: Connection) -> None:
         assert isinstance(conn, PgConnection)
         conn.pool.release(conn, broken=conn.broken)
 
     def _pools(self) -> list[Pool[PgConnection]]:
-        return [self._primary, self._readers, *self._session_pools.values(), *self._replicas]
+        sessions = [pool for replica in self._replica_set.replicas for pool in replica.sessions.values()]
+        return [self._primary, self._readers, *self._session_pools.values(), *self._replicas, *sessions]
 
     async def close(self) -> None:
         await self._replica_set.close()
