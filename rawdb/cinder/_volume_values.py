@@ -1,9 +1,11 @@
 """What ``rawdb.cinder.volumes`` checks and shapes in Python: arguments, metadata, result rows.
 
-A volume is its columns (``VOLUME_COLUMNS``) plus ``volume_metadata`` (its live metadata rows,
-oldest first) and ``volume_type`` (its live volume type's row, or None): what Folsom's model
-gave with both relationships joined.  The statements return the type's columns prefixed
-``type_``; ``nest`` folds them back.
+A volume is its columns (``VOLUME_COLUMNS``), the model's computed ``name`` (``'volume-<id>'``,
+Folsom's default ``volume_name_template``, which cinder's volume manager and drivers read as
+``volume['name']``), ``volume_metadata`` (its live metadata rows, oldest first) and
+``volume_type`` (its live volume type's row, or None): what Folsom's model gave with both
+relationships joined.  The statements return the type's columns prefixed ``type_``; ``nest``
+folds them back.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ UPDATABLE = tuple(c for c in VOLUME_COLUMNS if c not in ("id", "updated_at"))
 TYPE_COLUMNS = ("id", "name", "created_at", "updated_at", "deleted_at", "deleted")
 TYPE_PREFIX = "type_"
 ID_LENGTH, NAME_LENGTH = 36, 255
+VOLUME_NAME = "volume-%s"  # Folsom's FLAGS.volume_name_template: Volume.name
 
 
 # --- arguments -----------------------------------------------------------------------------
@@ -119,7 +122,7 @@ def update_params(given: Mapping[str, Any], now: Any) -> dict[str, Any]:
 
 
 def nest(rows: Sequence[Mapping[str, Any]], metadata: Sequence[Mapping[str, Any]]) -> list[Row]:
-    """Volumes as upstream gave them: columns, ``volume_metadata`` and ``volume_type``.
+    """Volumes as upstream gave them: columns, ``name``, ``volume_metadata`` and ``volume_type``.
 
     :param rows: rows of a volume statement (the type's columns prefixed ``type_``)
     :param metadata: the live metadata rows of those volumes, oldest first
@@ -130,6 +133,7 @@ def nest(rows: Sequence[Mapping[str, Any]], metadata: Sequence[Mapping[str, Any]
     result = []
     for row in rows:
         volume = {column: row[column] for column in VOLUME_COLUMNS}
+        volume["name"] = VOLUME_NAME % row["id"]
         volume["volume_metadata"] = children.get(row["id"], [])
         volume["volume_type"] = (
             None

@@ -6,9 +6,9 @@ A *snapshot* is a dict of the ``snapshots`` columns::
     display_description, created_at, updated_at, deleted_at, deleted
 
 plus the model's two computed keys that cinder's drivers read: ``name`` (``'snapshot-<id>'``) and
-``volume_name`` (``'volume-<volume_id>'``), from Folsom's default ``snapshot_name_template`` and
-``volume_name_template``.  Lists come oldest first (``created_at``, then ``id``; Folsom gave
-engine order).
+``volume_name`` (``'volume-<volume_id>'``, its volume's ``name``), from Folsom's default
+``snapshot_name_template`` and ``volume_name_template``.  Lists come oldest first (``created_at``,
+then ``id``; Folsom gave engine order).
 
 Authorization as Folsom's decorators: ``snapshot_destroy`` and ``snapshot_get_all`` are for admins;
 the rest for admins and user contexts, ``snapshot_get_all_by_project`` only for the caller's own
@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rawdb import errors
+from rawdb.cinder._volume_values import VOLUME_NAME  # Folsom's FLAGS.volume_name_template
 from rawdb.context import Context
 from rawdb.conventions import (
     authorize_project_context,
@@ -54,7 +55,6 @@ Row = dict[str, Any]
 
 ID_LENGTH = 36
 SNAPSHOT_NAME = "snapshot-%s"  # Folsom's FLAGS.snapshot_name_template
-VOLUME_NAME = "volume-%s"  # Folsom's FLAGS.volume_name_template
 # The columns snapshot_update may change (snapshot_create takes these and ``id``).
 UPDATABLE = frozenset(
     {

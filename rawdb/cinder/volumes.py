@@ -1,18 +1,20 @@
 """Cinder's volumes and volume metadata (``cinder/db/sqlalchemy/api.py`` at 2012.2, spec A.5), async.
 
-A *volume* is a dict of the ``volumes`` columns plus ``volume_metadata`` (its live metadata
-rows: ``id, key, value, volume_id, created_at, updated_at, deleted_at, deleted``, oldest first)
-and ``volume_type`` (its live volume type's ``id, name, created_at, updated_at, deleted_at,
-deleted``, or None), from every getter alike.  Lists are oldest first (a NULL ``created_at``
-last), then by id.  ``volume_get`` and the metadata functions see a volume as
-``context.read_deleted`` says and, for a user context, only in the caller's project
-(``project_only``): another project's volume is ``VolumeNotFound``.
+A *volume* is a dict of the ``volumes`` columns plus the model's computed ``name``
+(``'volume-<id>'``, Folsom's default ``volume_name_template``: cinder's volume manager and
+drivers read ``volume['name']``), ``volume_metadata`` (its live metadata rows: ``id, key, value,
+volume_id, created_at, updated_at, deleted_at, deleted``, oldest first) and ``volume_type`` (its
+live volume type's ``id, name, created_at, updated_at, deleted_at, deleted``, or None), from
+every getter alike.  Lists are oldest first (a NULL ``created_at`` last), then by id.
+``volume_get`` and the metadata functions see a volume as ``context.read_deleted`` says and, for
+a user context, only in the caller's project (``project_only``): another project's volume is
+``VolumeNotFound``.
 
 Values come as upstream's callers send them (see ``rawdb.conventions.coerce_values``); a key
-``volumes`` has no column for with a value other than None, a value a column cannot hold
-(too long, NUL, the wrong type) or a metadata key or value that is not a string of at most 255
-characters is ``Invalid``, and nothing is written.  A lookup id no volume can have (over 36
-characters, NUL) finds nothing.
+``volumes`` has no column for with a value other than None (``name`` among them: it is computed,
+as the model's property had no setter), a value a column cannot hold (too long, NUL, the wrong
+type) or a metadata key or value that is not a string of at most 255 characters is ``Invalid``,
+and nothing is written.  A lookup id no volume can have (over 36 characters, NUL) finds nothing.
 
 Where rawdb departs from Folsom:
 

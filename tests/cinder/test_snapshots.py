@@ -14,6 +14,7 @@ from sqltools import count_rows, execute, select
 import rawdb
 from rawdb import errors
 from rawdb.cinder import snapshots as db
+from rawdb.cinder import volumes as volume_db
 
 OLD = datetime(2012, 9, 27, 12, 0, 0, 123456)
 VOL1 = "11111111-1111-1111-1111-111111111111"
@@ -87,6 +88,15 @@ async def test_snapshot_create_gives_a_uuid_id_and_returns_the_snapshot(
     assert snap["name"] == f"snapshot-{snap['id']}" and snap["volume_name"] == f"volume-{VOL1}"
     assert await db.snapshot_get(alice, snap["id"]) == snap
     assert [r["id"] for r in await snapshot_rows(cinder_db)] == [snap["id"]]
+
+
+async def test_a_snapshots_volume_name_is_the_name_its_volume_carries(admin: rawdb.Context) -> None:
+    # both from Folsom's volume_name_template: a driver finds the snapshot's volume by either
+    vol = await volume_db.volume_create(admin, {"project_id": "p1", "size": 1})
+    snap = await db.snapshot_create(admin, values(volume_id=vol["id"]))
+    assert snap["volume_name"] == vol["name"] == f"volume-{vol['id']}"
+    assert [s["volume_name"] for s in await db.snapshot_get_all_for_volume(admin, vol["id"])] == [vol["name"]]
+    assert (await db.snapshot_get(admin, snap["id"]))["volume_name"] == vol["name"]
 
 
 async def test_snapshot_create_keeps_a_given_id_and_times(admin: rawdb.Context) -> None:

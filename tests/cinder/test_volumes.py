@@ -21,7 +21,7 @@ COLUMNS = {
     "display_name", "display_description", "provider_location", "provider_auth", "volume_type_id", "created_at",
     "updated_at", "deleted_at", "deleted",
 }  # fmt: skip
-KEYS = COLUMNS | {"volume_metadata", "volume_type"}
+KEYS = COLUMNS | {"name", "volume_metadata", "volume_type"}  # name: Folsom's Volume.name property
 INSTANCE = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
 T0 = datetime(2012, 9, 27, 10, 0, 0, 123456)
 
@@ -151,6 +151,45 @@ async def test_volume_get_of_an_unknown_or_impossible_id_is_volume_not_found(adm
             await db.volume_get(admin, volume_id)
     with pytest.raises(errors.Invalid):
         await db.volume_get(admin, 42)  # type: ignore[arg-type]
+
+
+async def test_every_volume_carries_folsoms_computed_name_volume_dash_id(
+    admin: rawdb.Context, alice: rawdb.Context, cinder_db: rawdb.Database
+) -> None:
+    # cinder's volume manager and drivers read volume['name'] (volume_name_template % id)
+    given = "11111111-2222-3333-4444-555555555555"
+    created = await volume(alice, id=given, host="h1", metadata={"k": "v"})
+    other = await volume(alice, host="h1")
+    assert created["name"] == "volume-" + given
+    assert other["name"] == "volume-" + other["id"] and other["name"] != created["name"]
+    assert (await db.volume_get(alice, given))["name"] == "volume-" + given
+    for listed in (
+        await db.volume_get_all(admin),
+        await db.volume_get_all_by_host(admin, "h1"),
+        await db.volume_get_all_by_project(alice, "p1"),
+        await db.volume_get_active_by_window(admin, T0),
+    ):
+        assert [v["name"] for v in listed] == ["volume-" + v["id"] for v in listed]
+        assert {v["name"] for v in listed} == {"volume-" + given, "volume-" + other["id"]}
+    await db.volume_destroy(admin, given)
+    gone = await db.volume_get(admin.elevated(read_deleted="yes"), given)
+    assert gone["deleted"] is True and gone["name"] == "volume-" + given
+
+
+@pytest.mark.parametrize("action", ["create", "update"])
+async def test_volume_name_is_computed_and_cannot_be_set(
+    admin: rawdb.Context, cinder_db: rawdb.Database, action: str
+) -> None:
+    # Folsom's Volume.name was a property without a setter: the id is what names a volume
+    created = await volume(admin) if action == "update" else None
+    with pytest.raises(errors.Invalid):
+        if created is None:
+            await volume(admin, name="volume-mine")
+        else:
+            await db.volume_update(admin, created["id"], {"name": "volume-mine"})
+    assert await count_rows(cinder_db, "volumes") == (0 if created is None else 1)
+    if created is not None:
+        assert await db.volume_get(admin, created["id"]) == created
 
 
 async def test_volume_get_follows_read_deleted_and_nests_only_the_live_type_and_metadata(
