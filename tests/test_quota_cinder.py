@@ -20,6 +20,7 @@ from rawdb.quota.core import MAX_INT
 from rawdb.timeutils import utcnow
 
 GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
+PGBOUNCER = True  # and through a PgBouncer in transaction pooling mode (conftest.py)
 
 P1 = "project-1"
 P2 = "project-2"
@@ -189,9 +190,12 @@ async def test_quota_update_changes_the_live_limit_or_raises_project_quota_not_f
     assert await quotas.quota_get_all_by_project(admin, P1) == {"project_id": P1, "volumes": -1}
 
 
-async def test_quota_destroy_all_by_project_soft_deletes_limits_usages_and_reservations(
+async def test_quota_destroy_all_by_project_soft_deletes_limits_usages_and_reservations_shadowed_def_bug(
     cinder_db: rawdb.Database, admin: rawdb.Context, user: rawdb.Context
 ) -> None:
+    """cinder F.3 bug, the shadowed ``quota_destroy_all_by_project``: Folsom's api.py defined it twice and
+    the later, effective definition soft-deleted only the ``quotas`` rows, leaving the project's usages and
+    reservations live (spec A.5, C.2); rawdb deletes all three, as the first definition meant to."""
     await quotas.quota_create(admin, P1, "volumes", 5)
     await quotas.quota_create(admin, P2, "volumes", 6)
     reservations = await engine().reserve(user, volumes=1)
@@ -404,8 +408,14 @@ async def test_quota_usage_update_of_a_missing_row_raises_quota_usage_not_found(
 # --- reservations (DB API) ----------------------------------------------------------------------
 
 
-async def test_reservation_create_get_and_get_all_by_project(admin: rawdb.Context, user: rawdb.Context) -> None:
+async def test_reservation_create_get_and_get_all_by_project_which_reads_reservations_wrong_table_bug(
+    admin: rawdb.Context, user: rawdb.Context
+) -> None:
+    """cinder F.3 bug, ``reservation_get_all_by_project`` reading the wrong table: Folsom's queried
+    ``quota_usages`` and read ``row.uuid`` (AttributeError); rawdb lists the project's live reservations
+    as ``{'project_id': p, resource: {uuid: delta}}`` (spec A.5), and a usage without one is not listed."""
     await engine().reserve(user, volumes=1, gigabytes=1)
+    await quotas.quota_usage_create(admin, P1, "snapshots", 1, 0, None)  # a usage row with no reservation
     volumes = await quotas.quota_usage_get(admin, P1, "volumes")
     expire = datetime(2040, 1, 2, 3, 4, 5, 600000)
     made = str(uuid.uuid4())
@@ -763,9 +773,12 @@ async def test_reserve_takes_the_expiry_as_seconds_timedelta_or_datetime(
     assert await expiry(aware) == datetime(2040, 5, 6, 9, 8, 9)
 
 
-async def test_reservation_expire_rolls_back_only_expired_reservations(
+async def test_reservation_expire_rolls_back_only_expired_reservations_bug_1185325(
     admin: rawdb.Context, user: rawdb.Context
 ) -> None:
+    """cinder bug 1185325: Folsom's ``Reservation`` model had no ``usage`` relationship, so
+    ``reservation_expire`` raised AttributeError whenever a reservation had expired (spec A.2, C.2, F.3);
+    rawdb gives each expired reservation's delta back to its usage's ``reserved``."""
     eng = engine()
     (old,) = await eng.reserve(user, expire=utcnow() - timedelta(seconds=1), volumes=2)
     (negative,) = await eng.reserve(user, expire=-60, volumes=-1)
@@ -833,9 +846,12 @@ async def test_max_age_recounts_a_stale_usage_row(
     assert row["updated_at"] > utcnow() - timedelta(seconds=60)
 
 
-async def test_max_age_compares_the_whole_age_of_the_row(
+async def test_max_age_compares_the_whole_age_of_the_row_bug_1363324(
     cinder_db: rawdb.Database, admin: rawdb.Context, user: rawdb.Context
 ) -> None:
+    """nova bug 1363324, in cinder's Folsom copy of quota_reserve too (spec C.2, F.3): ``max_age`` took
+    ``(updated_at - now).seconds``, the wrong way round, so almost every row was refreshed; and
+    ``.seconds`` drops whole days."""
     eng = engine(max_age=3600)
     await eng.commit(user, await eng.reserve(user, volumes=5))
     # two days and ten seconds old: timedelta.seconds would say 10 seconds
@@ -850,6 +866,21 @@ async def test_max_age_compares_the_whole_age_of_the_row(
     await set_updated_at(cinder_db, P1, "volumes", utcnow() - timedelta(days=30))
     await without.reserve(user, volumes=1)
     assert await usage(admin, "volumes") == (5, 3)
+
+
+async def test_a_usage_row_a_reservation_creates_has_updated_at_for_max_age_null_updated_at_bug(
+    admin: rawdb.Context, user: rawdb.Context
+) -> None:
+    """F.3 "NULL updated_at on new quota_usages", in cinder's Folsom copy of quota_reserve too (spec C.1, C.2):
+    a usage row whose only write was its INSERT kept ``updated_at`` NULL, and the next reserve with
+    ``max_age`` computed ``NULL - now`` (TypeError); rawdb sets it when it makes the row."""
+    before = utcnow()
+    await engine().reserve(user, volumes=-1)  # no row yet: made, counted 0, and a negative delta leaves it
+    row = await quotas.quota_usage_get(admin, P1, "volumes")
+    assert (row["in_use"], row["reserved"]) == (0, 0)
+    assert row["updated_at"] is not None and row["updated_at"] >= before
+    await engine(max_age=60).reserve(user, volumes=1)  # judged by its age: fresh, no recount
+    assert await usage(admin, "volumes") == (0, 1)
 
 
 async def test_usage_reset_forces_a_recount_on_the_next_reservation(
