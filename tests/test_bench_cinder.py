@@ -36,6 +36,9 @@ def test_cinder_cases_are_selected_by_group_name_and_all_with_their_dataset_size
     assert everything.cinder == ["c_volumes_by_project", "c_volume_get", "c_volume_sorted", "c_iscsi_alloc"]
     assert everything.volumes == [100_000]
     assert plan("--check").volumes == [10_000]
+    # the allocation runs with 32 callers under --check too, so its x32 budget is checked
+    assert everything.cinder_callers == plan("--check").cinder_callers == (1, 8, 32)
+    assert plan("--check").callers == (1, 8)  # the other groups' allocations and quota scenarios
     only = plan("--cases", "cinder", "--volumes", "20_000,50000")
     assert (only.glance, only.nova, only.quota, only.volumes) == ([], [], False, [20000, 50000])
     assert plan("--cases", "c_volume_get,c_volume_get,c_user_p1").cinder == ["c_volume_get"]
@@ -173,12 +176,15 @@ async def test_cinder_check_run_meets_its_budgets_and_references(
     data = json.loads(out.read_text())
     assert data["problems"] == []
     assert code == 0
-    allocations = [f"c_iscsi_alloc_x{n}" for n in (1, 8)]
+    allocations = [f"c_iscsi_alloc_x{n}" for n in (1, 8, 32)]  # each checked against its budget
     assert all(f"{name} @10k" in captured.out for name in LATENCY + allocations)
     expected = {(name, target) for name in LATENCY for target in ("rawdb", "driver")}
     alloc_targets = ("rawdb",) if url_dialect(cinder_cleaned) == "mysql" else ("rawdb", "driver")
     expected |= {(name, target) for name in allocations for target in alloc_targets}
     assert {(f["scenario"], f["target"]) for f in data["figures"]} == expected
+    budgets = json.loads(runner.BUDGETS.read_text())["statements"][data["context"]["backend"]]
+    spent = {f["scenario"]: f["statements"] for f in data["figures"] if f["target"] == "rawdb"}
+    assert [spent[name] for name in allocations] == [budgets[name] for name in allocations]
     assert list(data["result_digests"]) == ["cinder/v1/volumes=10000"]
     assert set(data["result_digests"]["cinder/v1/volumes=10000"]) == set(LATENCY)
     assert set(CINDER_CASES) == {*LATENCY, "c_iscsi_alloc"}
