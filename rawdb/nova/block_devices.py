@@ -26,6 +26,9 @@ Where rawdb departs from upstream:
 - ``id`` and ``deleted`` cannot be set (an ``id`` equal to ``bdm_id`` is accepted by ``update``).
 - A legacy key the table lacks (other than ``virtual_name``) given a value is Invalid (from_legacy
   dropped it); booleans are read strictly (``check_bool``).
+- A key neither format nor the table has, given as None, is ignored by every call, so it never
+  turns an ``update`` or ``update_or_create`` into a legacy conversion (Newton's
+  ``is_safe_for_update`` counted it and sent the values through ``from_legacy``).
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ NEW_FIELDS = frozenset(
 )
 DB_FIELDS = frozenset({"id", "instance_uuid", "created_at", "updated_at", "deleted_at", "deleted"})
 COPIED_FROM_LEGACY = (LEGACY_FIELDS & NEW_FIELDS) | DB_FIELDS
+KNOWN_FIELDS = LEGACY_FIELDS | NEW_FIELDS | DB_FIELDS  # the table's columns are among them
 NOT_COMPUTABLE = frozenset({"boot_index", "disk_bus", "guest_format", "device_type"})  # never defaulted
 DEFAULT_EPHEMERAL_FORMAT = None  # nova's CONF.default_ephemeral_format (no default)
 JOINABLE = frozenset({"instance"})
@@ -162,13 +166,20 @@ def _prepared(values: Any, legacy: Any, *, allow_updates: bool) -> dict[str, Any
     """The caller's values as the table stores them: scrubbed, converted from legacy, coerced.
 
     As Newton: an empty-string ``volume_size`` is dropped; legacy values are converted unless
-    ``allow_updates`` and every key belongs to the new format or the DB fields.
+    ``allow_updates`` and every key belongs to the new format or the DB fields.  A key neither
+    format nor the table has, given as None, is dropped first: ignored, as by a create, it
+    cannot send an update through the legacy conversion (Newton's ``is_safe_for_update``
+    counted it).
 
     :raises Invalid: see ``_from_legacy`` and ``coerce_values``; ``id`` or ``deleted`` given
     """
     if not isinstance(values, Mapping):
         raise errors.Invalid(f"values must be a dict, not {type(values).__name__}")
-    given = {key: value for key, value in values.items() if not (key == "volume_size" and value == "")}
+    given = {
+        key: value
+        for key, value in values.items()
+        if not (key == "volume_size" and value == "") and not (value is None and key not in KNOWN_FIELDS)
+    }
     if check_bool(legacy, "legacy") and not (allow_updates and set(given) <= NEW_FIELDS | DB_FIELDS):
         given = _from_legacy(given)
     coerced = coerce_values("nova", TABLE, given, SETTABLE | {"id"}, parse_times=True)

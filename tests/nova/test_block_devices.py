@@ -292,6 +292,24 @@ async def test_update_converts_legacy_values_and_overwrites_the_computable_field
     assert changed["delete_on_termination"] is True
 
 
+@pytest.mark.parametrize("legacy", [False, True])
+async def test_update_ignores_unknown_keys_given_as_none(
+    alice: rawdb.Context, nova_db: rawdb.Database, legacy: bool
+) -> None:
+    instance = await make_instance(nova_db)
+    with timeutils.frozen(T0):
+        bdm = await db.block_device_mapping_create(alice, new_format(instance), legacy=False)
+    later = T0 + timedelta(minutes=5)
+    # keys neither format nor the table has, given as None: as if absent, so even a legacy
+    # update stays an update of the columns given (no from_legacy conversion)
+    with timeutils.frozen(later):
+        changed = await db.block_device_mapping_update(
+            alice, bdm["id"], {"volume_size": 3, "colour": None, "instance": None, "deleted": None}, legacy=legacy
+        )
+    assert changed == {**bdm, "volume_size": 3, "updated_at": later}
+    assert await db.block_device_mapping_get_all_by_instance(alice, instance) == [changed]
+
+
 async def test_update_of_a_mapping_the_caller_cannot_see_changes_nothing(
     alice: rawdb.Context, nova_db: rawdb.Database
 ) -> None:
@@ -386,6 +404,28 @@ async def test_update_or_create_does_not_deduplicate_ephemerals_as_newton(
         )
     rows = await live_rows(nova_db, instance)
     assert [(r["device_name"], r["guest_format"]) for r in rows] == [("/dev/vdb", None), ("/dev/vdc", None)]
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+async def test_update_or_create_ignores_unknown_keys_given_as_none(
+    alice: rawdb.Context, nova_db: rawdb.Database, legacy: bool
+) -> None:
+    instance = await make_instance(nova_db)
+    unknown = {"colour": None, "instance": None, "deleted": None}
+    with timeutils.frozen(T0):
+        first = await db.block_device_mapping_update_or_create(
+            alice, {**new_format(instance, disk_bus="virtio"), **unknown}, legacy=legacy
+        )
+    assert set(first) == BDM_KEYS
+    # stored as given: the unknown keys did not send the new-format values through from_legacy
+    assert (first["boot_index"], first["disk_bus"], first["device_name"]) == (-1, "virtio", "/dev/vdb")
+    later = T0 + timedelta(hours=1)
+    with timeutils.frozen(later):
+        second = await db.block_device_mapping_update_or_create(
+            alice, {**new_format(instance, volume_id="vol-2", disk_bus="virtio"), **unknown}, legacy=legacy
+        )
+    assert second == {**first, "volume_id": "vol-2", "updated_at": later}
+    assert [row["id"] for row in await live_rows(nova_db, instance)] == [first["id"]]
 
 
 async def test_update_or_create_needs_an_instance_and_writes_nothing_on_bad_input(
@@ -549,6 +589,24 @@ async def test_destroys_soft_delete_live_mappings_and_keep_updated_at(
         await db.block_device_mapping_destroy(alice, None)  # type: ignore[arg-type]
     with pytest.raises(errors.Invalid):
         await db.block_device_mapping_destroy_by_instance_and_device(alice, instance, 3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("instance_uuid", "volume_id"),
+    [(None, "v1"), (42, "v1"), ("INSTANCE", None), ("INSTANCE", 7), ("INSTANCE", ["v1"]), (b"uuid", "v1")],
+    ids=repr,
+)
+async def test_destroy_by_instance_and_volume_refuses_a_key_that_is_not_a_string_and_deletes_nothing(
+    alice: rawdb.Context, nova_db: rawdb.Database, instance_uuid: Any, volume_id: Any
+) -> None:
+    instance = await make_instance(nova_db)
+    made = await db.block_device_mapping_create(alice, new_format(instance, volume_id="v1"), legacy=False)
+    uuid = instance if instance_uuid == "INSTANCE" else instance_uuid
+    with pytest.raises(errors.Invalid):
+        await db.block_device_mapping_destroy_by_instance_and_volume(alice, uuid, volume_id)
+    rows = await select(nova_db, "SELECT id, deleted, deleted_at FROM block_device_mapping")
+    assert rows == [{"id": made["id"], "deleted": 0, "deleted_at": None}]
+    assert await db.block_device_mapping_get_all_by_instance(alice, instance) == [made]
 
 
 async def test_writes_join_the_callers_transaction(alice: rawdb.Context, nova_db: rawdb.Database) -> None:

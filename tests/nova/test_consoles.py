@@ -272,6 +272,22 @@ async def test_console_create_bad_input_is_invalid_and_writes_nothing(
     assert await count_rows(nova_db, "consoles") == 0
 
 
+async def test_console_create_ignores_unknown_keys_given_as_none(admin: rawdb.Context, nova_db: rawdb.Database) -> None:
+    pool = await db.console_pool_create(admin, pool_values())
+    uuid = await make_instance(nova_db)
+    # keys the table lacks (the pool relationship among them) or the caller may not set, given as None
+    console = await make_console(admin, pool["id"], uuid, flavor=None, pool=None, deleted=None)
+    assert set(console) == CONSOLE_KEYS
+    assert (console["pool_id"], console["instance_uuid"], console["port"], console["deleted"]) == (
+        pool["id"],
+        uuid,
+        5900,
+        0,
+    )
+    assert await db.console_get(admin, console["id"]) == {**console, "pool": pool}
+    assert await count_rows(nova_db, "consoles") == 1
+
+
 async def test_console_delete_removes_the_row(admin: rawdb.Context, nova_db: rawdb.Database) -> None:
     pool = await db.console_pool_create(admin, pool_values())
     uuid = await make_instance(nova_db)

@@ -157,6 +157,24 @@ async def test_migration_update_changes_the_given_columns_and_bumps_updated_at(
     assert same["updated_at"] == later  # nothing changed: no UPDATE, as nova's ORM
 
 
+async def test_migration_update_ignores_unknown_keys_given_as_none(
+    admin: rawdb.Context, nova_db: rawdb.Database
+) -> None:
+    instance = await make_instance(nova_db)
+    with timeutils.frozen(T0):
+        migration = await db.migration_create(admin, values(instance))
+    later = T0 + timedelta(minutes=3)
+    with timeutils.frozen(later):
+        # keys the table lacks, or the caller may not set, given as None: as if absent
+        nothing = await db.migration_update(admin, migration["id"], {"no_such_column": None, "deleted": None})
+        changed = await db.migration_update(
+            admin, migration["id"], {"status": "finished", "no_such_column": None, "instance": None}
+        )
+    assert nothing == migration  # nothing to change: no UPDATE, updated_at kept
+    assert changed == {**migration, "status": "finished", "updated_at": later}
+    assert await db.migration_get(admin, migration["id"]) == changed
+
+
 async def test_migration_update_stores_a_given_updated_at_even_on_a_deleted_migration(
     admin: rawdb.Context, nova_db: rawdb.Database
 ) -> None:
