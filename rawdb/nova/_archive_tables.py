@@ -129,14 +129,29 @@ def _deleted(table: str, alias: str, before: bool) -> str:
     return f"{alias}.{DELETED.get(table, 'deleted <> 0')}{cut}"
 
 
-def _free(table: str, alias: str) -> str:
-    """No row of a child table refers to ``alias`` (a row of ``table``) any more (TRUE for a
-    table nothing refers to)."""
+def _unarchived(table: str, alias: str, dialect: str) -> list[str]:
+    """On SQLite, no row of ``shadow_<table>`` has the key of ``alias`` (a row of ``table``).
+
+    Without AUTOINCREMENT (nova's schema has none) SQLite numbers a new row after the highest
+    id left in its table, so once an archive has moved the newest rows their ids come back: such
+    a row stays in its table (a later run takes it once the shadow row is purged) instead of
+    failing its run on the shadow table's primary key.  PostgreSQL's sequences and InnoDB's
+    counters never hand an id out twice.
+    """
+    if dialect != "sqlite":
+        return []
+    k = key(table)
+    return [f"NOT EXISTS (SELECT 1 FROM shadow_{table} s WHERE s.{k} = {alias}.{k})"]
+
+
+def _free(table: str, alias: str, dialect: str) -> str:
+    """``alias`` (a row of ``table``) may move: no row of a child table refers to it any more
+    (and its key is not in the shadow table already, see ``_unarchived``)."""
     tests = [
         f"NOT EXISTS (SELECT 1 FROM {child} c{n} WHERE c{n}.{column} = {alias}.{parent_column})"
         for n, (child, column, parent_column) in enumerate(REFERENCES.get(table, ()))
     ]
-    return " AND ".join(tests) or "1 = 1"
+    return " AND ".join(tests + _unarchived(table, alias, dialect)) or "1 = 1"
 
 
 def _referenced_columns(table: str) -> str:
@@ -145,17 +160,18 @@ def _referenced_columns(table: str) -> str:
     return ", ".join(f"t.{column}" for column in columns)
 
 
-def _will_move(table: str, alias: str, before: bool, depth: int = 0) -> str:
+def _will_move(table: str, alias: str, before: bool, dialect: str, depth: int = 0) -> str:
     """``alias`` moves in a run without a cap: soft-deleted now (or by Newton's pre-step), and
     every child row that refers to it moves first (the dry run's predicate)."""
     deleted = _deleted(table, alias, before)
     if table in PRESTEP_TABLES:
         cut = " AND COALESCE(i.deleted_at, :now) < :before" if before else ""
         deleted = f"({deleted} OR ({alias}.deleted = 0 AND {_PENDING[table].format(a=alias, before=cut)}))"
+    deleted = " AND ".join([deleted, *_unarchived(table, alias, dialect)])
     blocked = []
     for n, (child, column, parent_column) in enumerate(REFERENCES.get(table, ())):
         c = f"c{depth}_{n}"
-        inner = _will_move(child, c, before, depth + 1)
+        inner = _will_move(child, c, before, dialect, depth + 1)
         blocked.append(
             f" AND NOT EXISTS (SELECT 1 FROM {child} {c} WHERE {c}.{column} = {alias}.{parent_column}"
             f" AND NOT COALESCE(({inner}), FALSE))"
@@ -185,7 +201,7 @@ def _text(table: str, kind: Kind, before: bool, resume: bool, dialect: str) -> s
     into = f" ({columns})" if table in COLUMNS else ""
     if kind == "ids":  # each key of the window, and whether no child row refers to it
         lock = " FOR UPDATE" if dialect == "mysql" else ""
-        free = _free(table, "t")
+        free = _free(table, "t", dialect)
         return (
             f"SELECT t.{k} AS k, CASE WHEN {free} THEN 1 ELSE 0 END AS free FROM {table} t "
             f"WHERE {window} ORDER BY t.{k} LIMIT :n{lock}"
@@ -207,14 +223,14 @@ def _text(table: str, kind: Kind, before: bool, resume: bool, dialect: str) -> s
         return (
             f"WITH win AS (SELECT {_referenced_columns(table)} FROM {table} t "
             f"WHERE {window} ORDER BY t.{k} LIMIT :n FOR UPDATE), "
-            f"batch AS (SELECT t.{k} FROM win t WHERE {_free(table, 't')}), "
+            f"batch AS (SELECT t.{k} FROM win t WHERE {_free(table, 't', dialect)}), "
             f"moved AS (DELETE FROM {table} WHERE {k} = ANY(ARRAY(SELECT {k} FROM batch)) RETURNING {table}.*), "
             f"copied AS (INSERT INTO {shadow}{into} SELECT {columns} FROM moved RETURNING 1) "
             f"SELECT (SELECT count(*) FROM win) AS seen, (SELECT max({k}) FROM win) AS last, "
             f"(SELECT count(*) FROM copied) AS moved"
         )
     if kind == "count":
-        return f"SELECT count(*) AS n FROM {table} t WHERE {_will_move(table, 't', before)}"
+        return f"SELECT count(*) AS n FROM {table} t WHERE {_will_move(table, 't', before, dialect)}"
     if kind == "purge":
         if dialect == "mysql":
             return f"DELETE FROM {shadow}{cut} ORDER BY {k} LIMIT :n"
