@@ -1,4 +1,5 @@
-"""Soft-delete states of a row, for the purge tests of glance and cinder (boolean ``deleted``)."""
+"""Soft-delete states of a row, for the purge tests of glance and cinder (boolean ``deleted``) and
+the archive tests of nova (``deleted`` = the row's id)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from rawdb.timeutils import utcnow
 
 OLD = datetime(2000, 1, 1, 12, 0, 0, 123456)  # deleted long ago, microseconds kept
 STATES = ("live", "revived", "young", "old", "no_time")
+CUT = datetime(2010, 1, 1)  # a ``before=`` between the states: old rows were deleted before it, young ones after
 
 
 def state(name: str) -> dict[str, Any]:
@@ -24,3 +26,9 @@ def state(name: str) -> dict[str, Any]:
         "no_time": {"deleted": True, "deleted_at": None},
     }
     return states[name]
+
+
+def nova_state(name: str, row_id: int) -> dict[str, Any]:
+    """The same states with nova's soft delete: ``deleted`` is the row's id when deleted, else 0."""
+    values = state(name)
+    return {"deleted": row_id if values["deleted"] else 0, "deleted_at": values["deleted_at"]}
