@@ -2,11 +2,13 @@
 cinder-manage and glance-manage.
 
 Each command works on a service schema that is bootstrapped (exit 4 otherwise, creating
-nothing), prints a summary table on stdout (``--json``: one JSON document instead), and draws
-a progress line on stderr while it runs when stderr is a terminal.  ``--dry-run`` counts what
-the job would do and changes nothing.  Exit codes beyond :class:`rawdb.console.Exit`'s, as
+nothing; ``db archive``: 3), prints a summary table on stdout (``--json``: one JSON document
+instead), and draws a progress line on stderr while it runs when stderr is a terminal (rows
+moved for ``db``, projects done for ``quota``).  ``--dry-run`` counts what the same command
+without it would do and changes nothing.  Exit codes beyond :class:`rawdb.console.Exit`'s, as
 nova-manage and cinder-manage: ``db archive`` exits 1 when it archived rows and more remain and
-3 on any error; ``quota check`` exits 1 when a usage row is out of sync.
+3 on any error (no database file or schema, an error rawdb did not expect included: 1 would
+tell a cron job to run it again); ``quota check`` exits 1 when a usage row is out of sync.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ import json
 import os
 import sys
 import time
+import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from rawdb import schema
+from rawdb import errors, schema
 from rawdb.console import Exit, NotThere, UsageError
 from rawdb.context import Context
 from rawdb.database import DEFAULT_URL, Database, connect, resolve_url, sqlite_path
@@ -74,7 +77,8 @@ _age = _int_between(0, MAX_ROWS, "give 0 or more days")
 
 class ProgressLine:
     """A progress line redrawn with ``\\r`` on a terminal: the rows moved so far in the table at
-    work and in all.  Call it as ``progress(table, rows)`` after each batch; ``close()`` erases it.
+    work and in all.  Call it as ``progress(table, rows)`` after each batch, or ``step(item, of,
+    unit)`` after each item of a known number (quota: a project); ``close()`` erases it.
     """
 
     def __init__(self, stream: TextIO, verb: str, *, interval: float = 0.1) -> None:
@@ -87,10 +91,22 @@ class ProgressLine:
     def __call__(self, table: str, rows: int) -> None:
         self.rows[table] = self.rows.get(table, 0) + rows
         self.total += rows
-        now = time.monotonic()
-        if now - self._drawn_at >= self.interval:
-            self._drawn_at = now
+        if self._due():
             self._draw(f"{self.verb}: {table} {self.rows[table]} row(s), {self.total} in all")
+
+    def step(self, item: str, of: int, unit: str) -> None:
+        """One more of ``of`` items done, ``item`` the last: ``verb: 3 of 12 project(s) (p3)``."""
+        self.total += 1
+        if self._due():
+            self._draw(f"{self.verb}: {self.total} of {of} {unit} ({item})")
+
+    def _due(self) -> bool:
+        """Whether to redraw now (at most once per ``interval`` seconds)."""
+        now = time.monotonic()
+        if now - self._drawn_at < self.interval:
+            return False
+        self._drawn_at = now
+        return True
 
     def _draw(self, line: str) -> None:
         self.stream.write("\r" + line.ljust(self._width))
@@ -214,23 +230,51 @@ async def _archive(ctx: Context, args: argparse.Namespace) -> int:
 
 
 async def _archive_dry_run(ctx: Context, args: argparse.Namespace, data: dict[str, Any]) -> int:
-    """What ``--until-complete`` would archive (and ``--purge`` purge then), changing nothing."""
+    """What the same command without ``--dry-run`` would archive (and ``--purge`` purge then),
+    changing nothing: with ``--until-complete`` every row that can move, else what one run of at
+    most ``--max-rows`` rows takes."""
     from rawdb.nova import archive
 
-    counts = _nonzero(await archive.archive_deleted_rows_count(ctx, args.before))
+    before: datetime | None = args.before
+    counts = _nonzero(await archive.archive_deleted_rows_count(ctx, before))
+    remaining: int | None = None
+    if args.until_complete:
+        would = counts
+    else:
+        would = _one_run(counts, args.max_rows)
+        remaining = sum(counts.values()) - sum(would.values())
+    complete = not remaining
     purge = None
-    if args.purge:  # what the shadow tables hold already, and what the archive would add
-        purge = _nonzero(await archive.purge_shadow_tables_count(ctx, args.before))
-        for table, rows in counts.items():
+    if args.purge and complete:  # what the shadow tables hold already, and what the archive would add
+        purge = _nonzero(await archive.purge_shadow_tables_count(ctx, before))
+        for table, rows in would.items():
             purge[f"shadow_{table}"] = purge.get(f"shadow_{table}", 0) + rows
-    total = sum(counts.values())
-    data.update(archived=counts, total=total, batches=0, remaining=None, complete=None, purged=purge)
-    lines = [f"nova on {ctx.db.url_safe}: dry run, nothing changed; --until-complete would archive {total} row(s)"]
-    lines.append(summary_table(counts, "Rows to archive") if counts else "Nothing to archive.")
+    total = sum(would.values())
+    data.update(archived=would, total=total, batches=0, remaining=remaining, complete=complete, purged=purge)
+    lines = [f"nova on {ctx.db.url_safe}: dry run, nothing changed; would archive {total} row(s){_when(before)}"]
+    lines.append(summary_table(would, "Rows to archive") if would else "Nothing to archive.")
     if purge is not None:
         lines += ["", summary_table(purge, "Rows to purge") if purge else "Nothing to purge."]
+    elif args.purge:
+        lines.append("The shadow tables would not be purged: the archive would not be complete.")
+    if remaining:
+        lines.append(f"{remaining} row(s) would remain to archive (--max-rows {args.max_rows}; see --until-complete).")
     _emit(args, data, lines)
     return Exit.OK
+
+
+def _one_run(counts: Mapping[str, int], cap: int) -> dict[str, int]:
+    """What one archive run of at most ``cap`` rows takes of ``counts`` (each table's rows that
+    can move, in the order a run takes the tables): a run moves all it can of a table before the
+    next one, until the cap is reached."""
+    taken: dict[str, int] = {}
+    left = cap
+    for table, rows in counts.items():
+        if left == 0:
+            break
+        taken[table] = min(rows, left)
+        left -= taken[table]
+    return taken
 
 
 # --- db purge --------------------------------------------------------------------------------
@@ -347,6 +391,10 @@ async def _purge(ctx: Context, args: argparse.Namespace) -> int:
 # --- quota check and sync --------------------------------------------------------------------
 
 
+# The projects that quota check and sync walk (rawdb.quota.audit's walk, by the same statement).
+_USAGE_PROJECTS = {"nova": "nova.quota.usage_projects", "cinder": "cinder.quota.usage_projects"}
+
+
 async def _quota(ctx: Context, args: argparse.Namespace) -> int:
     if args.service == "nova":
         from rawdb.nova import quotas as nova_quotas
@@ -356,7 +404,20 @@ async def _quota(ctx: Context, args: argparse.Namespace) -> int:
         from rawdb.cinder import quotas as cinder_quotas
 
         check, sync = cinder_quotas.quota_usage_check, cinder_quotas.quota_usage_sync
-    rows = await (check if args.action == "check" else sync)(ctx, args.project)
+    job = check if args.action == "check" else sync
+    # One project at a time, as check and sync take them, for the progress line: each call
+    # reports its project's rows in the order a call for every project gives them.
+    projects = [args.project] if args.project else await _usage_projects(ctx, args.service)
+    line = progress_line(args, "checking quota usages" if args.action == "check" else "syncing quota usages")
+    rows: list[dict[str, Any]] = []
+    try:
+        for project in projects:
+            rows += await job(ctx, project)
+            if line is not None:
+                line.step(project, len(projects), "project(s)")
+    finally:
+        if line is not None:
+            line.close()
     head = f"{args.service} quota usages on {ctx.db.url_safe}" + (f", project {args.project}" if args.project else "")
     out = [row for row in rows if not row["in_sync"]]
     data: dict[str, Any] = {"service": args.service, "url": ctx.db.url_safe, "project_id": args.project}
@@ -374,6 +435,12 @@ async def _quota(ctx: Context, args: argparse.Namespace) -> int:
             lines.append(_usage_table(rows, ("was", "now", "reserved")))
     _emit(args, data, lines)
     return OUT_OF_SYNC if args.action == "check" and out else Exit.OK
+
+
+async def _usage_projects(ctx: Context, service: str) -> list[str]:
+    """The projects that have live usage rows, sorted."""
+    async with ctx.reader() as rx:
+        return sorted({row["project_id"] for row in await rx.fetch(_USAGE_PROJECTS[service])})
 
 
 def _usage_table(rows: list[dict[str, Any]], numbers: tuple[str, ...]) -> str:
@@ -503,10 +570,31 @@ def add_parsers(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run one ``rawdb db`` or ``rawdb quota`` command; returns its exit code.
 
+    A command with its own error exit (``db archive``: 3) prints what went wrong and returns it
+    for every error but a usage error, rawdb's own errors (``rawdb.cli`` gives those the
+    command's code) and a broken pipe.
+
     :raises UsageError: options that do not go together
     :raises NotThere: no SQLite file at the URL, or the service's schema is not bootstrapped
     """
     command = _COMMANDS[args.command, args.action]
+    try:
+        return _run(command, args)
+    except (UsageError, errors.RawdbError, BrokenPipeError):
+        raise  # rawdb.cli reports them (a RawdbError with the command's error_exit)
+    except NotThere as exc:
+        if command.error_exit is None:
+            raise
+        print(f"rawdb: {exc}", file=sys.stderr)  # as rawdb.cli says it, with the command's own exit code
+        return command.error_exit
+    except Exception:
+        if command.error_exit is None:
+            raise
+        traceback.print_exc()  # an error rawdb did not expect: its traceback, and the command's exit code
+        return command.error_exit
+
+
+def _run(command: _Command, args: argparse.Namespace) -> int:
     if args.action == "purge":
         _check_purge_options(args)
     url = resolve_url(args.url)

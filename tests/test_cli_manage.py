@@ -285,15 +285,74 @@ def test_archive_dry_run_counts_and_changes_nothing(nova_url: str, capsys: pytes
     deleted_key_pairs(nova_url, range(1, 4), LONG_AGO)
     deleted_key_pairs(nova_url, range(4, 5), utcnow())
     deleted_key_pairs(nova_url, range(100, 102), LONG_AGO, table="shadow_key_pairs")
+    dry_run = ["--dry-run", "--purge", "--before", "2021-01-01"]
 
-    code, data = archive(capsys, nova_url, "--dry-run", "--purge", "--max-rows", "1", "--before", "2021-01-01")
-
+    code, data = archive(capsys, nova_url, *dry_run, "--max-rows", "1", "--until-complete")
     assert code == 0
-    assert (data["dry_run"], data["archived"], data["total"]) == (True, {"key_pairs": 3}, 3)
+    assert (data["dry_run"], data["archived"], data["total"], data["complete"]) == (True, {"key_pairs": 3}, 3, True)
     assert data["purged"] == {"shadow_key_pairs": 5}  # the two there and the three the archive would add
+
+    code, data = archive(capsys, nova_url, *dry_run, "--max-rows", "1")  # one run: one row, no purge
+    assert code == 0
+    assert (data["archived"], data["total"], data["remaining"], data["complete"]) == ({"key_pairs": 1}, 1, 2, False)
+    assert data["purged"] is None
     assert (count(nova_url, "key_pairs"), count(nova_url, "shadow_key_pairs")) == (4, 2)
-    code, out, _ = run(capsys, "db", "archive", "--service", "nova", "--url", nova_url, "--dry-run")
-    assert code == 0 and "dry run, nothing changed" in out and "Rows to archive" in out
+
+    code, out, _ = run(capsys, "db", "archive", "--service", "nova", "--url", nova_url, "--dry-run", "--max-rows", "3")
+    assert code == 0 and "dry run, nothing changed; would archive 3 row(s)" in out and "Rows to archive" in out
+    assert "1 row(s) would remain to archive" in out
+    assert (count(nova_url, "key_pairs"), count(nova_url, "shadow_key_pairs")) == (4, 2)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        [],
+        ["--max-rows", "2"],
+        ["--max-rows", "4", "--purge"],
+        ["--max-rows", "9", "--purge", "--before", "2021-01-01"],
+        ["--max-rows", "2", "--until-complete", "--purge"],
+    ],
+    ids=["default", "capped", "capped-across-tables", "all-before", "until-complete"],
+)
+def test_archive_dry_run_reports_what_the_same_command_then_does(
+    options: list[str], nova_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deleted_key_pairs(nova_url, range(1, 4), LONG_AGO)
+    deleted_key_pairs(nova_url, range(4, 5), utcnow())
+    deleted_certificates(nova_url, range(1, 3), LONG_AGO)
+    deleted_key_pairs(nova_url, range(100, 102), LONG_AGO, table="shadow_key_pairs")
+
+    dry_code, dry = archive(capsys, nova_url, "--dry-run", *options)
+    assert (count(nova_url, "key_pairs"), count(nova_url, "certificates"), count(nova_url, "shadow_key_pairs")) == (
+        4,
+        2,
+        2,
+    )
+    code, done = archive(capsys, nova_url, *options)
+
+    assert dry_code == 0 and dry["dry_run"] and not done["dry_run"]
+    assert list(dry["archived"].items()) == list(done["archived"].items())  # the same tables, rows and order
+    for key in ("total", "remaining", "complete", "purged"):
+        assert dry[key] == done[key], key
+    assert code == (1 if done["remaining"] else 0)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_archive_dry_run_takes_the_cap_table_by_table_as_a_run_does(
+    nova_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deleted_key_pairs(nova_url, range(1, 4), LONG_AGO)
+    deleted_certificates(nova_url, range(1, 3), LONG_AGO)
+    _, everything = archive(capsys, nova_url, "--dry-run", "--until-complete")
+    first, second = everything["archived"]  # the tables in the order a run takes them
+    rows = everything["archived"]
+
+    _, dry = archive(capsys, nova_url, "--dry-run", "--max-rows", str(rows[first] + 1))
+    assert dry["archived"] == {first: rows[first], second: 1}
+    assert (dry["total"], dry["remaining"], dry["complete"]) == (rows[first] + 1, rows[second] - 1, False)
+    _, dry = archive(capsys, nova_url, "--dry-run", "--max-rows", "1")
+    assert (dry["archived"], dry["remaining"]) == ({first: 1}, 4)
 
 
 @pytest.mark.parametrize("before", ["yesterday", "2024-13-01", "01/02/2024", ""])
@@ -355,6 +414,21 @@ def test_archive_exits_3_with_one_line_when_the_database_fails_and_keeps_the_row
     assert (count(nova_url, "key_pairs"), count(nova_url, "shadow_key_pairs")) == (2, 0)
 
 
+def test_archive_exits_3_when_rawdb_fails_in_a_way_it_did_not_expect(
+    nova_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rawdb.nova import archive as nova_archive
+
+    async def broken(*args: Any, **kwargs: Any) -> dict[str, int]:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(nova_archive, "archive_deleted_rows", broken)
+    code, out, err = run(capsys, "db", "archive", "--service", "nova", "--url", nova_url)
+    assert code == 3  # not 1, which says "rows were archived and more remain"
+    assert out == ""
+    assert "Traceback" in err and err.rstrip().endswith("RuntimeError: a bug")
+
+
 def test_archive_exits_3_when_the_database_cannot_be_reached(pg_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     scheme, _, rest = pg_url.partition("://")
     authority, _, query = rest.partition("/")
@@ -377,12 +451,17 @@ COMMANDS = [
 ]
 
 
+def not_there_exit(argv: list[str]) -> int:
+    """4 (nothing there), but 3 for db archive: nova-manage's code for every error of an archive."""
+    return 3 if argv[:2] == ["db", "archive"] else Exit.NOT_THERE
+
+
 @pytest.mark.parametrize("argv", COMMANDS, ids=lambda argv: "-".join(a.strip("-") for a in argv))
-def test_every_command_on_a_database_without_the_schema_exits_4(
+def test_every_command_on_a_database_without_the_schema_says_so_and_exits_4_archive_3(
     argv: list[str], empty_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, err = run(capsys, *argv, "--url", empty_url)
-    assert code == Exit.NOT_THERE == 4
+    assert code == not_there_exit(argv)
     assert out == ""
     service = argv[argv.index("--service") + 1]
     assert err.startswith(f"rawdb: the {service} schema is not bootstrapped on ")
@@ -390,12 +469,12 @@ def test_every_command_on_a_database_without_the_schema_exits_4(
 
 
 @pytest.mark.parametrize("argv", COMMANDS[:3], ids=["archive", "archive-dry-run", "purge"])
-def test_a_missing_sqlite_file_exits_4_and_is_not_created(
+def test_a_missing_sqlite_file_exits_4_archive_3_and_is_not_created(
     argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"sqlite:///{tmp_path / 'nowhere.sqlite'}"
     code, _, err = run(capsys, *argv, "--url", url)
-    assert code == 4
+    assert code == not_there_exit(argv)
     assert err.startswith(f"rawdb: there is no database at {tmp_path / 'nowhere.sqlite'}")
     assert list(tmp_path.iterdir()) == []
 
@@ -695,42 +774,81 @@ def test_before_dates_are_read_as_naive_utc(text: str, expected: datetime) -> No
     assert parse_before(text) == expected
 
 
+def on_a_terminal(*argv: str) -> tuple[int, str, str]:
+    """``python -m rawdb *argv`` with stderr on a terminal: its exit code, stdout, and what it drew."""
+    master, slave = pty.openpty()
+    try:
+        process = subprocess.run(
+            [sys.executable, "-m", "rawdb", *argv],
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        os.close(slave)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(master)
+    return process.returncode, process.stdout, drawn.decode()
+
+
 @pytest.mark.parametrize("backend", ["sqlite"])
-def test_archive_on_a_terminal_draws_progress_on_stderr_and_keeps_stdout_clean(nova_url: str, tmp_path: Path) -> None:
+def test_archive_on_a_terminal_draws_progress_on_stderr_and_keeps_stdout_clean(nova_url: str) -> None:
     deleted_key_pairs(nova_url, range(1, 4), LONG_AGO)
     argv = ["db", "archive", "--service", "nova", "--url", nova_url, "--until-complete", "--max-rows", "1"]
 
-    def on_a_terminal(*extra: str) -> tuple[int, str, str]:
-        master, slave = pty.openpty()
-        try:
-            process = subprocess.run(
-                [sys.executable, "-m", "rawdb", *argv, *extra],
-                stdout=subprocess.PIPE,
-                stderr=slave,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-            os.close(slave)
-            drawn = b""
-            while True:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:  # the terminal's other end is closed: all read
-                    break
-                if not chunk:
-                    break
-                drawn += chunk
-        finally:
-            os.close(master)
-        return process.returncode, process.stdout, drawn.decode()
-
-    code, out, drawn = on_a_terminal()
+    code, out, drawn = on_a_terminal(*argv)
     assert code == 0
     assert "\rarchiving: key_pairs 1 row(s), 1 in all" in drawn
     assert drawn.endswith("\r")  # erased before the summary
     assert "\r" not in out and "Rows archived" in out
 
     deleted_key_pairs(nova_url, range(4, 5), LONG_AGO)
-    code, out, drawn = on_a_terminal("--json")
+    code, out, drawn = on_a_terminal(*argv, "--json")
     assert (code, drawn, json.loads(out)["archived"]) == (0, "", {"key_pairs": 1})
+
+
+def test_the_progress_line_counts_the_items_of_a_known_number_and_names_the_last() -> None:
+    stream = Terminal()
+    line = ProgressLine(stream, "checking quota usages", interval=0)
+    line.step("project-one", 2, "project(s)")
+    line.step("p2", 2, "project(s)")
+    assert stream.getvalue().split("\r")[1:] == [
+        "checking quota usages: 1 of 2 project(s) (project-one)",
+        "checking quota usages: 2 of 2 project(s) (p2)         ",
+    ]
+    line.close()
+    assert stream.getvalue().endswith("\r")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize(("action", "verb", "exit_code"), [("check", "checking", 1), ("sync", "syncing", 0)])
+def test_quota_check_and_sync_on_a_terminal_count_the_projects_on_stderr(
+    action: str, verb: str, exit_code: int, nova_url: str
+) -> None:
+    for project in ("p1", "p2", "p3"):
+        nova_usage(nova_url, project, "u1", "instances", 1 if project == "p2" else 0)  # p2 drifted
+    argv = ["quota", action, "--service", "nova", "--url", nova_url]
+
+    code, out, drawn = on_a_terminal(*argv)
+    assert code == exit_code
+    assert f"\r{verb} quota usages: 1 of 3 project(s) (p1)" in drawn
+    assert drawn.endswith("\r")  # erased before the summary
+    assert "\r" not in out and "instances" in out
+
+    code, out, drawn = on_a_terminal(*argv, "--json")
+    assert drawn == ""
+    data = json.loads(out)
+    if action == "check":  # check repairs nothing: p2 is still out of sync
+        assert (code, data["checked"], data["out_of_sync"]) == (1, 3, 1)
+    else:  # the first sync repaired it
+        assert (code, data["repaired"]) == (0, [])
