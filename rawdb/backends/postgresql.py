@@ -115,11 +115,14 @@ def _cancel_on_server(raw: asyncpg.Connection) -> None:
 class PgConnection(Connection):
     """An asyncpg connection from one of the backend's pools."""
 
-    __slots__ = ("_broken", "_poll", "pool", "raw")
+    __slots__ = ("_broken", "_poll", "pool", "raw", "shared_session")
 
-    def __init__(self, raw: asyncpg.Connection, pool: Pool[PgConnection]) -> None:
+    def __init__(self, raw: asyncpg.Connection, pool: Pool[PgConnection], shared_session: bool = False) -> None:
+        """``shared_session``: through PgBouncer (transaction pooling), where the server session
+        is another client's between transactions, so nothing may outlive one on it."""
         self.raw = raw
         self.pool = pool
+        self.shared_session = shared_session
         self.owner: object = None
         self._broken = False
         self.failed_before_sending = False
@@ -197,6 +200,12 @@ class PgConnection(Connection):
     async def prepare(self, sql: str, nargs: int) -> None:
         try:
             await self.raw.prepare(sql)
+            if self.shared_session:
+                # asyncpg ends Parse/Describe with Flush, not Sync (a statement's Bind follows):
+                # PgBouncer keeps the server session this client's until a Sync, so a reader that
+                # only prepared would hold one while idle in the pool (a pool of one hung).  A
+                # simple query ends the exchange.  (The statement is unnamed: statement cache off.)
+                await self.raw.execute("SELECT 1")
         except BaseException as exc:
             self._failed(exc)
             raise
@@ -323,7 +332,7 @@ class PostgresBackend(Backend):
             options = {**kwargs, "server_settings": settings}
 
             async def open_connection() -> PgConnection:
-                return PgConnection(await _connect(target, options), pool)
+                return PgConnection(await _connect(target, options), pool, shared_session=pgbouncer)
 
             role = "writer" if not read_only else "reader" if not session else f"reader {dict(session)}"
             pool = Pool(
