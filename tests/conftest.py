@@ -13,6 +13,17 @@ A module that sets ``GALERA = True`` runs its backend tests on a fourth backend 
 ``galera``: a three-node MariaDB Galera cluster of each worker's own (``galera.py``).  Each
 test connects to the nodes in turn (its scratch database made through the node it uses),
 so over a run the writes are spread over all three.
+
+A module that sets ``PGBOUNCER = True`` (or whose directory's conftest.py does: tests/nova,
+tests/cinder) runs them on ``pgbouncer`` too: PostgreSQL through a PgBouncer of each
+worker's own in transaction pooling mode, ``pgbouncer=true`` in the URL (``pgbouncer.py``).
+Such a test's ``backend`` fixture says "postgresql" (the server, rawdb's dialect and every
+expectation are PostgreSQL's); its id and ``sqltools.route`` say "pgbouncer".  A URL through
+PgBouncer carries no ``search_path``, so its database is a database, made directly on the
+server: the worker's, emptied before each test (nova's and cinder's bootstrapped once per
+worker, emptied as on the other backends).  A test of such a module that takes ``pg_url`` and
+no ``backend`` (PostgreSQL alone) runs both ways.  ``PGBOUNCER_EXCLUDED`` names the few tests
+left out, and why.
 """
 
 from __future__ import annotations
@@ -29,9 +40,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import galera
+import pgbouncer
 import pytest
 from faulttools import mysql_admin
-from sqltools import BACKENDS, GALERA_BACKENDS, OpenDb
+from sqltools import BACKENDS, PGBOUNCER_BACKEND, OpenDb, route
 
 import rawdb
 from rawdb import schema
@@ -108,7 +120,16 @@ async def _drop_pg_schema(scratch: str, schema_name: str) -> None:
 
 
 @pytest.fixture
-async def pg_url(pg_scratch: str | None) -> AsyncIterator[str]:
+def pg_url(request: pytest.FixtureRequest) -> str:
+    """A PostgreSQL URL of an empty database of this test's own: a schema of the run's scratch
+    database, or (parametrized "pgbouncer") a database through the worker's PgBouncer."""
+    if getattr(request, "param", "postgresql") == PGBOUNCER_BACKEND:
+        return str(request.getfixturevalue("pgbouncer_url"))
+    return str(request.getfixturevalue("pg_schema_url"))
+
+
+@pytest.fixture
+async def pg_schema_url(pg_scratch: str | None) -> AsyncIterator[str]:
     """A PostgreSQL URL whose search_path is an empty schema of this test's own."""
     if pg_scratch is None:
         pytest.skip(_pg_unavailable[0] if _pg_unavailable else "PostgreSQL is not available")
@@ -221,14 +242,113 @@ async def galera_url(galera_cluster: galera.Cluster) -> AsyncIterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def pgbouncer_server(pg_scratch: str | None) -> Iterator[pgbouncer.Bouncer]:
+    """This worker's PgBouncer in transaction pooling mode before the test PostgreSQL, started at its first use."""
+    reason = pgbouncer.unavailable()
+    if reason is not None:
+        pgbouncer.skip_or_fail(reason)
+    if pg_scratch is None:  # (under CI=true pg_scratch has failed the run already)
+        pytest.skip(_pg_unavailable[0] if _pg_unavailable else "PostgreSQL is not available")
+    bouncer = pgbouncer.Bouncer(pg_scratch)
+    try:
+        bouncer.start()
+    except RuntimeError as exc:
+        pgbouncer.skip_or_fail(str(exc))
+    try:
+        yield bouncer
+    finally:
+        bouncer.stop()
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_database(pgbouncer_server: pgbouncer.Bouncer, pg_scratch: str) -> Iterator[str]:
+    """The direct URL of this worker's database for tests through PgBouncer (made at first use, dropped at the end)."""
+    name = f"rawdb_pgb_{uuid.uuid4().hex[:10]}"
+    asyncio.run(pgbouncer.create_database(pg_scratch, name))
+    try:
+        yield pgbouncer.database_url(pg_scratch, name)
+    finally:
+        asyncio.run(pgbouncer.drop_database(pg_scratch, name))
+
+
+@pytest.fixture
+async def pgbouncer_url(pgbouncer_server: pgbouncer.Bouncer, pgbouncer_database: str) -> str:
+    """rawdb's URL (``pgbouncer=true``) through the worker's PgBouncer of an empty database.
+
+    A URL through PgBouncer carries no search_path, so a test cannot have a schema of its own
+    there: it has the worker's database, emptied (every schema dropped) directly on the server first.
+    """
+    await pgbouncer.empty_database(pgbouncer_database)
+    return pgbouncer_server.rawdb_url(pgbouncer_database)
+
+
+# Tests of modules on the pgbouncer backend that do not run there, and why: each needs what a
+# transaction-pooled connection cannot give.  Keyed "path under tests/::function".
+PGBOUNCER_EXCLUDED: dict[str, str] = {
+    "test_glance_listing.py::test_postgresql_probes_memberships_per_image_not_all_of_them": (
+        "EXPLAINs rawdb's statement on a session of its own, with the URL's search_path"
+    ),
+    "test_glance_listing.py::test_a_page_is_one_statement_and_filters_on_values_force_a_custom_plan": (
+        "counts the reader pools of plan_cache_mode sessions, which rawdb opens only on direct"
+        " connections: through PgBouncer no session keeps a setting"
+    ),
+}
+
+
+def _flag(metafunc: pytest.Metafunc, name: str) -> bool:
+    """A module's flag (``GALERA``, ``PGBOUNCER``), else that of its directory's conftest.py."""
+    module = metafunc.module
+    if hasattr(module, name):
+        return bool(getattr(module, name))
+    conftest = Path(module.__file__).resolve().with_name("conftest.py")
+    for plugin in metafunc.config.pluginmanager.get_plugins():
+        path = getattr(plugin, "__file__", None)
+        if path is not None and Path(path).resolve() == conftest:
+            return bool(getattr(plugin, name, False))
+    return False
+
+
+def _pgbouncer_wanted(metafunc: pytest.Metafunc) -> bool:
+    if not _flag(metafunc, "PGBOUNCER"):
+        return False
+    module = Path(metafunc.module.__file__).resolve().relative_to(Path(__file__).resolve().parent)
+    return f"{module.as_posix()}::{metafunc.function.__name__}" not in PGBOUNCER_EXCLUDED
+
+
+def _with_pgbouncer(metafunc: pytest.Metafunc) -> None:
+    """A test's own ``parametrize("backend", [...])`` that names "postgresql" names "pgbouncer" too."""
+    for node, mark in metafunc.definition.iter_markers_with_node("parametrize"):
+        values = mark.args[1] if len(mark.args) > 1 else mark.kwargs.get("argvalues", [])
+        if mark.args[0] != "backend" or "postgresql" not in values or PGBOUNCER_BACKEND in values:
+            continue
+        wider = pytest.mark.parametrize("backend", [*values, PGBOUNCER_BACKEND], **mark.kwargs).mark
+        node.own_markers[node.own_markers.index(mark)] = wider
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Modules with ``GALERA = True`` run their backend tests on the Galera cluster too."""
-    if "backend" not in metafunc.fixturenames or not getattr(metafunc.module, "GALERA", False):
+    """The backends of a module's tests: with ``GALERA`` the Galera cluster too, with ``PGBOUNCER`` PgBouncer too."""
+    names = metafunc.fixturenames
+    if "backend" not in names:
+        if "pg_url" in names and _pgbouncer_wanted(metafunc):  # a PostgreSQL-only test: both ways
+            if not any("pg_url" in str(mark.args[0]) for mark in metafunc.definition.iter_markers("parametrize")):
+                metafunc.definition.add_marker(
+                    pytest.mark.parametrize("pg_url", ["postgresql", PGBOUNCER_BACKEND], indirect=True)
+                )
         return
+    through_bouncer = _pgbouncer_wanted(metafunc)
     if any("backend" in str(mark.args[0]) for mark in metafunc.definition.iter_markers("parametrize")):
+        if through_bouncer:
+            _with_pgbouncer(metafunc)
         return
-    metafunc.definition.add_marker(pytest.mark.parametrize("backend", GALERA_BACKENDS, indirect=True))
+    backends = [
+        *BACKENDS,
+        *(["galera"] if _flag(metafunc, "GALERA") else []),
+        *([PGBOUNCER_BACKEND] if through_bouncer else []),
+    ]
+    if backends != BACKENDS:
+        metafunc.definition.add_marker(pytest.mark.parametrize("backend", backends, indirect=True))
 
 
 @pytest.fixture
@@ -238,12 +358,15 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+    """The parametrized backend; "postgresql" for "pgbouncer" (PostgreSQL through PgBouncer)."""
+    return "postgresql" if request.param == PGBOUNCER_BACKEND else str(request.param)
 
 
 @pytest.fixture
 def url(backend: str, request: pytest.FixtureRequest) -> str:
     """The database URL of the parametrized backend (an empty database)."""
+    if route(request) == PGBOUNCER_BACKEND:
+        return str(request.getfixturevalue("pgbouncer_url"))
     if backend == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
     if backend == "mysql":

@@ -5,10 +5,15 @@ in a temporary directory, and stopped afterwards.  Every database name is passed
 through to the PostgreSQL server the tests use (``* = host=... port=...``), the users
 connect as themselves without a password (``auth_type = trust``).  Tests that need it skip
 with the reason where the binary is missing — except under ``CI=true``.
+
+A URL through PgBouncer carries no ``search_path`` (a startup parameter PgBouncer refuses),
+so a test's database there is a database, not a schema: made, emptied and dropped directly
+on the server, used through the bouncer (``service_shared`` for a bootstrapped service).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pwd
 import shutil
@@ -16,10 +21,14 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+import asyncpg
 import pytest
+import servicedb
 
 # PgBouncer refuses to run as root: it switches to this user when started by root.
 _RUN_AS = ("postgres", "nobody")
@@ -75,6 +84,10 @@ class Bouncer:
         netloc = f"{self.user}@127.0.0.1:{self.port}"
         return urlunsplit((parts.scheme, netloc, parts.path, "", ""))  # (a socket's ?host= is the server's)
 
+    def rawdb_url(self, server_url: str) -> str:
+        """rawdb's URL of ``server_url``'s database through the bouncer: ``url()`` with ``pgbouncer=true``."""
+        return f"{self.url(server_url)}?pgbouncer=true"
+
     def _write_config(self) -> None:
         (self.dir / "users.txt").write_text(f'"{self.user}" ""\n')
         self.ini.write_text(
@@ -95,6 +108,9 @@ class Bouncer:
                     "pool_mode = transaction",
                     "max_client_conn = 400",
                     "default_pool_size = 16",
+                    # server sessions in turn, not the last one used first: a client that leaned
+                    # on a session's state from an earlier transaction meets another session
+                    "server_round_robin = 1",
                     f"logfile = {self.log}",
                     "",
                 ]
@@ -144,3 +160,68 @@ def _has_user(name: str) -> bool:
     except KeyError:
         return False
     return True
+
+
+def database_url(server_url: str, name: str) -> str:
+    """``server_url`` with its database replaced by ``name`` (its query kept)."""
+    parts = urlsplit(server_url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+async def create_database(server_url: str, name: str) -> None:
+    """CREATE DATABASE ``name``, directly on the server of ``server_url``."""
+    conn = await asyncpg.connect(server_url, timeout=5)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def drop_database(server_url: str, name: str) -> None:
+    """DROP DATABASE ``name`` directly on the server, ending its sessions (the bouncer's too)."""
+    conn = await asyncpg.connect(server_url, timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def empty_database(server_url: str) -> None:
+    """Drop every schema of the database at ``server_url`` and make ``public`` anew, directly on the server.
+
+    Emptying a database is cheaper than making one anew: DROP DATABASE waits for the
+    bouncer's server sessions it ends.  A session that still holds a lock there (a test's
+    connection left in a transaction) is ended after 5 s rather than waited for.
+    """
+    conn = await asyncpg.connect(server_url, timeout=5)
+    try:
+        await conn.execute("SET lock_timeout = '5s'")
+        schemas = await conn.fetch(
+            "SELECT nspname FROM pg_namespace WHERE nspname <> 'information_schema' AND nspname NOT LIKE 'pg\\_%'"
+        )
+        drop = "".join(f'DROP SCHEMA "{row["nspname"]}" CASCADE; ' for row in schemas) + "CREATE SCHEMA public"
+        try:
+            await conn.execute(drop)
+        except asyncpg.LockNotAvailableError:
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            await conn.execute(drop)
+    finally:
+        await conn.close()
+
+
+def service_shared(bouncer: Bouncer, server_url: str, service: str) -> Iterator[str]:
+    """rawdb's URL through ``bouncer`` of a database with the service's schema (dropped after).
+
+    The database is made directly on the server and bootstrapped through the bouncer.
+    """
+    name = f"rawdb_pgb_{service}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(create_database(server_url, name))
+    try:
+        url = bouncer.rawdb_url(database_url(server_url, name))
+        asyncio.run(servicedb.bootstrap(url, service))
+        yield url
+    finally:
+        asyncio.run(drop_database(server_url, name))

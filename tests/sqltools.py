@@ -5,14 +5,25 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
+
 import rawdb
 
 # The backends every behaviour test runs on, and with the Galera cluster (conftest.py).
 BACKENDS = ["sqlite", "postgresql", "mysql"]
 GALERA_BACKENDS = [*BACKENDS, "galera"]
+# PostgreSQL through the worker's PgBouncer in transaction pooling mode (conftest.py): the
+# ``backend`` fixture of such a test is "postgresql" (the same expectations), its route this.
+PGBOUNCER_BACKEND = "pgbouncer"
 
 # The ``open_db`` fixture: opens a Database that the test's teardown closes.
 OpenDb = Callable[..., Awaitable[rawdb.Database]]
+
+
+def route(request: pytest.FixtureRequest) -> str:
+    """The test's ``backend`` parameter as its id names it: "pgbouncer" where ``backend`` says "postgresql"."""
+    callspec = getattr(request.node, "callspec", None)
+    return str(callspec.params.get("backend", "")) if callspec is not None else ""
 
 
 def stmt(sql: str) -> rawdb.Statement:

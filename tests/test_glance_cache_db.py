@@ -22,6 +22,7 @@ from rawdb import errors, schema
 from rawdb.glance import cache_db
 
 GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
+PGBOUNCER = True  # and through a PgBouncer in transaction pooling mode (conftest.py)
 
 URL1 = "http://node-1:9292"
 URL2 = "http://node-2:9292"

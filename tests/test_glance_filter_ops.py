@@ -28,6 +28,7 @@ from rawdb import errors
 from rawdb.glance import images as api
 
 GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
+PGBOUNCER = True  # and through a PgBouncer in transaction pooling mode (conftest.py)
 
 T0 = datetime(2024, 1, 1)
 LIST_KEYS = ("name", "id", "status", "container_format", "disk_format")

@@ -25,6 +25,7 @@ from rawdb import errors
 from rawdb.glance import images
 
 GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
+PGBOUNCER = True  # and through a PgBouncer in transaction pooling mode (conftest.py)
 
 OpenDb = Callable[..., Awaitable[rawdb.Database]]
 

@@ -32,6 +32,7 @@ from rawdb.glance._validate import IMAGE_COLUMN_NAMES
 from rawdb.statement import Statement
 
 GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
+PGBOUNCER = True  # and through a PgBouncer in transaction pooling mode (conftest.py)
 
 T0 = datetime(2024, 1, 1)
 

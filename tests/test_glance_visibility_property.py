@@ -32,6 +32,7 @@ OWNERS = (None, *PROJECTS)
 VISIBILITIES = ("private", "public", "shared", "community")
 MEMBER_STATUSES = ("pending", "accepted", "rejected")
 STATUSES = ("active", "queued", "killed", "deleted", "deactivated")
+PGBOUNCER = True  # the PostgreSQL side runs through a PgBouncer in transaction pooling mode too (conftest.py)
 
 INSERT_MEMBER = Statement.portable(
     "test.glance_property.member",

@@ -269,6 +269,31 @@ async def test_no_setting_or_prepared_statement_outlives_a_transaction(bounced: 
     }
 
 
+async def test_prepare_leaves_no_prepared_statement_on_the_shared_server_connection(
+    bounced: Bounced, open_db: OpenDb
+) -> None:
+    # ctx.prepare() checks a statement on the server without running it.  Its exchange must
+    # end there: PgBouncer gives the server session to no other client until it has (through
+    # a pool of one, the next scope waited for ever), and nothing of it may stay on the session.
+    before = await _session(bounced.single)
+    first, second = await open_db(bounced.single), await open_db(bounced.single)
+    statement = rawdb.Statement.portable("test.pgbouncer.prepare", "SELECT id FROM images WHERE owner = :owner")
+    async with asyncio.timeout(30):
+        for db in (first, second):
+            ctx = rawdb.Context(db, is_admin=True)
+            async with ctx.reader() as rx:
+                await rx.prepare(statement)
+            async with ctx.writer() as tx:
+                await tx.prepare(statement)
+                assert await tx.fetch(statement, owner="nobody") == []
+        with pytest.raises(rawdb.errors.DBError, match="nope"):
+            async with rawdb.Context(first, is_admin=True).reader() as rx:
+                await rx.prepare(rawdb.Statement.portable("test.pgbouncer.typo", "SELECT nope FROM images"))
+        after = await _session(bounced.single)
+    assert after["pid"] == before["pid"]  # the same server session, one pool of one
+    assert after["prepared"] == 0
+
+
 # --- the benchmark's check ---------------------------------------------------------------------
 
 

@@ -11,11 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import pgbouncer
 import pytest
 import servicedb
-from sqltools import OpenDb
+from sqltools import PGBOUNCER_BACKEND, OpenDb, route
 
 import rawdb
+
+# Every module here runs its backend tests through the worker's PgBouncer too (tests/conftest.py).
+PGBOUNCER = True
 
 P1, P2 = "p1", "p2"
 ALICE, BOB, CAROL = "alice", "bob", "carol"
@@ -38,9 +42,17 @@ def cinder_mysql_shared(mysql_server: str | None) -> Iterator[str | None]:
     yield from servicedb.mysql_shared(mysql_server, "cinder")
 
 
+@pytest.fixture(scope="session")
+def cinder_pgbouncer_shared(pgbouncer_server: pgbouncer.Bouncer, pg_scratch: str) -> Iterator[str]:
+    """rawdb's URL through this worker's PgBouncer of its bootstrapped cinder database (a database of its own)."""
+    yield from pgbouncer.service_shared(pgbouncer_server, pg_scratch, "cinder")
+
+
 @pytest.fixture
 def cinder_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of a cinder database for this test: a copy of the template file, or the worker's shared one."""
+    if route(request) == PGBOUNCER_BACKEND:
+        return str(request.getfixturevalue("cinder_pgbouncer_shared"))
     return servicedb.service_url(backend, request, tmp_path, "cinder")
 
 

@@ -14,11 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import galera
+import pgbouncer
 import pytest
 import servicedb
-from sqltools import OpenDb
+from sqltools import PGBOUNCER_BACKEND, OpenDb, route
 
 import rawdb
+
+# Every module here runs its backend tests through the worker's PgBouncer too (tests/conftest.py).
+PGBOUNCER = True
 
 P1, P2 = "p1", "p2"
 ALICE, BOB, CAROL = "alice", "bob", "carol"
@@ -52,9 +56,17 @@ def nova_galera_shared(galera_cluster: galera.Cluster) -> Iterator[str | None]:
     next(shared, None)  # drops it
 
 
+@pytest.fixture(scope="session")
+def nova_pgbouncer_shared(pgbouncer_server: pgbouncer.Bouncer, pg_scratch: str) -> Iterator[str]:
+    """rawdb's URL through this worker's PgBouncer of its bootstrapped nova database (a database of its own)."""
+    yield from pgbouncer.service_shared(pgbouncer_server, pg_scratch, "nova")
+
+
 @pytest.fixture
 def nova_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of a nova database for this test: a copy of the template file, or the worker's shared one."""
+    if route(request) == PGBOUNCER_BACKEND:
+        return str(request.getfixturevalue("nova_pgbouncer_shared"))
     return servicedb.service_url(backend, request, tmp_path, "nova")
 
 
