@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from rawdb import errors
-from rawdb.conventions import coerce, table_columns
+from rawdb.conventions import coerce, coerce_values, table_columns
 from rawdb.nova._instance_rows import INSTANCE_COLUMN_SET
+from rawdb.nova._network_values import address_text
 
 Plan = tuple[tuple[Any, ...], ...]
 _COLUMNS = table_columns("nova")["instances"]
@@ -31,6 +32,40 @@ EXACT = (
     "system_metadata",
 )
 _META_TABLES = ("metadata", "system_metadata")
+LOCKED_BY = ("owner", "admin")  # nova's instances0locked_by enum
+# nova's IPAddress columns: INET on PostgreSQL, text elsewhere; every backend gets the text INET prints.
+ADDRESSES = frozenset(("access_ip_v4", "access_ip_v6"))
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates: text no database stores
+
+
+def column_value(column: str, key: str, value: Any, *, parse_times: bool = False) -> Any:
+    """``value`` as the instances column ``column`` stores it on every backend (writes, expectations, filters).
+
+    Beyond ``coerce``: ``locked_by`` is one of its enum's values and the access addresses
+    are addresses, as PostgreSQL's INET prints them (elsewhere a VARCHAR would take anything,
+    and ``2001:DB8::1`` would come back unlike PostgreSQL's ``2001:db8::1``).
+
+    :raises Invalid: a value the column cannot hold (naming ``key``)
+    """
+    value = coerce(_COLUMNS[column], key, value, parse_times=parse_times)
+    if value is None:
+        return None
+    if column == "locked_by" and value not in LOCKED_BY:
+        raise errors.Invalid(f"{key} is one of {', '.join(LOCKED_BY)}, not {value!r:.80}")
+    if column in ADDRESSES:
+        return address_text(value, key)
+    return value
+
+
+def instance_values(values: Any, *, parse_times: bool = False) -> dict[str, Any]:
+    """``coerce_values`` of an instances ``values`` dict, with ``column_value``'s checks.
+
+    :raises Invalid: see ``coerce_values`` and ``column_value``
+    """
+    checked = coerce_values("nova", "instances", values, parse_times=parse_times)
+    for key in checked.keys() & (ADDRESSES | {"locked_by"}):
+        checked[key] = column_value(key, key, checked[key])
+    return checked
 
 
 class PlanBuilder:
@@ -55,14 +90,13 @@ class PlanBuilder:
 
     def exact(self, column: str, value: Any) -> None:
         """``column = value`` (IS NULL for None), or ``IN`` for a list, tuple or set."""
-        spec = _COLUMNS[column]
         if isinstance(value, (list, tuple, set, frozenset)):
-            values = [coerce(spec, column, item) for item in value if item is not None]
+            values = [column_value(column, column, item) for item in value if item is not None]
             self.add("in", column, self.bind(values))
         elif value is None:
             self.add("null", column)
         else:
-            self.add("eq", column, self.bind(coerce(spec, column, value)))
+            self.add("eq", column, self.bind(column_value(column, column, value)))
 
     def plan(self) -> Plan:
         return tuple(self.items)
@@ -82,8 +116,8 @@ def check_meta_filter(name: str, value: Any) -> list[tuple[Any, Any]]:
 
 def _meta_text(name: str, value: Any) -> str:
     text = value if isinstance(value, str) else str(value)
-    if len(text) > 255 or "\x00" in text:
-        raise errors.Invalid(f"a {name} filter value is over 255 characters or holds NUL")
+    if len(text) > 255 or UNSTORABLE.search(text):
+        raise errors.Invalid(f"a {name} filter value is over 255 characters or holds NUL or a lone surrogate")
     return text
 
 
@@ -99,6 +133,8 @@ def _tag_list(name: str, value: Any) -> list[str]:
     for tag in tags:
         if not isinstance(tag, str):
             raise errors.Invalid(f"the {name} filter holds tags (strings), not {type(tag).__name__}")
+        if UNSTORABLE.search(tag):
+            raise errors.Invalid(f"the {name} filter holds a tag with NUL or a lone surrogate: {tag!r:.80}")
     return tags
 
 
@@ -133,7 +169,7 @@ def _pattern(key: str, value: Any) -> str:
     :raises Invalid: not a regular expression, or text no column can hold
     """
     text = value if isinstance(value, str) else str(value)
-    if "\x00" in text or len(text) > 4096:
+    if UNSTORABLE.search(text) or len(text) > 4096:
         raise errors.Invalid(f"the {key} filter is not a pattern rawdb can send: {text!r:.80}")
     try:
         re.compile(text)

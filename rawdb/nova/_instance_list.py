@@ -23,7 +23,7 @@ from pypika.terms import Criterion, Term, Tuple
 from rawdb import errors
 from rawdb.context import Context
 from rawdb.conventions import Flavour, collection_deferred, read_deleted, read_deleted_criterion, table_columns
-from rawdb.nova._instance_filters import Plan, PlanBuilder
+from rawdb.nova._instance_filters import ADDRESSES, UNSTORABLE, Plan, PlanBuilder
 from rawdb.nova._instance_rows import Joins, children_join, children_sql, instance_dict
 from rawdb.queries import (
     AnyOf,
@@ -134,6 +134,8 @@ class _MetaIn(Criterion):
 
 def _as_text(column: str) -> Term:
     field = INSTANCES.field(column)
+    if column in ADDRESSES:
+        return PerDialect(field, **_ADDRESS_TEXT)
     if _COLUMNS[column].kind == "string" and column != "locked_by":
         return field
     return PerDialect(field, postgresql="CAST({} AS TEXT)", mysql="CAST({} AS CHAR)")
@@ -149,12 +151,17 @@ _FLOOR = {"postgresql": "COALESCE({}, TIMESTAMP '0001-01-02 00:00:00')", "sqlite
 # (not datetime.min: asyncpg sends that as -infinity)
 FLOOR_VALUE: dict[str, Any] = {"postgresql": datetime(1, 1, 2), "sqlite": ""}
 _AS_TEXT = {"postgresql": "CAST({} AS TEXT)", "mysql": "CAST({} AS CHAR)"}
+# The access addresses (INET on PostgreSQL) match and sort as the text every backend stores and
+# returns (abbrev: INET's own output), not in INET's order, which no other backend has.
+_ADDRESS_TEXT = {"postgresql": "abbrev({})"}
 
 
 def sort_term(table: Any, column: str) -> Term:
-    """A sort key's term: locked_by (an ENUM elsewhere) as text, nullable times floored."""
+    """A sort key's term: locked_by (an ENUM elsewhere) and the addresses as text, nullable times floored."""
     if column == "locked_by":
         return PerDialect(table.field(column), **_AS_TEXT)
+    if column in ADDRESSES:
+        return PerDialect(table.field(column), **_ADDRESS_TEXT)
     field: Term = table.field(column)
     return PerDialect(field, **_FLOOR) if column in TIMES else field
 
@@ -300,6 +307,8 @@ def _outer_order(shape: Shape, dialect: str) -> str:
         item = f"page.{key.column}"
         if key.column == "locked_by":
             item = _AS_TEXT.get(dialect, "{}").format(item)
+        elif key.column in ADDRESSES:
+            item = _ADDRESS_TEXT.get(dialect, "{}").format(item)
         elif key.column in TIMES:
             item = _FLOOR.get(dialect, "{}").format(item)
         direction = " DESC" if key.desc else " ASC"
@@ -368,7 +377,7 @@ def check_uuid(value: Any) -> str:
 
 def lookup(value: Any) -> str | None:
     """A uuid to look up, or None when no instance can have it (NotFound without a query)."""
-    if not isinstance(value, str) or len(value) > 36 or "\x00" in value:
+    if not isinstance(value, str) or len(value) > 36 or UNSTORABLE.search(value):
         return None
     return value
 

@@ -20,8 +20,9 @@ from pypika.terms import Criterion
 
 from rawdb import errors
 from rawdb.context import Context
-from rawdb.conventions import coerce, coerce_values, table_columns
-from rawdb.nova._instance_list import Fixed
+from rawdb.conventions import coerce_values, table_columns
+from rawdb.nova._instance_filters import UNSTORABLE, column_value, instance_values
+from rawdb.nova._instance_list import Fixed, check_uuid
 from rawdb.nova._instance_rows import Joins, children_returned, children_sql, instance_dict
 from rawdb.queries import AnyOf, Param, Query, Raw
 from rawdb.queries.compiler import compile_query
@@ -111,7 +112,7 @@ def _constraint_shape(value: Constraint | None) -> tuple[tuple[Any, ...], list[A
             raise errors.Invalid(f"constraint {name}: use equal_any() or not_equal(), not {type(condition).__name__}")
         kind = "any" if isinstance(condition, EqualityCondition) else "none"
         shape.append((column, kind, len(condition.values)))
-        values.extend(coerce(_COLUMNS[column], name, item) for item in condition.values)
+        values.extend(column_value(column, name, item) for item in condition.values)
     return tuple(shape), values
 
 
@@ -241,17 +242,25 @@ def prepare_create(values: Any) -> Prepared:
     metadata = metadata_items("metadata", values.pop("metadata", None)) or []
     system_metadata = metadata_items("system_metadata", values.pop("system_metadata", None)) or []
     info_cache = values.pop("info_cache", None) or {}
-    extra = {"numa_topology": None, "pci_requests": None, "vcpu_model": None, **(values.pop("extra", None) or {})}
+    given_extra = values.pop("extra", None) or {}
+    if not isinstance(given_extra, Mapping):
+        raise errors.Invalid(f"extra must be a dict, not {type(given_extra).__name__}")
+    extra = {"numa_topology": None, "pci_requests": None, "vcpu_model": None, **given_extra}
     groups = values.pop("security_groups", None) or []
-    if isinstance(groups, str) or not all(isinstance(name, str) for name in groups):
+    if isinstance(groups, (str, Mapping)) or not isinstance(groups, (list, tuple, set, frozenset)):
         raise errors.Invalid("security_groups is a list of group names")
+    for name in groups:
+        # a name no group can have: refused before the default group is ensured (which writes)
+        if not isinstance(name, str) or len(name) > 255 or UNSTORABLE.search(name):
+            raise errors.Invalid(f"security_groups holds names of up to 255 characters, not {name!r:.80}")
     if not values.get("uuid"):
         values["uuid"] = str(uuidlib.uuid4())
     for key in ("deleted", "deleted_at", "id"):
         if values.get(key) is not None:
             raise errors.Invalid(f"instance_create cannot set {key}")
         values.pop(key, None)
-    coerce_values("nova", "instances", values, parse_times=True)
+    values.update(instance_values(values, parse_times=True))
+    check_uuid(values["uuid"])  # update and destroy could never name it
     coerce_values("nova", "instance_info_caches", info_cache, frozenset({"network_info"}))
     coerce_values("nova", "instance_extra", extra, frozenset(table_columns("nova")["instance_extra"]) - {"id"})
     return Prepared(values, metadata, system_metadata, dict(info_cache), extra, list(groups))
@@ -291,14 +300,14 @@ def prepare_update(values: Any, expected: Any) -> Update:
         if key in values:
             wanted[name] = _expected_list(values.pop(key))
     for name, items in wanted.items():
-        wanted[name] = [None if item is None else coerce(_COLUMNS[name], name, item) for item in items]
+        wanted[name] = [None if item is None else column_value(name, name, item) for item in items]
     metadata = metadata_items("metadata", values.pop("metadata", None))
     system_metadata = metadata_items("system_metadata", values.pop("system_metadata", None))
     for key in ("id", "uuid"):
         if key in values and values[key] is not None:
             raise errors.Invalid(f"instance_update cannot change {key}")
         values.pop(key, None)
-    checked = coerce_values("nova", "instances", values, parse_times=True)
+    checked = instance_values(values, parse_times=True)
     if "updated_at" not in checked:
         checked["updated_at"] = utcnow()
     return Update(checked, wanted, metadata, system_metadata)
@@ -443,9 +452,9 @@ async def test_and_set(context: Context, uuid: str, attr: Any, ok_states: Any, n
     column = _column(attr, "attr")
     if isinstance(ok_states, (str, bytes)) or not isinstance(ok_states, (list, tuple, set, frozenset)):
         raise errors.Invalid(f"ok_states must be a list, not {type(ok_states).__name__}")
-    states = [coerce(_COLUMNS[column], "ok_states", state) for state in ok_states if state is not None]
+    states = [column_value(column, "ok_states", state) for state in ok_states if state is not None]
     statement = _test_and_set_statement(column, len(states), None in ok_states, user)
-    params: dict[str, Any] = {"uuid": uuid, "new_state": coerce(_COLUMNS[column], attr, new_state), "now": utcnow()}
+    params: dict[str, Any] = {"uuid": uuid, "new_state": column_value(column, attr, new_state), "now": utcnow()}
     if states:
         params["ok_states"] = states
     if user:

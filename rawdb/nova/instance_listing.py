@@ -19,11 +19,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rawdb import errors
+from rawdb.checks import BIGINT_MAX
 from rawdb.context import Context
 from rawdb.conventions import coerce, read_deleted, require_context, table_columns
 from rawdb.decorators import reader
 from rawdb.nova import _instance_list as listing
-from rawdb.nova._instance_filters import PlanBuilder, filter_plan
+from rawdb.nova._instance_filters import UNSTORABLE, PlanBuilder, filter_plan
 from rawdb.nova._instance_rows import INSTANCE_COLUMN_SET, Joins, joins_for
 from rawdb.nova._instance_write import process_sort_params
 from rawdb.queries import SortKey
@@ -83,18 +84,18 @@ def _sort_keys(keys: Sequence[str], dirs: Sequence[str]) -> tuple[SortKey, ...]:
     result = []
     for key, direction in zip(keys, dirs, strict=True):
         if not isinstance(key, str) or key not in INSTANCE_COLUMN_SET:
-            raise errors.InvalidSortKey()
+            raise errors.InvalidSortKey(key=key)
         result.append(SortKey(key, desc=direction == "desc", nullable=_COLUMNS[key].nullable))
     if not any(key.column in ("id", "uuid") for key in result):
-        raise errors.InvalidSortKey()
+        raise errors.InvalidSortKey(key=keys[-1])
     return tuple(result)
 
 
 def _limit(limit: Any) -> int | None:
     if limit is None:
         return None
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-        raise errors.Invalid(f"limit must be a non-negative integer or None, not {limit!r:.80}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= BIGINT_MAX:
+        raise errors.Invalid(f"limit must be a non-negative 64-bit integer or None, not {limit!r:.80}")
     return limit
 
 
@@ -221,8 +222,13 @@ async def instance_get_all_by_host_and_not_type(context: Context, host: str, typ
 
 @reader
 async def instance_get_all_hung_in_rebooting(context: Context, reboot_window: int) -> list[Row]:
-    """Instances rebooting since before ``reboot_window`` seconds ago (no metadata joined)."""
+    """Instances rebooting since before ``reboot_window`` seconds ago (no metadata joined).
+
+    :raises Invalid: ``reboot_window`` is not an integer (None included)
+    """
     seconds = coerce(_COLUMNS["progress"], "reboot_window", reboot_window)
+    if seconds is None:
+        raise errors.Invalid("reboot_window must be an integer, not None")
     builder = PlanBuilder()
     builder.read_deleted(read_deleted(context))
     builder.add("updated_before", builder.bind(utcnow() - timedelta(seconds=seconds)))
@@ -247,7 +253,14 @@ async def instance_get_all_by_grantee_security_groups(context: Context, group_id
 @require_context
 @reader
 async def instance_data_get_for_project(context: Context, project_id: str) -> tuple[int, int, int]:
-    """``(count, vcpus, memory_mb)`` of a project's instances, as the context's read_deleted allows."""
+    """``(count, vcpus, memory_mb)`` of a project's instances, as the context's read_deleted allows.
+
+    :raises Invalid: ``project_id`` is not a string, or holds NUL or a lone surrogate
+    """
+    if project_id is not None and not isinstance(project_id, str):
+        raise errors.Invalid(f"project_id must be a string, not {type(project_id).__name__}")
+    if project_id is not None and UNSTORABLE.search(project_id):
+        raise errors.Invalid("project_id can't contain NUL characters or lone surrogates (not UTF-8)")
     row = await context.fetchrow(
         "nova.instance_listing.data_for_project", project_id=project_id, read_deleted=read_deleted(context)
     )

@@ -8,7 +8,11 @@ it returns the instance in the same statement.
 
 Departures from nova, each a fix the spec asks for: ``equal_any`` is an OR (nova bug
 1292285); the security group rules of a new project's default group are copied in the
-group's own transaction (D.7).
+group's own transaction (D.7).  So that every backend stores and returns the same, values
+are refused (``Invalid``, nothing written) where nova left it to the database: an access
+address that is none (stored as the text PostgreSQL's INET prints, ``2001:db8::1``), a
+``locked_by`` outside its enum, a ``uuid`` given to instance_create that is none
+(``InvalidUUID``: update and destroy could never name it), group names no group can have.
 """
 
 from __future__ import annotations
