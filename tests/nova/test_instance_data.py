@@ -102,6 +102,33 @@ async def test_info_cache_delete_soft_deletes_keeping_updated_at(
     assert await db.instance_info_cache_get(admin.elevated(read_deleted="only"), uuid) == deleted
 
 
+async def test_info_cache_delete_of_what_is_no_uuid_text_is_invalid_and_deletes_nothing(
+    nova_db: rawdb.Database, alice: rawdb.Context
+) -> None:
+    uuid = await make_instance(nova_db)
+    await db.instance_info_cache_update(alice, uuid, {"network_info": "net"})
+    before = await select(nova_db, "SELECT * FROM instance_info_caches")
+    for bad in (42, None, [uuid], 1.5, b"uuid", "nul\x00", "a\ud800"):
+        with pytest.raises(errors.Invalid) as caught:
+            await db.instance_info_cache_delete(alice, bad)
+        assert not isinstance(caught.value, errors.DBError), bad  # refused before the database is asked
+    assert await select(nova_db, "SELECT * FROM instance_info_caches") == before
+    assert before[0]["deleted"] == 0
+
+
+async def test_info_cache_delete_of_an_unknown_or_overlong_uuid_deletes_nothing(
+    nova_db: rawdb.Database, alice: rawdb.Context
+) -> None:
+    uuid = await make_instance(nova_db)
+    await db.instance_info_cache_update(alice, uuid, {"network_info": "net"})
+    before = await select(nova_db, "SELECT * FROM instance_info_caches")
+    for other in (MISSING, "u" * 300, uuid.upper(), "x'; DELETE FROM instance_info_caches; --"):
+        await db.instance_info_cache_delete(alice, other)  # nova's soft delete of no row: no error
+    assert await select(nova_db, "SELECT * FROM instance_info_caches") == before
+    await db.instance_info_cache_delete(alice, uuid)
+    assert await db.instance_info_cache_get(alice, uuid) is None
+
+
 async def test_info_cache_update_never_revives_a_soft_deleted_row(
     nova_db: rawdb.Database, alice: rawdb.Context, admin: rawdb.Context
 ) -> None:

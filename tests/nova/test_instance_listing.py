@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+import functools
+import itertools
+import math
+import uuid as uuidlib
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from novatools import make_group, make_instance, make_rule
-from sqltools import execute
+from sqltools import execute, select
 
 import rawdb
 from rawdb import errors
+from rawdb.conventions import table_columns
 from rawdb.nova import api as db
 
 GALERA = True  # these tests run on a three-node Galera cluster too (conftest.py)
@@ -160,6 +166,77 @@ async def test_tag_filters_in_every_combination(admin: rawdb.Context, nova_db: r
         await listed(admin, {"tags": "t1"})
 
 
+TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
+TAG_VALUES = (["t1"], ["t1", "t2"], ["t2", "t3"])
+
+
+def tag_model(tags: set[str], live: bool, filters: dict[str, list[str]]) -> bool:
+    """nova 14.0.0's tag filters (D.1 step 4): tags / tags-any through the live instance's tags,
+    not-tags / not-tags-any their negations (so a deleted instance passes both of those)."""
+
+    def has_all(name: str) -> bool:
+        return live and set(filters[name]) <= tags
+
+    def has_any(name: str) -> bool:
+        return live and bool(set(filters[name]) & tags)
+
+    checks: dict[str, Callable[[str], bool]] = {
+        "tags": has_all,
+        "tags-any": has_any,
+        "not-tags": lambda name: not has_all(name),
+        "not-tags-any": lambda name: not has_any(name),
+    }
+    return all(checks[name](name) for name in filters)
+
+
+async def test_tag_filters_in_every_combination_match_novas_semantics(
+    admin: rawdb.Context, nova_db: rawdb.Database
+) -> None:
+    """Every non-empty combination of the four tag filters, each with every value of TAG_VALUES
+    (255 listings), against the model; contradictory combinations list nothing."""
+    world = {"both": {"t1", "t2"}, "t1": {"t1"}, "t2t3": {"t2", "t3"}, "t3": {"t3"}, "bare": set()}
+    uuid_of = {name: await make_instance(nova_db, created_at=T0) for name in world}
+    for name, tags in world.items():
+        await tag(nova_db, uuid_of[name], *sorted(tags))
+    gone = await make_instance(nova_db, deleted=True)
+    await tag(nova_db, gone, "t1", "t2", "t3")  # tags of a deleted instance never count
+    instances = [(uuid_of[name], tags, True) for name, tags in world.items()] + [(gone, {"t1", "t2", "t3"}, False)]
+    failures, contradictions = [], 0
+    for mask in range(1, 16):
+        names = [name for bit, name in enumerate(TAG_FILTERS) if mask >> bit & 1]
+        for values in itertools.product(TAG_VALUES, repeat=len(names)):
+            filters = dict(zip(names, values, strict=True))
+            expected = {uuid for uuid, tags, live in instances if tag_model(tags, live, filters)}
+            contradictions += not expected and any(name.startswith("not-") for name in names)
+            found = await listed(admin, {name: list(value) for name, value in filters.items()})
+            if len(found) != len(set(found)) or set(found) != expected:
+                failures.append(f"{filters}: {sorted(found)} != {sorted(expected)}")
+    assert not failures, "\n".join(failures)
+    assert contradictions >= 20  # the combinations that exclude what they require list nothing
+
+
+async def test_system_metadata_filter_as_a_list_of_dicts_is_every_pair_as_two_probes(
+    admin: rawdb.Context, nova_db: rawdb.Database
+) -> None:
+    a, b, c = await uuids(nova_db, 3)
+    table = "instance_system_metadata"
+    await meta(nova_db, a, "image_os", "linux", table=table)
+    await meta(nova_db, b, "image_os", "windows", table=table)
+    await meta(nova_db, b, "arch", "linux", table=table)
+    await meta(nova_db, c, "image_os", "linux", table=table, deleted=True)
+    await meta(nova_db, c, "arch", "x86", table=table)
+    await meta(nova_db, c, "image_os", "linux")  # regular metadata is another table
+    assert await listed(admin, {"system_metadata": [{"image_os": "linux"}]}) == [b, a]  # b: the quirk
+    assert await listed(admin, {"system_metadata": [{"image_os": "windows"}, {"arch": "linux"}]}) == [b]
+    assert await listed(admin, {"system_metadata": [{"image_os": "linux", "arch": "x86"}]}) == []
+    assert await listed(admin, {"system_metadata": [{"arch": "x86"}, {"image_os": "linux"}]}) == []  # c's is deleted
+    assert await listed(admin, {"system_metadata": [{"arch": "x86"}]}) == [c]
+    assert await listed(admin, {"system_metadata": []}) == [c, b, a]  # no pairs: no condition
+    assert await listed(admin, {"system_metadata": [{"arch": "linux"}], "metadata": {"image_os": "linux"}}) == []
+    with pytest.raises(errors.Invalid):
+        await listed(admin, {"system_metadata": [{"arch": "x86"}, "image_os=linux"]})
+
+
 async def test_ec2_metadata_tag_filter(admin: rawdb.Context, nova_db: rawdb.Database) -> None:
     a, b, c = await uuids(nova_db, 3)
     await meta(nova_db, a, "env", "prod")
@@ -272,52 +349,137 @@ async def test_listing_many_projects_concurrently_returns_each_its_own(nova_db: 
     assert await asyncio.gather(*(page(p) for p in ("p1", "p2", "p3") * 3)) == [{"p1"}, {"p2"}, {"p3"}] * 3
 
 
-_SORTABLE = ["host", "display_name", "launched_at", "vcpus", "created_at", "locked_by"]
+# --- paging over every sort key, against a model of nova's order (spec B.7, D.1) -------------------
+
+# Every instances column is a sort key of the listing; each gets values of its kind with NULLs and
+# ties.  The model is nova's order as rawdb documents it, the same on every backend: the keys, then
+# created_at and id in the first key's direction (process_sort_params, default 'desc'); NULL the
+# smallest value; text by code point; the access addresses as their text.
+COLUMNS = table_columns("nova")["instances"]
+SORT_KEYS = sorted(COLUMNS)
+MOMENTS = (T0, T0 + timedelta(microseconds=1), T0 + timedelta(days=1))
+POOLS: dict[str, tuple[Any, ...]] = {
+    "locked_by": (None, "owner", "admin"),
+    "access_ip_v4": (None, "10.0.0.9", "10.0.0.10", "9.0.0.1"),  # INET orders these the other way
+    "access_ip_v6": (None, "2001:db8::a", "::1", "2001:db8::9", "fe80::1"),
+}
+KIND_POOLS: dict[str, tuple[Any, ...]] = {
+    "string": (None, "", "a", "a ", "B", "b", "ab", "é", "\U0001f600"),
+    "integer": (None, -1, 0, 1, 7),
+    "boolean": (None, False, True),
+    "datetime": (None, *MOMENTS),
+}
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    keys=st.lists(st.sampled_from(_SORTABLE), min_size=1, max_size=3, unique=True),
-    dirs=st.lists(st.sampled_from(["asc", "desc"]), min_size=1, max_size=3),
-    limit=st.integers(min_value=1, max_value=4),
-)
-async def test_paging_walks_every_instance_once_in_order(
-    admin: rawdb.Context, nova_db: rawdb.Database, keys: list[str], dirs: list[str], limit: int
-) -> None:
-    """Keyset pages over sort keys with NULLs and ties give the unpaged order exactly."""
-    from sqltools import select
+def pool(column: str) -> tuple[Any, ...]:
+    return POOLS.get(column) or KIND_POOLS[COLUMNS[column].kind]
 
-    if not await select(nova_db, "SELECT id FROM instances"):
-        values = [
-            ("h1", "b", None, 1, "owner"),
-            ("h1", None, T0, 2, None),
-            (None, "a", T0, 1, "admin"),
-            ("h2", "b", T0 + timedelta(days=1), None, "owner"),
-            ("h1", "b", None, 1, None),
-            (None, None, None, None, None),
-            ("h2", "a", T0, 2, "admin"),
-        ]
-        for i, (host, name, launched, vcpus, locked_by) in enumerate(values):
-            await make_instance(
-                nova_db,
-                host=host,
-                display_name=name,
-                launched_at=launched,
-                vcpus=vcpus,
-                locked_by=locked_by,
-                created_at=T0 + timedelta(minutes=i % 3),
-            )
-    dirs = dirs[: len(keys)]
-    everything = await listed(admin, sort_keys=keys, sort_dirs=dirs)
+
+def nova_order(rows: list[dict[str, Any]], keys: list[str], dirs: list[str] | None) -> list[str]:
+    """The uuids of ``rows`` in nova's order for these sort parameters (NULL the smallest value)."""
+    default = dirs[0] if dirs else "desc"
+    directions = [*(dirs or []), *[default] * (len(keys) - len(dirs or []))]
+    order = [*zip(keys, directions, strict=True), *((k, default) for k in ("created_at", "id") if k not in keys)]
+
+    def compare(x: dict[str, Any], y: dict[str, Any]) -> int:
+        for key, direction in order:
+            u, v = (x[key] is not None, x[key]), (y[key] is not None, y[key])
+            if u != v:
+                return (-1 if u < v else 1) * (-1 if direction == "desc" else 1)
+        return 0
+
+    return [row["uuid"] for row in sorted(rows, key=functools.cmp_to_key(compare))]
+
+
+async def plant(database: rawdb.Database, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Replace every instance with ``rows`` (one INSERT; ``deleted`` True soft-deletes); the rows with ids."""
+    await execute(database, "DELETE FROM instances")
+    if not rows:
+        return []
+    columns = sorted(key for key in rows[0] if key != "deleted")
+    values = ", ".join("(" + ", ".join(f":r{n}_{c}" for c in columns) + ")" for n in range(len(rows)))
+    params = {f"r{n}_{c}": row[c] for n, row in enumerate(rows) for c in columns}
+    await execute(database, f"INSERT INTO instances ({', '.join(columns)}) VALUES {values}", **params)
+    for row in rows:
+        if row["deleted"]:
+            await execute(database, "UPDATE instances SET deleted = id WHERE uuid = :u", u=row["uuid"])
+    ids = {r["uuid"]: r["id"] for r in await select(database, "SELECT id, uuid FROM instances")}
+    return [{**row, "id": ids[row["uuid"]], "deleted": ids[row["uuid"]] if row["deleted"] else 0} for row in rows]
+
+
+async def walk(ctx: rawdb.Context, keys: list[str], dirs: list[str] | None, limit: int, most: int) -> list[str]:
+    """Every page of the listing after the one before (its last instance the marker), joined."""
     walked: list[str] = []
     marker = None
-    for _ in range(10):  # 7 instances: a walk that does not end in 8 pages repeats itself
-        page = await listed(admin, sort_keys=keys, sort_dirs=dirs, limit=limit, marker=marker)
+    for _ in range(most + 2):  # a walk that does not end by then repeats itself
+        page = await listed(ctx, sort_keys=keys, sort_dirs=dirs, limit=limit, marker=marker)
         walked += page
         if len(page) < limit:
-            break
+            return walked
         marker = page[-1]
-    assert walked == everything and len(set(everything)) == 7
+    raise AssertionError(f"the walk did not end: {walked}")
+
+
+@st.composite
+def paging_cases(draw: st.DrawFn) -> tuple[list[str], list[str] | None, list[dict[str, Any]], int]:
+    keys = draw(st.lists(st.sampled_from(SORT_KEYS), min_size=1, max_size=3, unique=True))
+    dirs = draw(st.none() | st.lists(st.sampled_from(("asc", "desc")), min_size=1, max_size=len(keys)))
+    given = [k for k in dict.fromkeys([*keys, "created_at"]) if k not in ("id", "uuid", "deleted")]
+    row = st.fixed_dictionaries({k: st.sampled_from(pool(k)) for k in given} | {"deleted": st.booleans()})
+    uuids = draw(st.lists(st.uuids(), min_size=1, max_size=9, unique=True))
+    rows = [{**draw(row), "uuid": str(u)} for u in uuids]
+    return keys, dirs, rows, draw(st.integers(1, 4))
+
+
+# PostgreSQL's INET would order these 9.0.0.1 < 10.0.0.9 < 10.0.0.10 and ::1 first; as text, as every
+# backend stores them, the other way round.
+ADDRESS_ROWS = [
+    {"uuid": str(uuidlib.UUID(int=n)), "access_ip_v4": v4, "access_ip_v6": v6, "created_at": T0, "deleted": n == 2}
+    for n, (v4, v6) in enumerate(zip(POOLS["access_ip_v4"], POOLS["access_ip_v6"], strict=False))
+]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=paging_cases())
+@example(case=(["access_ip_v4"], ["asc"], ADDRESS_ROWS, 2))
+@example(case=(["access_ip_v6", "id"], ["desc"], ADDRESS_ROWS, 1))
+async def test_paging_over_generated_instances_walks_nova_order_exactly(
+    admin: rawdb.Context,
+    nova_db: rawdb.Database,
+    case: tuple[list[str], list[str] | None, list[dict[str, Any]], int],
+) -> None:
+    """Random sort keys (mixed directions, NULLs, ties) over random rows: the unpaged listing and
+    the walk through its pages are nova's order, on every backend alike."""
+    keys, dirs, rows, limit = case
+    planted = await plant(nova_db, rows)
+    expected = nova_order(planted, keys, dirs)
+    assert await listed(admin, sort_keys=keys, sort_dirs=dirs) == expected
+    assert await walk(admin, keys, dirs, limit, len(rows)) == expected
+
+
+async def test_every_column_is_a_sort_key_that_pages_in_nova_order_both_ways(
+    admin: rawdb.Context, nova_db: rawdb.Database
+) -> None:
+    """Each column alone, ascending and descending, over rows where it is NULL and tied: pages of 3
+    joined are nova's order (the default keys break the ties)."""
+    rows = [
+        {
+            **{c: pool(c)[n % len(pool(c))] for c in SORT_KEYS if c not in ("id", "uuid", "deleted")},
+            "created_at": MOMENTS[n % 2],
+            "uuid": str(uuidlib.UUID(int=(n * 7919) % 11)),
+            "deleted": n % 3 == 0,
+        }
+        for n in range(8)
+    ]
+    planted = await plant(nova_db, rows)
+    failures = []
+    for column in SORT_KEYS:
+        for direction in ("asc", "desc"):
+            expected = nova_order(planted, [column], [direction])
+            walked = await walk(admin, [column], [direction], 3, len(rows))
+            if walked != expected:
+                failures.append(f"{column} {direction}: {walked} != {expected}")
+    assert not failures, "\n".join(failures)
 
 
 async def test_cleaned_filter(admin: rawdb.Context, nova_db: rawdb.Database) -> None:
@@ -375,3 +537,112 @@ async def test_arguments_of_the_wrong_type_are_rawdb_errors(admin: rawdb.Context
 async def test_filters_of_the_wrong_type_are_invalid(admin: rawdb.Context, filters: Any) -> None:
     with pytest.raises(errors.Invalid):
         await db.instance_get_all_by_filters_sort(admin, filters)
+
+
+# --- the other listings' error paths -----------------------------------------------------------
+
+UNKNOWN = "8f2ee5a9-4f3a-4bb4-a1d0-19b1d4e6a8c3"
+WEST = timezone(timedelta(hours=-1))
+# (function, positional arguments after the context, keyword arguments, the error)
+LISTING_ERRORS: list[tuple[str, tuple[Any, ...], dict[str, Any], type[errors.RawdbError]]] = [
+    ("instance_get_all", (), {"columns_to_join": "metadata"}, errors.Invalid),
+    ("instance_get_all", (), {"columns_to_join": [None]}, errors.Invalid),
+    ("instance_get_all_by_filters", ({},), {"sort_key": "no_column"}, errors.InvalidSortKey),
+    ("instance_get_all_by_filters", ({},), {"sort_key": 5}, errors.InvalidSortKey),
+    ("instance_get_all_by_filters", ({},), {"sort_key": ["id"]}, errors.InvalidSortKey),  # one key, not a list
+    ("instance_get_all_by_filters", ({},), {"sort_key": "id; DROP TABLE instances"}, errors.InvalidSortKey),
+    ("instance_get_all_by_filters", ({},), {"sort_dir": "up"}, errors.InvalidInput),
+    ("instance_get_all_by_filters", ({},), {"sort_dir": None}, errors.InvalidInput),
+    ("instance_get_all_by_filters", ({},), {"sort_dir": ["asc"]}, errors.InvalidInput),
+    ("instance_get_all_by_filters", ({},), {"limit": -1}, errors.Invalid),
+    ("instance_get_all_by_filters", ({},), {"limit": "5"}, errors.Invalid),
+    ("instance_get_all_by_filters", ({},), {"marker": UNKNOWN}, errors.MarkerNotFound),
+    ("instance_get_all_by_filters", ({},), {"columns_to_join": 7}, errors.Invalid),
+    ("instance_get_all_by_filters", (["host"],), {}, errors.Invalid),
+    ("instance_get_active_by_window_joined", ("yesterday",), {}, errors.Invalid),
+    ("instance_get_active_by_window_joined", (5,), {}, errors.Invalid),
+    ("instance_get_active_by_window_joined", (datetime(9999, 12, 31, 23, tzinfo=WEST),), {}, errors.Invalid),
+    ("instance_get_active_by_window_joined", (T0,), {"end": "tomorrow"}, errors.Invalid),
+    ("instance_get_active_by_window_joined", (T0,), {"project_id": 5}, errors.Invalid),
+    ("instance_get_active_by_window_joined", (T0,), {"host": "h" * 256}, errors.Invalid),
+    ("instance_get_active_by_window_joined", (T0,), {"host": "h\x00"}, errors.Invalid),
+    ("instance_get_active_by_window_joined", (T0,), {"columns_to_join": "metadata"}, errors.Invalid),
+    ("instance_get_all_by_host", (5,), {}, errors.Invalid),
+    ("instance_get_all_by_host", ("h" * 256,), {}, errors.Invalid),
+    ("instance_get_all_by_host", ("\ud800",), {}, errors.Invalid),
+    ("instance_get_all_by_host", ("host1",), {"columns_to_join": "metadata"}, errors.Invalid),
+    ("instance_get_all_by_host_and_node", ("host1", 5), {}, errors.Invalid),
+    ("instance_get_all_by_host_and_node", (1.5, "node1"), {}, errors.Invalid),
+    ("instance_get_all_by_host_and_node", ("host1", "n" * 256), {}, errors.Invalid),
+    ("instance_get_all_by_host_and_node", ("host1", "node1\x00"), {}, errors.Invalid),
+    ("instance_get_all_by_host_and_node", ("host1", "node1"), {"columns_to_join": [3]}, errors.Invalid),
+    ("instance_get_all_by_host_and_not_type", ("host1", "abc"), {}, errors.Invalid),
+    ("instance_get_all_by_host_and_not_type", ("host1", 2**40), {}, errors.Invalid),
+    ("instance_get_all_by_host_and_not_type", ("host1", True), {}, errors.Invalid),
+    ("instance_get_all_by_host_and_not_type", ("host1", math.nan), {}, errors.Invalid),
+    ("instance_get_all_by_host_and_not_type", (["host1"], 1.5), {}, errors.Invalid),
+    ("instance_get_all_hung_in_rebooting", ("abc",), {}, errors.Invalid),
+    ("instance_get_all_hung_in_rebooting", (None,), {}, errors.Invalid),
+    ("instance_get_all_hung_in_rebooting", (math.inf,), {}, errors.Invalid),
+    ("instance_get_all_hung_in_rebooting", (1.5,), {}, errors.Invalid),
+    ("instance_get_all_hung_in_rebooting", (2**40,), {}, errors.Invalid),
+    ("instance_get_all_by_grantee_security_groups", ("12",), {}, errors.Invalid),
+    ("instance_get_all_by_grantee_security_groups", (5,), {}, errors.Invalid),
+    ("instance_get_all_by_grantee_security_groups", ({1: 2},), {}, errors.Invalid),
+    ("instance_get_all_by_grantee_security_groups", (["a"],), {}, errors.Invalid),
+    ("instance_get_all_by_grantee_security_groups", ([1, None],), {}, errors.Invalid),
+    ("instance_get_all_by_grantee_security_groups", ([2**70],), {}, errors.Invalid),
+    ("instance_get_all_by_grantee_security_groups", ([1.5],), {}, errors.Invalid),
+    ("instance_data_get_for_project", (5,), {}, errors.Invalid),
+    ("instance_data_get_for_project", (["p1"],), {}, errors.Invalid),
+    ("instance_data_get_for_project", ("p1\x00",), {}, errors.Invalid),
+    ("instance_data_get_for_project", ("\ud800",), {}, errors.Invalid),
+]
+
+
+async def test_the_listings_refuse_wrong_types_and_bad_values_with_rawdb_errors(
+    admin: rawdb.Context, nova_db: rawdb.Database
+) -> None:
+    """Each listing's bad arguments: the named rawdb error, raised before the database is asked
+    (never a DBError from the driver), every backend alike; the good call finds the instance."""
+    inst = await make_instance(nova_db, launched_at=T0, task_state="rebooting", updated_at=T0)
+    before = await select(nova_db, "SELECT * FROM instances")
+    failures = []
+    for name, args, kwargs, error in LISTING_ERRORS:
+        call = f"{name}{args!r:.60} {kwargs!r:.60}"
+        try:
+            await getattr(db, name)(admin, *args, **kwargs)
+        except errors.RawdbError as exc:
+            if type(exc) is not error or isinstance(exc, errors.DBError):
+                failures.append(f"{call}: {type(exc).__name__}: {exc}")
+        except Exception as exc:
+            failures.append(f"{call}: leaked {type(exc).__name__}: {exc}")
+        else:
+            failures.append(f"{call}: no error")
+    assert not failures, "\n".join(failures)
+    assert await select(nova_db, "SELECT * FROM instances") == before
+    # the same calls with good arguments find the instance
+    for found in (
+        await db.instance_get_all(admin, columns_to_join=["metadata"]),
+        await db.instance_get_all_by_filters(admin, {}, sort_key="display_name", sort_dir="asc", limit=1),
+        await db.instance_get_active_by_window_joined(admin, T0 - timedelta(days=1), project_id="p1"),
+        await db.instance_get_all_by_host(admin, "host1"),
+        await db.instance_get_all_by_host_and_node(admin, "host1", "node1"),
+        await db.instance_get_all_by_host_and_not_type(admin, "host1", 2),
+        await db.instance_get_all_hung_in_rebooting(admin, 60),
+    ):
+        assert [row["uuid"] for row in found] == [inst]
+    assert await db.instance_data_get_for_project(admin, "p1") == (1, 1, 512)
+
+
+async def test_listing_errors_carry_novas_kwargs(admin: rawdb.Context, nova_db: rawdb.Database) -> None:
+    await make_instance(nova_db)
+    with pytest.raises(errors.MarkerNotFound) as marker:
+        await db.instance_get_all_by_filters_sort(admin, {}, marker=UNKNOWN)
+    assert marker.value.kwargs == {"marker": UNKNOWN} and UNKNOWN in str(marker.value)
+    with pytest.raises(errors.MarkerNotFound) as long_marker:
+        await db.instance_get_all_by_filters(admin, {}, marker="m" * 40)
+    assert long_marker.value.kwargs == {"marker": "m" * 40}
+    with pytest.raises(errors.InvalidSortKey) as key:
+        await db.instance_get_all_by_filters_sort(admin, {}, sort_keys=["display_name", "no_column"])
+    assert key.value.kwargs == {"key": "no_column"} and "no_column" in str(key.value)

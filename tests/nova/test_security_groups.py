@@ -408,3 +408,33 @@ async def test_security_group_destroy_is_one_transaction(admin: rawdb.Context, n
             raise RuntimeError("roll back")
     assert (await select(nova_db, "SELECT deleted FROM security_groups"))[0]["deleted"] == 0
     assert (await select(nova_db, "SELECT deleted FROM security_group_rules"))[0]["deleted"] == 0
+
+
+# --- the rule counters and grantee lookups a group's callers use: error paths -------------------
+
+
+async def test_rule_count_and_grantee_rules_refuse_ids_that_are_no_integers(
+    admin: rawdb.Context, nova_db: rawdb.Database
+) -> None:
+    web, grantee = await make_group(admin, "web"), await make_group(admin, "grantee")
+    rule = await make_rule(admin, web["id"], grantee["id"])
+    before = await select(nova_db, "SELECT * FROM security_group_rules")
+    for call in (
+        rules_api.security_group_rule_count_by_group,
+        rules_api.security_group_rule_get_by_security_group_grantee,
+    ):
+        for bad in ("abc", None, 1.5, True, [web["id"]], {"id": 1}, "1; DROP TABLE security_group_rules", "9" * 30):
+            with pytest.raises(errors.Invalid) as caught:
+                await call(admin, bad)
+            assert not isinstance(caught.value, errors.DBError), (call.__name__, bad)  # never asked the database
+        # ids no row can have: nothing, without an error
+        assert await call(admin, 2**40) in (0, [])
+        assert await call(admin, -1) in (0, [])
+    assert await select(nova_db, "SELECT * FROM security_group_rules") == before
+    # the good calls, ids as nova's API passes them too (strings of digits)
+    assert await rules_api.security_group_rule_count_by_group(admin, web["id"]) == 1
+    assert await rules_api.security_group_rule_count_by_group(admin, str(web["id"])) == 1
+    assert await rules_api.security_group_rule_count_by_group(admin, grantee["id"]) == 0
+    granting = await rules_api.security_group_rule_get_by_security_group_grantee(admin, str(grantee["id"]))
+    assert [r["id"] for r in granting] == [rule["id"]]
+    assert await rules_api.security_group_rule_get_by_security_group_grantee(admin, web["id"]) == []
