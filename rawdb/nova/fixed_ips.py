@@ -55,8 +55,10 @@ from rawdb.conventions import (
 from rawdb.decorators import reader, retry_on_deadlock, writer
 from rawdb.nova._fixed_ip_rows import (
     address_text,
+    age,
     attach,
     bulk_rows,
+    claim_many,
     claim_params,
     claimed,
     column_id,
@@ -127,8 +129,9 @@ _CLAIM_SETS = (
 
 async def _mysql_pool_claims(context: Context, claims: list[dict[str, Any]]) -> list[Row | None]:
     """Claims of one network's pool on MySQL: the oldest free rows found by a plain read and
-    locked by id (pool_pick), then set; the claims another claimer left without a row (it held
-    or took one of them first) go to the locking walk of the index (pool_take).
+    locked by id (pool_pick, put in age order here), then set; the claims another claimer left
+    without a row (it held or took one of them first) go to the locking walk of the index
+    (pool_take).
 
     :returns: the claimed rows in order; None for each claim left over when every free address
         is taken or held by another claimer
@@ -136,7 +139,7 @@ async def _mysql_pool_claims(context: Context, claims: list[dict[str, Any]]) -> 
     now = utcnow()
     claims = [{**params, "now": now} for params in claims]
     network_id = claims[0]["network_id"]
-    rows = await context.fetch("nova.fixed_ips.pool_pick", network_id=network_id, count=len(claims))
+    rows = sorted(await context.fetch("nova.fixed_ips.pool_pick", network_id=network_id, count=len(claims)), key=age)
     results = await _set_claimed(context, rows, claims)
     if len(results) < len(claims):
         rows = await context.fetch("nova.fixed_ips.pool_take", network_id=network_id, count=len(claims) - len(results))
@@ -162,6 +165,9 @@ async def _set_claimed(context: Context, rows: Sequence[Row], claims: list[dict[
     as the rows go); the rows as set."""
     if len(rows) == 1:
         await context.execute("nova.fixed_ips.claim", id=rows[0]["id"], **claims[0])
+    elif rows and context.dialect == "mysql":
+        statement, params = claim_many(rows, claims)
+        await context.execute(statement, **params)
     elif rows:
         sets = [
             {"id": row["id"], **{key: params[key] for key in _CLAIM_SETS}}

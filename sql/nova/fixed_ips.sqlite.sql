@@ -58,9 +58,9 @@ WHERE deleted = 0 AND (network_id = :network_id OR network_id IS NULL)
 ORDER BY updated_at, id
 LIMIT :count
 
--- name: claim_many (mysql, sqlite only)
+-- name: claim_many (sqlite only)
 -- Set what each claim of a JSON array sets on the fixed IP of its id: pool_claim's SET for
--- several callers in one statement.
+-- several callers in one statement (MySQL's is built per batch size: rawdb/nova/_fixed_ip_rows.py).
 UPDATE fixed_ips
 SET allocated = json_extract(c.value, '$.allocated'),
     network_id = COALESCE(fixed_ips.network_id, :network_id),

@@ -289,6 +289,60 @@ async def test_associate_pool_callers_of_one_database_share_transactions_each_wi
         assert shared == {"nova.fixed_ips.claim_many"}
 
 
+async def test_associate_pool_callers_sharing_a_transaction_each_get_the_fields_of_their_own_claim(
+    nova_db: rawdb.Database,
+) -> None:
+    """Claims of one shared transaction asking for different things (an instance, a host, an
+    interface, an interface id 0, several, none): the k-th caller gets the k-th oldest free
+    row, set as its own claim says and as stored; what a claim does not set stays as it was."""
+    net = await make_network(nova_db, "10.6.0.0/28", 600)
+    instances = [await make_instance(nova_db) for _ in range(3)]
+    vifs = [await make_vif(nova_db, f"aa:bb:cc:00:06:0{i}", instances[0], net) for i in range(4)]
+    # The oldest first: 10.6.0.11 never updated, then 10.6.0.10, 10.6.0.9, ... (ages against ids);
+    # two have no network yet, one has an interface already.
+    for k in range(12):
+        values: dict[str, Any] = {"updated_at": None if k == 11 else T0 + timedelta(minutes=20 - k)}
+        if k == 8:
+            values["virtual_interface_id"] = vifs[3]
+        await make_fixed_ip(nova_db, f"10.6.0.{k}", None if k in (9, 10) else net, **values)
+    wanted: list[dict[str, Any]] = [
+        {"instance_uuid": instances[0]},
+        {"host": "h1"},
+        {"instance_uuid": instances[1], "virtual_interface_id": vifs[0]},
+        {},
+        {"instance_uuid": instances[2], "host": "h4", "virtual_interface_id": 0},
+        {"host": "h5", "virtual_interface_id": vifs[1]},
+        {"instance_uuid": instances[1]},
+        {"instance_uuid": instances[0], "host": "h7"},
+        {"virtual_interface_id": vifs[2]},
+        {"host": "h9"},
+    ]
+    admin = rawdb.Context(nova_db, is_admin=True)
+    counter = StatementCounter(keep=True)
+    with nova_db.hooked(counter):
+        results = await asyncio.gather(*(db.fixed_ip_associate_pool(admin, net, **claim) for claim in wanted))
+    assert len([e for e in counter.events if e.name.endswith("_many")]) == 1  # the first alone, then one for 9
+    assert [r["address"] for r in results] == [f"10.6.0.{k}" for k in range(11, 1, -1)]
+    for claim, row in zip(wanted, results, strict=True):
+        expected = {
+            "network_id": net,
+            "allocated": "virtual_interface_id" in claim,
+            "instance_uuid": claim.get("instance_uuid"),
+            "host": claim.get("host"),
+            "virtual_interface_id": claim.get("virtual_interface_id")
+            or (vifs[3] if row["address"] == "10.6.0.8" else None),
+        }
+        assert {key: row[key] for key in expected} == expected, claim
+        assert row["updated_at"] is not None and row["updated_at"] > T0 + timedelta(minutes=20)
+        assert row == await db.fixed_ip_get(admin, row["id"])
+    untouched = await select(
+        nova_db,
+        "SELECT address FROM fixed_ips WHERE network_id IS NULL OR updated_at <= :t",
+        t=T0 + timedelta(minutes=20),
+    )
+    assert sorted(r["address"] for r in untouched) == ["10.6.0.0", "10.6.0.1"]
+
+
 async def test_an_allocation_is_one_round_trip_on_postgresql_one_statement_on_sqlite_three_on_mariadb(
     admin: rawdb.Context, nova_db: rawdb.Database, vlans: Vlans, backend: str
 ) -> None:
