@@ -36,14 +36,13 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import galera
 import pgbouncer
 import pytest
 from faulttools import mysql_admin
-from sqltools import BACKENDS, PGBOUNCER_BACKEND, OpenDb, route
+from sqltools import BACKENDS, PGBOUNCER_BACKEND, OpenDb, pg_create_database, pg_database_url, pg_drop_database, route
 
 import rawdb
 from rawdb import schema
@@ -59,35 +58,13 @@ def _pg_admin_url() -> str:
     return os.environ.get("RAWDB_TEST_POSTGRES_URL") or DEFAULT_PG
 
 
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-
-async def _create_scratch(admin_url: str) -> str:
-    conn = await asyncpg.connect(admin_url, timeout=5)
-    try:
-        name = f"rawdb_test_{uuid.uuid4().hex[:10]}"
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        return name
-    finally:
-        await conn.close()
-
-
-async def _drop_scratch(admin_url: str, name: str) -> None:
-    conn = await asyncpg.connect(admin_url, timeout=5)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="session")
 def pg_scratch() -> Iterator[str | None]:
     """URL of this run's scratch PostgreSQL database, or None with the reason recorded."""
     admin = _pg_admin_url()
     try:
-        name = asyncio.run(_create_scratch(admin))
+        name = f"rawdb_test_{uuid.uuid4().hex[:10]}"
+        asyncio.run(pg_create_database(admin, name))
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         reason = f"PostgreSQL at {admin} is not available: {type(exc).__name__}: {exc}"
         if os.environ.get("CI", "").lower() == "true":
@@ -96,9 +73,9 @@ def pg_scratch() -> Iterator[str | None]:
         yield None
         return
     try:
-        yield _with_database(admin, name)
+        yield pg_database_url(admin, name)
     finally:
-        asyncio.run(_drop_scratch(admin, name))
+        asyncio.run(pg_drop_database(admin, name))
 
 
 async def _fresh_pg_schema(scratch: str) -> str:
@@ -183,7 +160,7 @@ async def _mysql_scratch(server: str, prefix: str) -> AsyncIterator[str]:
     name = f"{prefix}{next(_schemas)}_{uuid.uuid4().hex[:8]}"
     await _mysql(server, f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin")
     try:
-        yield _with_database(server, name)
+        yield pg_database_url(server, name)
     finally:
         await _drop_mysql_database(server, name)
 
@@ -265,11 +242,11 @@ def pgbouncer_server(pg_scratch: str | None) -> Iterator[pgbouncer.Bouncer]:
 def pgbouncer_database(pgbouncer_server: pgbouncer.Bouncer, pg_scratch: str) -> Iterator[str]:
     """The direct URL of this worker's database for tests through PgBouncer (made at first use, dropped at the end)."""
     name = f"rawdb_pgb_{uuid.uuid4().hex[:10]}"
-    asyncio.run(pgbouncer.create_database(pg_scratch, name))
+    asyncio.run(pg_create_database(pg_scratch, name))
     try:
-        yield pgbouncer.database_url(pg_scratch, name)
+        yield pg_database_url(pg_scratch, name)
     finally:
-        asyncio.run(pgbouncer.drop_database(pg_scratch, name))
+        asyncio.run(pg_drop_database(pg_scratch, name))
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import asyncpg
 import pytest
 import servicedb
+from sqltools import pg_create_database, pg_database_url, pg_drop_database
 
 # PgBouncer refuses to run as root: it switches to this user when started by root.
 _RUN_AS = ("postgres", "nobody")
@@ -162,30 +163,6 @@ def _has_user(name: str) -> bool:
     return True
 
 
-def database_url(server_url: str, name: str) -> str:
-    """``server_url`` with its database replaced by ``name`` (its query kept)."""
-    parts = urlsplit(server_url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-
-async def create_database(server_url: str, name: str) -> None:
-    """CREATE DATABASE ``name``, directly on the server of ``server_url``."""
-    conn = await asyncpg.connect(server_url, timeout=5)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
-async def drop_database(server_url: str, name: str) -> None:
-    """DROP DATABASE ``name`` directly on the server, ending its sessions (the bouncer's too)."""
-    conn = await asyncpg.connect(server_url, timeout=5)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def empty_database(server_url: str) -> None:
     """Drop every schema of the database at ``server_url`` and make ``public`` anew, directly on the server.
 
@@ -218,10 +195,10 @@ def service_shared(bouncer: Bouncer, server_url: str, service: str) -> Iterator[
     The database is made directly on the server and bootstrapped through the bouncer.
     """
     name = f"rawdb_pgb_{service}_{uuid.uuid4().hex[:8]}"
-    asyncio.run(create_database(server_url, name))
+    asyncio.run(pg_create_database(server_url, name))
     try:
-        url = bouncer.rawdb_url(database_url(server_url, name))
+        url = bouncer.rawdb_url(pg_database_url(server_url, name))
         asyncio.run(servicedb.bootstrap(url, service))
         yield url
     finally:
-        asyncio.run(drop_database(server_url, name))
+        asyncio.run(pg_drop_database(server_url, name))

@@ -13,6 +13,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -85,6 +86,17 @@ def mysql_shared(mysql_server: str | None, service: str) -> Iterator[str | None]
         yield url
     finally:
         asyncio.run(_mysql(mysql_server, f"DROP DATABASE IF EXISTS {name}"))
+
+
+def galera_shared(cluster: Any, service: str) -> Iterator[str]:
+    """The URL of this worker's bootstrapped ``service`` database on its Galera cluster (made
+    through node 1, on every node before a test uses it); dropped afterwards."""
+    shared = mysql_shared(cluster.urls[0], service)
+    url = next(shared)
+    assert url is not None
+    cluster.wait_replicated(url)
+    yield url
+    next(shared, None)  # drops it
 
 
 def _nonempty_sql(service: str) -> str:

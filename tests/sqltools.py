@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import pytest
 
 import rawdb
@@ -96,3 +98,27 @@ async def node_databases(url: str, backend: str, open_db: OpenDb, count: int) ->
 
     nodes = galera.spread(url)
     return [await open_db(nodes[i % len(nodes)], server_settings={"wsrep_sync_wait": 15}) for i in range(count)]
+
+
+def pg_database_url(server_url: str, name: str) -> str:
+    """``server_url`` with its database replaced by ``name`` (its query kept)."""
+    parts = urlsplit(server_url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+async def pg_create_database(server_url: str, name: str) -> None:
+    """CREATE DATABASE ``name``, directly on the server of ``server_url``."""
+    conn = await asyncpg.connect(server_url, timeout=5)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def pg_drop_database(server_url: str, name: str) -> None:
+    """DROP DATABASE ``name`` directly on the server, ending its sessions (a bouncer's too)."""
+    conn = await asyncpg.connect(server_url, timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()

@@ -37,12 +37,7 @@ TARGETS = "SELECT target_num, volume_id FROM iscsi_targets WHERE host = 'h1' ORD
 def cinder_galera_shared(galera_cluster: galera.Cluster) -> Iterator[str]:
     """The worker's bootstrapped cinder database on its Galera cluster (made through node 1), as
     nova's conftest makes nova's; ``cinder_url`` gives it through the nodes in turn."""
-    shared = servicedb.mysql_shared(galera_cluster.urls[0], "cinder")
-    url = next(shared)
-    assert url is not None
-    galera_cluster.wait_replicated(url)  # every node has the tables before a test uses them
-    yield url
-    next(shared, None)  # drops it
+    yield from servicedb.galera_shared(galera_cluster, "cinder")
 
 
 async def volume(ctx: rawdb.Context) -> str:

@@ -48,12 +48,7 @@ def nova_mysql_shared(mysql_server: str | None) -> Iterator[str | None]:
 @pytest.fixture(scope="session")
 def nova_galera_shared(galera_cluster: galera.Cluster) -> Iterator[str | None]:
     """The URL of this worker's bootstrapped nova database on its Galera cluster (made through node 1)."""
-    shared = servicedb.mysql_shared(galera_cluster.urls[0], "nova")
-    url = next(shared)
-    assert url is not None
-    galera_cluster.wait_replicated(url)  # every node has the tables before a test uses them
-    yield url
-    next(shared, None)  # drops it
+    yield from servicedb.galera_shared(galera_cluster, "nova")
 
 
 @pytest.fixture(scope="session")
