@@ -108,7 +108,10 @@ class Bouncer:
                     f"auth_file = {self.dir / 'users.txt'}",
                     "pool_mode = transaction",
                     "max_client_conn = 400",
-                    "default_pool_size = 16",
+                    # few server connections per database, closed soon when idle: a worker's
+                    # bouncer serves several databases, and the server's max_connections is shared
+                    "default_pool_size = 12",
+                    "server_idle_timeout = 2",
                     # server sessions in turn, not the last one used first: a client that leaned
                     # on a session's state from an earlier transaction meets another session
                     "server_round_robin = 1",

@@ -369,11 +369,11 @@ async def test_four_byte_characters_round_trip_through_every_instance_call(
     assert len(await db.instance_get_all_by_filters_sort(admin, {"not-tags": [EMOJI]})) == 1
 
 
+@pytest.mark.parametrize("backend", ["mysql"], indirect=True)
 async def test_no_nova_table_on_mariadb_is_limited_to_three_byte_characters(nova_db: rawdb.Database) -> None:
     # MariaDB's utf8mb3 cannot hold a four-byte character: every nova column that holds text is
     # utf8mb4, so the round trip above holds there too (other backends have no such limit)
-    if nova_db.dialect != "mysql":
-        pytest.skip("MariaDB's character sets only")
+    assert nova_db.dialect == "mysql"
     rows = await select(
         nova_db,
         "SELECT table_name AS t, column_name AS c, character_set_name AS cs FROM information_schema.columns "
